@@ -1,0 +1,1 @@
+//! The async transport for osscb-core (filled by the transports issue).

@@ -1,0 +1,1 @@
+//! The blocking transport for osscb-core (filled by the transports issue).

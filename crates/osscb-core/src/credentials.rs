@@ -1,0 +1,118 @@
+//! Access keys and STS tokens, and a trait for sources that refresh them.
+
+use std::fmt;
+
+/// An AccessKey pair, optionally with an STS security token.
+///
+/// The secret and the token never appear in `Debug` or `Display` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    access_key_id: String,
+    access_key_secret: String,
+    security_token: Option<String>,
+}
+
+impl Credentials {
+    /// Long-term credentials: an AccessKey ID and its secret.
+    pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token: None,
+        }
+    }
+
+    /// Temporary STS credentials: the requests carry `x-oss-security-token`.
+    #[must_use]
+    pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
+        self.security_token = Some(token.into());
+        self
+    }
+
+    /// The AccessKey ID (public; it names the key in every signature).
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// The AccessKey secret. Handle with care: it signs requests.
+    pub fn access_key_secret(&self) -> &str {
+        &self.access_key_secret
+    }
+
+    /// The STS security token, if these are temporary credentials.
+    pub fn security_token(&self) -> Option<&str> {
+        self.security_token.as_deref()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.access_key_id)?;
+        if self.security_token.is_some() {
+            f.write_str(" (STS)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`ProvideCredentials`] source could not hand out credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("credentials unavailable: {0}")]
+pub struct CredentialsError(pub String);
+
+/// A source of credentials, asked before every request so it can refresh them
+/// (STS tokens expire). Fixed credentials are their own provider.
+pub trait ProvideCredentials: Send + Sync + fmt::Debug {
+    /// The credentials to sign the next request with.
+    ///
+    /// # Errors
+    /// When the source cannot produce credentials right now.
+    fn credentials(&self) -> Result<Credentials, CredentialsError>;
+}
+
+impl ProvideCredentials for Credentials {
+    fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        Ok(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_secrets() {
+        let c =
+            Credentials::new("LTAIexampleid", "s3cr3t-VALUE").with_security_token("t0ken-VALUE");
+        for text in [format!("{c:?}"), format!("{c:#?}"), c.to_string()] {
+            assert!(text.contains("LTAIexampleid"), "{text}");
+            assert!(!text.contains("s3cr3t-VALUE"), "{text}");
+            assert!(!text.contains("t0ken-VALUE"), "{text}");
+        }
+        assert_eq!(c.to_string(), "LTAIexampleid (STS)");
+        assert_eq!(
+            format!("{c:?}"),
+            r#"Credentials { access_key_id: "LTAIexampleid", access_key_secret: "<redacted>", security_token: Some("<redacted>") }"#
+        );
+    }
+
+    #[test]
+    fn fixed_credentials_provide_themselves() {
+        let c = Credentials::new("id", "secret");
+        assert_eq!(c.credentials().unwrap_or_else(|e| panic!("{e}")), c);
+        assert_eq!(c.security_token(), None);
+    }
+}

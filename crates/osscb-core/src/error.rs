@@ -1,0 +1,111 @@
+//! The core's one error type.
+
+use std::time::Duration;
+
+use crate::callback::CallbackError;
+use crate::credentials::CredentialsError;
+use crate::response::{CallbackFailed, ServiceError};
+
+/// Everything that can go wrong building a request or reading a response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A bucket name that OSS would reject.
+    #[error("invalid bucket name {name:?}: {reason}")]
+    InvalidBucket {
+        /// The name as given.
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// An object key that OSS would reject.
+    #[error("invalid object key {key:?}: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// An endpoint that cannot be parsed.
+    #[error("invalid endpoint {input:?}: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A callback configuration OSS would reject.
+    #[error("invalid callback: {0}")]
+    InvalidCallback(#[from] CallbackError),
+    /// A header name or value that cannot be sent (metadata, content type, token…).
+    #[error("invalid value for header {name:?}")]
+    InvalidHeader {
+        /// The header.
+        name: String,
+    },
+    /// A part number outside 1..=10000.
+    #[error("part number {0} is outside 1..=10000")]
+    InvalidPartNumber(u32),
+    /// A presigned URL lifetime outside 1 s ..= 7 days.
+    #[error("presigned URL lifetime {0:?} is outside 1 s to 7 days")]
+    InvalidExpiry(Duration),
+    /// Another argument that OSS would reject.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The credentials provider failed.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// OSS answered with an error.
+    #[error(transparent)]
+    Service(Box<ServiceError>),
+    /// The object was stored, but the upload callback failed (HTTP 203).
+    #[error(transparent)]
+    CallbackFailed(Box<CallbackFailed>),
+    /// A response body over [`crate::response::MAX_BODY_LEN`]; it was not read whole.
+    #[error("response body is larger than the {limit}-byte limit")]
+    ResponseTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A success response that does not have the documented shape.
+    #[error("malformed OSS response: {0}")]
+    MalformedResponse(String),
+    /// The CRC-64 computed over the bytes sent differs from what OSS stored.
+    #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
+    Crc64Mismatch {
+        /// Ours.
+        computed: u64,
+        /// `x-oss-hash-crc64ecma`.
+        reported: u64,
+    },
+}
+
+impl Error {
+    /// The OSS error, if this is one (not for callback failures).
+    pub fn service(&self) -> Option<&ServiceError> {
+        match self {
+            Self::Service(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The callback failure, if the object was stored but its callback failed.
+    pub fn callback_failed(&self) -> Option<&CallbackFailed> {
+        match self {
+            Self::CallbackFailed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ServiceError> for Error {
+    fn from(e: ServiceError) -> Self {
+        Self::Service(Box::new(e))
+    }
+}
+
+impl From<CallbackFailed> for Error {
+    fn from(e: CallbackFailed) -> Self {
+        Self::CallbackFailed(Box::new(e))
+    }
+}

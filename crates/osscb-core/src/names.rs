@@ -1,0 +1,407 @@
+//! Validated bucket names and object keys, and the endpoint that turns them into URLs.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::Error;
+
+/// Bytes kept as they are in a URL: RFC 3986 unreserved characters.
+pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Unreserved characters plus `/`: how object keys travel in a path.
+const KEY_PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// Percent-encodes a query key or value (everything but unreserved characters).
+pub(crate) fn encode_query_component(s: &str) -> String {
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+/// A validated OSS bucket name: 3–63 characters, lowercase letters, digits and
+/// hyphens, neither starting nor ending with a hyphen.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bucket(String);
+
+impl Bucket {
+    /// Validates `name` as a bucket name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBucket`] naming the rule the name breaks.
+    pub fn new(name: impl Into<String>) -> Result<Self, Error> {
+        let name = name.into();
+        let reason = if name.len() < 3 || name.len() > 63 {
+            Some("must be 3 to 63 characters long")
+        } else if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            Some("may contain only lowercase letters, digits and hyphens")
+        } else if name.starts_with('-') || name.ends_with('-') {
+            Some("must not start or end with a hyphen")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::InvalidBucket { name, reason }),
+            None => Ok(Self(name)),
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated object key: 1–1023 bytes of UTF-8, not starting with `/` or `\`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Validates `key` as an object key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] naming the rule the key breaks.
+    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
+        let key = key.into();
+        let reason = if key.is_empty() {
+            Some("must not be empty")
+        } else if key.len() > 1023 {
+            Some("must be at most 1023 bytes of UTF-8")
+        } else if key.starts_with('/') || key.starts_with('\\') {
+            Some("must not start with '/' or '\\'")
+        } else if key.chars().any(|c| c == '\0' || c == '\r' || c == '\n') {
+            Some("must not contain NUL, CR or LF")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::InvalidKey { key, reason }),
+            None => Ok(Self(key)),
+        }
+    }
+
+    /// The key as stored (raw UTF-8, as signed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key as it travels in a URL path: percent-encoded, `/` kept.
+    pub fn to_url_path(&self) -> String {
+        utf8_percent_encode(&self.0, KEY_PATH).to_string()
+    }
+}
+
+macro_rules! name_traits {
+    ($ty:ident) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                Self::new(s)
+            }
+        }
+        impl TryFrom<&str> for $ty {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<Self, Error> {
+                Self::new(s)
+            }
+        }
+        impl TryFrom<String> for $ty {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                Self::new(s)
+            }
+        }
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+name_traits!(Bucket);
+name_traits!(ObjectKey);
+
+/// How a bucket appears in request URLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddressingStyle {
+    /// `https://bucket.endpoint/key` — OSS's default.
+    VirtualHosted,
+    /// `http://endpoint/bucket/key` — for IP addresses, `localhost` and emulators.
+    Path,
+    /// `https://custom.domain/key` — a domain bound to one bucket (CNAME).
+    Cname,
+}
+
+/// Where requests go: scheme, host (with an optional port) and addressing style.
+///
+/// Parsed from what users type: `oss-cn-hangzhou.aliyuncs.com` (https),
+/// `https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000` (path style),
+/// `cdn.example.com` followed by [`Endpoint::with_style`]`(AddressingStyle::Cname)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    https: bool,
+    host: String,
+    port: Option<u16>,
+    style: AddressingStyle,
+}
+
+impl Endpoint {
+    /// Parses an endpoint. A scheme-less endpoint means https; an IP address or
+    /// `localhost` selects path style, anything else virtual-hosted style.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEndpoint`] for an unknown scheme, a path, query or
+    /// credentials in the endpoint, or a malformed host or port.
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidEndpoint {
+            input: input.to_owned(),
+            reason,
+        };
+        let trimmed = input.trim();
+        let (https, rest) = match trimmed.split_once("://") {
+            None => (true, trimmed),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+            Some(_) => return Err(invalid("the scheme must be http or https")),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains(['/', '?', '#']) {
+            return Err(invalid(
+                "must be a host with an optional port, without a path or query",
+            ));
+        }
+        if authority.contains('@') {
+            return Err(invalid("must not contain credentials"));
+        }
+        let (host, port) = split_host_port(authority)
+            .ok_or_else(|| invalid("the port must be a number from 1 to 65535"))?;
+        let host = host.to_ascii_lowercase();
+        let is_ip = host.parse::<Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok());
+        if !is_ip && !is_hostname(&host) {
+            return Err(invalid("the host must be a DNS name or an IP address"));
+        }
+        let style = if is_ip || host == "localhost" {
+            AddressingStyle::Path
+        } else {
+            AddressingStyle::VirtualHosted
+        };
+        Ok(Self {
+            https,
+            host,
+            port,
+            style,
+        })
+    }
+
+    /// The same endpoint with another addressing style.
+    #[must_use]
+    pub fn with_style(mut self, style: AddressingStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The addressing style in use.
+    pub fn style(&self) -> AddressingStyle {
+        self.style
+    }
+
+    /// `true` for https.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// The host as typed (lowercased), without the port.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The explicit port, if one was given.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The `Host` a request for `bucket` goes to, with the port when one was given.
+    pub fn authority(&self, bucket: Option<&Bucket>) -> String {
+        let mut out = String::new();
+        if let (Some(bucket), AddressingStyle::VirtualHosted) = (bucket, self.style) {
+            out.push_str(bucket.as_str());
+            out.push('.');
+        }
+        out.push_str(&self.host);
+        if let Some(port) = self.port {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+        out
+    }
+
+    /// The URL path for a bucket and key: percent-encoded, `/` kept.
+    pub fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
+        let mut path = String::from("/");
+        if let (Some(bucket), AddressingStyle::Path) = (bucket, self.style) {
+            path.push_str(bucket.as_str());
+            path.push('/');
+        }
+        if let Some(key) = key {
+            path.push_str(&key.to_url_path());
+        }
+        path
+    }
+
+    /// The full URL of a request: scheme, authority, path and the already
+    /// encoded `query` (without `?`; empty for none).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the pieces do not form a URI (cannot happen
+    /// with validated names and an encoded query).
+    pub fn url(
+        &self,
+        bucket: Option<&Bucket>,
+        key: Option<&ObjectKey>,
+        encoded_query: &str,
+    ) -> Result<http::Uri, Error> {
+        let scheme = if self.https { "https" } else { "http" };
+        let mut url = format!(
+            "{scheme}://{}{}",
+            self.authority(bucket),
+            self.path(bucket, key)
+        );
+        if !encoded_query.is_empty() {
+            url.push('?');
+            url.push_str(encoded_query);
+        }
+        http::Uri::try_from(url).map_err(|e| Error::InvalidArgument(format!("request URL: {e}")))
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.authority(None))
+    }
+}
+
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    let port_sep = if authority.starts_with('[') {
+        authority.rfind("]:").map(|i| i + 1)
+    } else {
+        authority.rfind(':')
+    };
+    match port_sep {
+        None => Some((authority, None)),
+        Some(i) => {
+            let port: u16 = authority[i + 1..].parse().ok()?;
+            (port != 0).then_some((&authority[..i], Some(port)))
+        }
+    }
+}
+
+fn is_hostname(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bucket {
+        Bucket::new(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn k(s: &str) -> ObjectKey {
+        ObjectKey::new(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn e(s: &str) -> Endpoint {
+        Endpoint::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn urls_for_each_style() {
+        let bucket = b("examplebucket");
+        let key = k("dir/a b+c?d#e%f&g=h/中文.txt");
+        let cases = [
+            (
+                e("oss-cn-hangzhou.aliyuncs.com"),
+                "https://examplebucket.oss-cn-hangzhou.aliyuncs.com/dir/a%20b%2Bc%3Fd%23e%25f%26g%3Dh/%E4%B8%AD%E6%96%87.txt",
+            ),
+            (
+                e("http://oss-cn-hangzhou-internal.aliyuncs.com/"),
+                "http://examplebucket.oss-cn-hangzhou-internal.aliyuncs.com/dir/a%20b%2Bc%3Fd%23e%25f%26g%3Dh/%E4%B8%AD%E6%96%87.txt",
+            ),
+            (
+                e("http://127.0.0.1:9000"),
+                "http://127.0.0.1:9000/examplebucket/dir/a%20b%2Bc%3Fd%23e%25f%26g%3Dh/%E4%B8%AD%E6%96%87.txt",
+            ),
+            (
+                e("localhost:9000"),
+                "https://localhost:9000/examplebucket/dir/a%20b%2Bc%3Fd%23e%25f%26g%3Dh/%E4%B8%AD%E6%96%87.txt",
+            ),
+            (
+                e("https://CDN.example.com").with_style(AddressingStyle::Cname),
+                "https://cdn.example.com/dir/a%20b%2Bc%3Fd%23e%25f%26g%3Dh/%E4%B8%AD%E6%96%87.txt",
+            ),
+        ];
+        for (endpoint, want) in cases {
+            let url = endpoint
+                .url(Some(&bucket), Some(&key), "")
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(url.to_string(), want);
+        }
+        let url = e("[::1]:9000")
+            .url(Some(&bucket), None, "uploads")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url.to_string(), "https://[::1]:9000/examplebucket/?uploads");
+        assert_eq!(e("[::1]:9000").style(), AddressingStyle::Path);
+        let url = e("oss-cn-beijing.aliyuncs.com")
+            .url(Some(&bucket), None, "")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            url.to_string(),
+            "https://examplebucket.oss-cn-beijing.aliyuncs.com/"
+        );
+    }
+
+    #[test]
+    fn names_accept_the_edges() {
+        b("abc");
+        b(&"a".repeat(63));
+        b("a-1");
+        k("a");
+        k(&"é".repeat(511)); // 1022 bytes
+        k("..\\x");
+        assert_eq!(k("a/b").to_string(), "a/b");
+    }
+}

@@ -1,0 +1,167 @@
+//! Options shared by the operations that create objects.
+
+use std::collections::BTreeMap;
+
+use crate::callback::Callback;
+use crate::{Error, OssRequest};
+
+/// An object's ACL (`x-oss-object-acl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObjectAcl {
+    /// Inherit the bucket's ACL.
+    Default,
+    /// Owner only.
+    Private,
+    /// Anyone may read.
+    PublicRead,
+    /// Anyone may read and write.
+    PublicReadWrite,
+}
+
+impl ObjectAcl {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Private => "private",
+            Self::PublicRead => "public-read",
+            Self::PublicReadWrite => "public-read-write",
+        }
+    }
+}
+
+/// A storage class (`x-oss-storage-class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageClass {
+    /// Standard.
+    Standard,
+    /// Infrequent Access.
+    InfrequentAccess,
+    /// Archive.
+    Archive,
+    /// Cold Archive.
+    ColdArchive,
+    /// Deep Cold Archive.
+    DeepColdArchive,
+}
+
+impl StorageClass {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "Standard",
+            Self::InfrequentAccess => "IA",
+            Self::Archive => "Archive",
+            Self::ColdArchive => "ColdArchive",
+            Self::DeepColdArchive => "DeepColdArchive",
+        }
+    }
+}
+
+/// What PutObject and InitiateMultipartUpload may set on the new object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// `Content-Type`; OSS guesses from the key's extension when absent.
+    pub content_type: Option<String>,
+    /// User metadata, sent as `x-oss-meta-<name>` (names are lowercased).
+    pub metadata: BTreeMap<String, String>,
+    /// `x-oss-object-acl`.
+    pub acl: Option<ObjectAcl>,
+    /// `x-oss-storage-class`.
+    pub storage_class: Option<StorageClass>,
+    /// `x-oss-forbid-overwrite: true`: fail with `FileAlreadyExists` instead of overwriting.
+    pub forbid_overwrite: bool,
+}
+
+impl WriteOptions {
+    pub(crate) fn apply<B>(&self, request: &mut OssRequest<B>) -> Result<(), Error> {
+        if let Some(ct) = &self.content_type {
+            request.set_header_str("content-type", ct)?;
+        }
+        for (name, value) in &self.metadata {
+            let name = name.to_ascii_lowercase();
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !valid_name {
+                return Err(Error::InvalidHeader {
+                    name: format!("x-oss-meta-{name}"),
+                });
+            }
+            request.set_header_str(&format!("x-oss-meta-{name}"), value)?;
+        }
+        if let Some(acl) = self.acl {
+            request.set_header_str("x-oss-object-acl", acl.as_str())?;
+        }
+        if let Some(class) = self.storage_class {
+            request.set_header_str("x-oss-storage-class", class.as_str())?;
+        }
+        if self.forbid_overwrite {
+            request.set_header_str("x-oss-forbid-overwrite", "true")?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn apply_callback<B>(
+    callback: Option<&Callback>,
+    request: &mut OssRequest<B>,
+) -> Result<(), Error> {
+    if let Some(callback) = callback {
+        for (name, value) in callback.header_pairs() {
+            request.set_header_str(name, &value)?;
+        }
+    }
+    Ok(())
+}
+
+/// The content type for a file name, from its extension (what OSS and the
+/// official SDKs would pick); `application/octet-stream` when unknown.
+pub fn guess_content_type(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "js" | "mjs" => "application/javascript",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "wasm" => "application/wasm",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "bmp" => "image/bmp",
+        "avif" => "image/avif",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "ogg" => "audio/ogg",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mov" => "video/quicktime",
+        "apk" => "application/vnd.android.package-archive",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Every header of `response` checked for success, errors turned into `Error`.
+pub(crate) fn success<B: AsRef<[u8]>>(response: &http::Response<B>) -> Result<(), Error> {
+    crate::response::check_status(
+        response.status(),
+        response.headers(),
+        response.body().as_ref(),
+    )
+}

@@ -1,0 +1,44 @@
+//! One module per OSS operation. Each operation is a value that builds its
+//! unsigned [`OssRequest`] and reads its own `http::Response`; a transport
+//! needs one generic `send` for all of them.
+
+use http::Response;
+
+use crate::{Error, OssRequest};
+
+mod common;
+mod delete_object;
+mod get_object;
+mod head_object;
+pub mod multipart;
+mod put_object;
+
+pub use common::{ObjectAcl, StorageClass, WriteOptions, guess_content_type};
+pub use delete_object::{DeleteObject, DeleteObjectOutput};
+pub use get_object::{ByteRange, GetObject, GetObjectOutput};
+pub use head_object::{HeadObject, ObjectMetadata};
+pub use put_object::{PutObject, PutObjectOutput};
+
+/// An OSS operation: builds its request and reads its response.
+pub trait Operation {
+    /// The body the core supplies: `()` when the transport supplies it (or
+    /// there is none), bytes when the core generates it (CompleteMultipartUpload).
+    type Body;
+    /// What a successful response turns into.
+    type Output;
+
+    /// The unsigned request. Sign it with [`OssRequest::sign`] (after giving it
+    /// a body with [`OssRequest::map_body`] if the transport streams one) or
+    /// presign it with [`OssRequest::presign`].
+    ///
+    /// # Errors
+    /// The configuration error, before any byte is sent.
+    fn request(&self) -> Result<OssRequest<Self::Body>, Error>;
+
+    /// Reads the response. Bodies over [`crate::response::MAX_BODY_LEN`] are refused.
+    ///
+    /// # Errors
+    /// [`Error::Service`] for OSS errors, [`Error::CallbackFailed`] for 203,
+    /// [`Error::MalformedResponse`] for a success that lacks what it must carry.
+    fn parse<B: AsRef<[u8]>>(&self, response: Response<B>) -> Result<Self::Output, Error>;
+}

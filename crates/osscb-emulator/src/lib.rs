@@ -1,0 +1,1 @@
+//! A local OSS (filled by the emulator issue).
