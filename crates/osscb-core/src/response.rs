@@ -132,12 +132,11 @@ impl ServiceError {
     /// error XML still gives an error with the status, request id and raw body.
     pub fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
         let mut raw = body.to_vec();
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            if let Some(decoded) =
+        if raw.iter().all(u8::is_ascii_whitespace)
+            && let Some(decoded) =
                 header(headers, ERR_HEADER).and_then(|v| STANDARD.decode(v.trim()).ok())
-            {
-                raw = decoded;
-            }
+        {
+            raw = decoded;
         }
         let xml: ErrorXml = parse_xml(&raw).unwrap_or_default();
         let or_header = |value: String, name| {
