@@ -47,6 +47,7 @@ pub mod ops;
 pub mod request;
 pub mod response;
 pub mod sign;
+pub mod verify;
 
 pub use credentials::{Credentials, ProvideCredentials};
 pub use error::Error;
