@@ -44,6 +44,7 @@ pub mod credentials;
 mod error;
 pub mod names;
 pub mod ops;
+pub mod post_policy;
 pub mod request;
 pub mod response;
 pub mod sign;

@@ -416,6 +416,80 @@ mod tests {
         assert_eq!(verified.body(), b"bucket=yonghu-test");
     }
 
+    /// A real OSS callback to a path with no query string, captured by
+    /// Cloudreve's test suite: github.com/cloudreve/Cloudreve,
+    /// `pkg/filesystem/driver/oss/callback_test.go`, `TestVerifyCallbackSignature`
+    /// (its "成功" case; the key URL is the https one). It proves no `?` is
+    /// added when the query is empty.
+    #[test]
+    fn no_query_vector_verifies_without_a_question_mark() {
+        const SIG: &str = "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suuUh7LaOryR87Dw==";
+        const HTTPS_KEY_URL: &str =
+            "aHR0cHM6Ly9nb3NzcHVibGljLmFsaWNkbi5jb20vY2FsbGJhY2tfcHViX2tleV92MS5wZW0=";
+        const PATH: &str = "/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH";
+        const BODY: &[u8] = br#"{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}"#;
+        let request = CallbackRequest::new(PATH, "", BODY)
+            .authorization(SIG)
+            .pub_key_url(HTTPS_KEY_URL)
+            .content_type("application/json");
+        let mut expected = PATH.as_bytes().to_vec();
+        expected.push(b'\n');
+        expected.extend_from_slice(BODY);
+        assert_eq!(request.string_to_sign(), expected);
+        let verifier = Verifier::new();
+        let url = verifier.key_url(&request).expect("trusted");
+        assert_eq!(url, "https://gosspublic.alicdn.com/callback_pub_key_v1.pem");
+        let key = PublicKey::builtin(&url).expect("built in");
+        let verified = verifier.verify(&request, &key).expect("verifies");
+        assert_eq!(verified.variables()["size"], "114020");
+        assert_eq!(verified.variables()["pic_info"], "810,539");
+
+        // The same bytes with a `?` before the newline do not verify.
+        let signature = Signature::try_from(STANDARD.decode(SIG).expect("base64").as_slice())
+            .expect("signature");
+        let with_mark = [PATH.as_bytes(), b"?\n", BODY].concat();
+        assert!(
+            VerifyingKey::<Md5>::new(key.0.clone())
+                .verify(&with_mark, &signature)
+                .is_err()
+        );
+        // Negatives on this vector: a query, a tampered path or body, a trailing newline.
+        let cases = [
+            CallbackRequest::new(PATH, "a=1", BODY),
+            CallbackRequest::new(
+                "/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmI",
+                "",
+                BODY,
+            ),
+            CallbackRequest::new(PATH, "", &BODY[..BODY.len() - 1]),
+            CallbackRequest::new(PATH, "", b"{}"),
+        ];
+        for case in cases {
+            let case = case.authorization(SIG).pub_key_url(HTTPS_KEY_URL);
+            assert_eq!(
+                verifier.verify(&case, &key),
+                Err(VerifyError::SignatureMismatch),
+                "{case:?}"
+            );
+        }
+        let trailing = [BODY, b"\n"].concat();
+        let case = CallbackRequest::new(PATH, "", &trailing)
+            .authorization(SIG)
+            .pub_key_url(HTTPS_KEY_URL);
+        assert_eq!(
+            verifier.verify(&case, &key),
+            Err(VerifyError::SignatureMismatch)
+        );
+        // A percent-encoded path is decoded before verifying.
+        let encoded =
+            "/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH".replace("/oss/", "/%6Fss/");
+        let case = CallbackRequest::new(&encoded, "", BODY)
+            .authorization(SIG)
+            .pub_key_url(HTTPS_KEY_URL)
+            .content_type("application/json");
+        assert!(verifier.verify(&case, &key).is_ok());
+    }
+
     #[test]
     fn tampering_is_detected() {
         let verifier = Verifier::new();
