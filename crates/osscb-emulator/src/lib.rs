@@ -1,1 +1,245 @@
-//! A local OSS (filled by the emulator issue).
+//! # osscb-emulator
+//!
+//! A local Alibaba Cloud OSS for tests and offline development: real V1
+//! signature checks (header and presigned URLs, STS tokens), the object and
+//! multipart operations with OSS's ETags and CRC-64, PostObject with policies,
+//! CORS, fault injection, and **upload callbacks signed with RSA exactly as OSS
+//! signs them**, with the public key served by the emulator itself.
+//!
+//! ```
+//! use osscb_emulator::{Emulator, EmulatorConfig};
+//!
+//! let emulator = Emulator::start(EmulatorConfig::new("test-id", "test-secret"))?;
+//! assert!(emulator.endpoint().starts_with("http://127.0.0.1:"));
+//! assert!(emulator.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
+//! emulator.faults().fail_next(1, 503); // the next request gets a 503
+//! emulator.shutdown();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! The emulator runs on its own thread with its own tokio runtime, so
+//! blocking and async tests can both use it; dropping it stops it.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+mod auth;
+mod callback;
+mod cors;
+mod error;
+mod faults;
+mod post;
+mod server;
+mod store;
+mod xml;
+
+pub use faults::Faults;
+
+/// How to start an [`Emulator`].
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    access_key_id: String,
+    access_key_secret: String,
+    security_token: Option<String>,
+    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    rsa_key_pem: Option<String>,
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "rsa_key_pem",
+                &self.rsa_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl EmulatorConfig {
+    /// Accepts requests signed with this key pair; listens on `127.0.0.1:0`
+    /// (a free port) and keeps objects in memory.
+    pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token: None,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            data_dir: None,
+            rsa_key_pem: None,
+        }
+    }
+
+    /// Requests must carry this STS token (`x-oss-security-token` header, or
+    /// `security-token` in presigned URLs); else 403 `InvalidAccessKeyId`.
+    #[must_use]
+    pub fn security_token(mut self, token: impl Into<String>) -> Self {
+        self.security_token = Some(token.into());
+        self
+    }
+
+    /// The address to listen on.
+    #[must_use]
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Keeps objects and multipart uploads in `dir`, so they survive a restart.
+    #[must_use]
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Signs callbacks with this RSA private key (PKCS#8 or PKCS#1 PEM, at
+    /// least 1024 bits). Without it a 1024-bit key is generated (once per process).
+    #[must_use]
+    pub fn rsa_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.rsa_key_pem = Some(pem.into());
+        self
+    }
+}
+
+/// A running emulator. Dropping it stops it.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Binds the listener, loads the store and the key, and starts serving.
+    ///
+    /// # Errors
+    /// When the address cannot be bound, the data directory cannot be read
+    /// or the RSA key PEM is invalid.
+    pub fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let signer = callback::Signer::load(config.rsa_key_pem.as_deref())?;
+        let store = store::Store::open(config.data_dir.clone())?;
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shown = if addr.ip().is_unspecified() {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        } else {
+            addr
+        };
+        let shared = Arc::new(server::Shared {
+            creds: auth::Creds {
+                access_key_id: config.access_key_id,
+                access_key_secret: config.access_key_secret,
+                security_token: config.security_token,
+            },
+            store: Mutex::new(store),
+            signer,
+            faults: Faults::default(),
+            stats: server::Stats::default(),
+            public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("osscb-emulator")
+            .build()?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let (tx, rx) = oneshot::channel();
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("osscb-emulator".to_owned())
+            .spawn(move || {
+                runtime.block_on(server::serve(listener, serving, rx));
+                runtime.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        Ok(Emulator {
+            addr: shown,
+            shared,
+            shutdown: Mutex::new(Some(tx)),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: an endpoint for path-style addressing.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Where the emulator serves the public key of its callback signatures
+    /// (sent base64-encoded in `x-oss-pub-key-url`).
+    pub fn public_key_url(&self) -> String {
+        self.shared.public_key_url.clone()
+    }
+
+    /// The callback signatures' public key, SPKI PEM.
+    pub fn public_key_pem(&self) -> String {
+        self.shared.signer.public_pem().to_owned()
+    }
+
+    /// The fault injection controls.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// How many UploadPart requests stored a part (faulted or refused ones excluded).
+    pub fn upload_part_requests(&self) -> u64 {
+        self.shared.stats.upload_part.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving and waits for the server thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let sender = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(tx) = sender {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,258 @@
+//! Shared helpers: a plain hyper HTTP/1.1 client, request signing with
+//! osscb-core, a callback receiver, and openssl-based RSA verification.
+#![allow(dead_code, missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::rt::TokioIo;
+use osscb_core::ops::Operation;
+use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
+use osscb_emulator::{Emulator, EmulatorConfig};
+use tokio::sync::{Mutex, mpsc};
+
+pub const ID: &str = "test-id";
+pub const SECRET: &str = "test-secret";
+
+pub fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig::new(ID, SECRET)).expect("start")
+}
+
+pub fn config(emu: &Emulator) -> Config {
+    Config::new(Endpoint::parse(&emu.endpoint()).expect("endpoint"))
+}
+
+pub fn creds() -> Credentials {
+    Credentials::new(ID, SECRET)
+}
+
+pub fn b(s: &str) -> Bucket {
+    Bucket::new(s).expect("bucket")
+}
+
+pub fn k(s: &str) -> ObjectKey {
+    ObjectKey::new(s).expect("key")
+}
+
+/// Signs `op` with `body` for the emulator at `now`.
+pub fn sign<O: Operation<Body = ()>>(
+    emu: &Emulator,
+    op: &O,
+    body: impl Into<Vec<u8>>,
+    credentials: &Credentials,
+) -> Request<Vec<u8>> {
+    let body = body.into();
+    op.request()
+        .expect("request")
+        .map_body(|()| body)
+        .sign(&config(emu), credentials, SystemTime::now())
+        .expect("sign")
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+    pub fn request_id(&self) -> String {
+        self.header("x-oss-request-id").to_owned()
+    }
+}
+
+/// Sends a request over a fresh connection; `Err` when the connection breaks.
+pub async fn try_send(addr: SocketAddr, req: Request<Vec<u8>>) -> Result<Reply, String> {
+    let (mut parts, body) = req.into_parts();
+    if !parts.headers.contains_key("host") {
+        let host = parts
+            .uri
+            .authority()
+            .map_or_else(|| addr.to_string(), ToString::to_string);
+        parts
+            .headers
+            .insert("host", HeaderValue::from_str(&host).expect("host"));
+    }
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse()
+        .expect("path");
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(Request::from_parts(parts, Full::new(Bytes::from(body))))
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes()
+        .to_vec();
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+pub async fn send(addr: SocketAddr, req: Request<Vec<u8>>) -> Reply {
+    try_send(addr, req).await.expect("send")
+}
+
+/// The exact `<Error>` document the emulator writes.
+pub fn error_xml(
+    code: &str,
+    message: &str,
+    reply: &Reply,
+    host: &str,
+    extra: &[(&str, &str)],
+    ec: &str,
+) -> String {
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{code}</Code>\n  <Message>{message}</Message>\n  <RequestId>{}</RequestId>\n  <HostId>{host}</HostId>\n",
+        reply.request_id()
+    );
+    for (name, value) in extra {
+        xml.push_str(&format!("  <{name}>{value}</{name}>\n"));
+    }
+    xml.push_str(&format!("  <EC>{ec}</EC>\n</Error>"));
+    xml
+}
+
+/// A request the callback receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A small app server on 127.0.0.1:0 that records each request and answers
+/// with a fixed status, content type and body.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub rx: mpsc::UnboundedReceiver<Received>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    pub async fn start(status: u16, answer: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = mpsc::unbounded_channel();
+        let tx = Arc::new(Mutex::new(tx));
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = Arc::clone(&tx);
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            let tx = Arc::clone(&tx);
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let received = body
+                                    .collect()
+                                    .await
+                                    .map(|c| c.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                let _ = tx.lock().await.send(Received {
+                                    method: parts.method.to_string(),
+                                    path_and_query: parts
+                                        .uri
+                                        .path_and_query()
+                                        .map(ToString::to_string)
+                                        .unwrap_or_default(),
+                                    headers: parts.headers,
+                                    body: received,
+                                });
+                                let mut response =
+                                    Response::new(Full::new(Bytes::from_static(answer.as_bytes())));
+                                *response.status_mut() =
+                                    StatusCode::from_u16(status).expect("status");
+                                response.headers_mut().insert(
+                                    "content-type",
+                                    HeaderValue::from_static("application/json"),
+                                );
+                                Ok::<_, std::convert::Infallible>(response)
+                            }
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, rx, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "osscb-emulator-{name}-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+/// Verifies an RSA PKCS#1 v1.5 / MD5 signature with the `openssl` CLI:
+/// independent of the emulator's own RSA code.
+pub fn openssl_verify(public_pem: &str, message: &[u8], signature: &[u8]) -> bool {
+    let dir = temp_dir("openssl");
+    std::fs::write(dir.join("pub.pem"), public_pem).expect("write");
+    std::fs::write(dir.join("msg"), message).expect("write");
+    std::fs::write(dir.join("sig"), signature).expect("write");
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-md5", "-verify"])
+        .arg(dir.join("pub.pem"))
+        .arg("-signature")
+        .arg(dir.join("sig"))
+        .arg(dir.join("msg"))
+        .output()
+        .expect("openssl must be installed");
+    let _ = std::fs::remove_dir_all(&dir);
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK")
+}
