@@ -1,0 +1,166 @@
+//! The callback server against the emulator: uploads through the PostObject
+//! form and the presigned PUT URL from `/upload-form`, whose callbacks the
+//! server verifies (or rejects when the emulator's key URL is not trusted).
+
+#[path = "../callback_server/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use osscb_core::callback::Callback;
+use osscb_core::{Bucket, Credentials, Endpoint};
+
+async fn serve(app: app::App) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app::router(Arc::new(app))).await;
+    });
+    format!("http://{addr}")
+}
+
+fn oss_settings(endpoint: &str) -> app::OssSettings {
+    app::OssSettings {
+        endpoint: Endpoint::parse(endpoint).expect("endpoint"),
+        bucket: Bucket::new("examplebucket").expect("bucket"),
+        credentials: Credentials::new("test-id", "test-secret"),
+    }
+}
+
+#[tokio::test]
+async fn unsigned_and_forged_callbacks_get_400_json() {
+    let base = serve(app::App::new("http://127.0.0.1:1", &[], None)).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/oss-callback"))
+        .body("bucket=b")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.expect("body")).expect("json");
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("x-oss-pub-key-url")
+    );
+
+    // The documented OSS vector, replayed to another path: a signature mismatch.
+    let response = client
+        .post(format!("{base}/index.php?id=1&index=3"))
+        .header("authorization", "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDjC3uG33esH2txA==")
+        .header("x-oss-pub-key-url", "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("bucket=yonghu-test")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("does not match")
+    );
+
+    // An untrusted key URL is refused before any fetch.
+    let response = client
+        .post(format!("{base}/"))
+        .header("authorization", "AAAA")
+        .header("x-oss-pub-key-url", "aHR0cDovLzEyNy4wLjAuMToxL2tleS5wZW0=")
+        .body("x")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.expect("body").contains("untrusted"));
+}
+
+#[tokio::test]
+async fn the_documented_vector_is_accepted_at_its_path() {
+    let base = serve(app::App::new("http://127.0.0.1:1", &[], None)).await;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/index.php?id=1&index=2"))
+        .header("authorization", "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDjC3uG33esH2txA==")
+        .header("x-oss-pub-key-url", "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("bucket=yonghu-test")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("content-length"));
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.expect("body")).expect("json");
+    assert_eq!(body["verified"], true);
+    assert_eq!(body["callback"]["bucket"], "yonghu-test");
+}
+
+#[test]
+fn upload_form_json_has_the_documented_shape() {
+    let app = app::App::new(
+        "http://127.0.0.1:8080/",
+        &[],
+        Some(oss_settings("http://127.0.0.1:9000")),
+    );
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_629_000);
+    let params = HashMap::from([
+        ("key".to_owned(), "uploads/a b.txt".to_owned()),
+        ("content_type".to_owned(), "text/plain".to_owned()),
+    ]);
+    let form = app::upload_form_json(&app, &params, now).expect("form");
+    assert_eq!(form["key"], "uploads/a b.txt");
+    assert_eq!(form["expires"], "2026-11-25T18:00:00.000Z");
+    assert_eq!(form["callback_url"], "http://127.0.0.1:8080/oss-callback");
+    assert_eq!(form["post"]["url"], "http://127.0.0.1:9000/examplebucket/");
+    assert_eq!(form["post"]["file_field"], "file");
+    let fields: Vec<(String, String)> =
+        serde_json::from_value(form["post"]["fields"].clone()).expect("pairs");
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "key",
+            "policy",
+            "OSSAccessKeyId",
+            "Signature",
+            "Content-Type",
+            "callback",
+            "x:via"
+        ]
+    );
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("x:via"), "post-object");
+    let callback = Callback::decode(&field("callback"), None).expect("callback");
+    assert_eq!(callback.urls(), ["http://127.0.0.1:8080/oss-callback"]);
+    assert_eq!(form["put"]["method"], "PUT");
+    assert_eq!(form["put"]["headers"]["content-type"], "text/plain");
+    let put_url = form["put"]["url"].as_str().unwrap_or_default();
+    assert!(put_url.starts_with("http://127.0.0.1:9000/examplebucket/uploads/a%20b.txt?Expires=1795629600&OSSAccessKeyId=test-id&Signature="), "{put_url}");
+    assert!(
+        put_url.contains("&callback=") && put_url.contains("&callback-var="),
+        "{put_url}"
+    );
+
+    let missing = app::upload_form_json(&app, &HashMap::new(), now);
+    assert!(matches!(missing, Err((s, _)) if s == 400));
+    let bad_key = HashMap::from([("key".to_owned(), "/abs".to_owned())]);
+    assert!(matches!(app::upload_form_json(&app, &bad_key, now), Err((s, _)) if s == 400));
+    let no_oss = app::App::new("http://127.0.0.1:8080", &[], None);
+    assert!(matches!(app::upload_form_json(&no_oss, &params, now), Err((s, _)) if s == 503));
+}
