@@ -5,16 +5,21 @@ Started by `cargo xtask interop`, which runs two emulators and passes:
   OSSCB_STS_ENDPOINT                  an emulator that requires OSSCB_STS_TOKEN
   OSSCB_ACCESS_KEY_ID, OSSCB_ACCESS_KEY_SECRET, OSSCB_STS_TOKEN
   OSSCB_SIGN_V1_JSONL                 the osscb-core example the differential feeds
+  OSSCB_APP_SERVER_JSONL              the osscb-core example that signs direct uploads
+                                      (post_policy, presigned PUT) and verifies callbacks
 
-Only oss2's public API talks to the emulator. A callback receiver (http.server in a
-thread) checks every callback's RSA signature with its own small PKCS#1 v1.5
-verifier, independent of osscb's. Prints one line per step and `N passed, M failed`.
+Only oss2's public API (and `requests`, for presigned URLs and PostObject forms) talks
+to the emulator. A callback receiver (http.server in a thread) checks every callback's
+RSA signature with its own small PKCS#1 v1.5 verifier, independent of osscb's; for
+direct uploads signed by osscb it also asks osscb's verifier. Prints one line per step
+and `N passed, M failed`.
 """
 
 import base64
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +41,7 @@ STS_ENDPOINT = os.environ["OSSCB_STS_ENDPOINT"]
 ACCESS_KEY_ID = os.environ["OSSCB_ACCESS_KEY_ID"]
 ACCESS_KEY_SECRET = os.environ["OSSCB_ACCESS_KEY_SECRET"]
 STS_TOKEN = os.environ["OSSCB_STS_TOKEN"]
+APP_SERVER_JSONL = os.environ.get("OSSCB_APP_SERVER_JSONL")
 BUCKET = "interop-bucket"
 TIMEOUT = 15
 
@@ -109,11 +115,58 @@ OSS_DOC_AUTHORIZATION = (
 )
 
 
+# --- osscb as the application server ---------------------------------------------
+
+class AppServer:
+    """The `app_server_jsonl` example, one JSON line in, one out."""
+
+    def __init__(self, command):
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.lock = threading.Lock()
+        self.next_id = 0
+
+    def ask(self, mode, **request):
+        with self.lock:
+            self.next_id += 1
+            request.update(id=self.next_id, mode=mode)
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        assert line, "app_server_jsonl exited"
+        answer = json.loads(line)
+        assert answer["id"] == request["id"], answer
+        return answer
+
+    def verify(self, path, query, headers, body, trust):
+        """osscb's verdict: ("ok", variables) or ("error", message)."""
+        fields = dict(path=path, query=query, body=body.decode("utf-8"), trust=trust,
+                      content_type=headers.get("content-type"),
+                      authorization=headers.get("authorization"),
+                      pub_key_url=headers.get("x-oss-pub-key-url"))
+        step1 = self.ask("key_url", **fields)
+        if "error" in step1:
+            return "error", step1["error"]
+        with urllib.request.urlopen(step1["key_url"], timeout=TIMEOUT) as resp:
+            pem = resp.read().decode()
+        step2 = self.ask("verify", public_key_pem=pem, **fields)
+        if "error" in step2:
+            return "error", step2["error"]
+        return "ok", step2["variables"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=TIMEOUT)
+
+
+APP = None
+
+
 # --- the callback receiver -------------------------------------------------------
 
 class Receiver:
-    """Callback server. Paths: /ok/... verify and answer JSON; /fail500/... answer
-    500; /notjson/... answer 200 with text. Every call is recorded."""
+    """Callback server. Paths: /ok/... verify and answer JSON; /app/... also ask
+    osscb's verifier and answer 400 unless both accept; /fail500/... answer 500;
+    /notjson/... answer 200 with text. Every call is recorded."""
 
     def __init__(self):
         self.calls = []
@@ -131,6 +184,13 @@ class Receiver:
                     status, ctype, answer = 500, "application/json", b'{"Status":"Error"}'
                 elif self.path.startswith("/notjson"):
                     status, ctype, answer = 200, "text/plain", b"this is not json"
+                elif self.path.startswith("/app"):
+                    path, _, query = self.path.partition("?")
+                    verdict, detail = APP.verify(path, query, call["headers"], body, [ENDPOINT + "/", STS_ENDPOINT + "/"])
+                    call["osscb"] = (verdict, detail)
+                    ok = verdict == "ok" and call["verified"]
+                    status, ctype = (200 if ok else 400), "application/json"
+                    answer = json.dumps({"Status": "OK" if ok else "Rejected", "osscb": detail}).encode()
                 else:
                     status, ctype = 200, "application/json"
                     answer = json.dumps({"Status": "OK", "call": call["n"], "verified": call["verified"]}).encode()
@@ -158,8 +218,8 @@ class Receiver:
         call = {"path": path, "headers": {k.lower(): v for k, v in headers.items()}, "body": body, "verified": False, "error": None}
         try:
             key_url = base64.b64decode(headers["x-oss-pub-key-url"]).decode()
-            # Trust only the emulator under test, as an app server trusts gosspublic.alicdn.com.
-            if not key_url.startswith(ENDPOINT + "/"):
+            # Trust only the emulators under test, as an app server trusts gosspublic.alicdn.com.
+            if not key_url.startswith((ENDPOINT + "/", STS_ENDPOINT + "/")):
                 raise AssertionError("untrusted key URL %r" % key_url)
             signature = base64.b64decode(headers["authorization"])
             message = callback_string_to_sign(path, body)
@@ -498,6 +558,111 @@ def multipart_callback_fails():
     assert bucket.get_object(key).read() == chunk
 
 
+def direct_upload(mode, key, endpoint=ENDPOINT, token=None, content_type="text/plain"):
+    """osscb's signed PostObject form or presigned PUT for `key`, calling back /app."""
+    answer = APP.ask(
+        mode, endpoint=endpoint, bucket=BUCKET, key=key, content_type=content_type,
+        access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET, security_token=token,
+        callback_url=RECEIVER.url + "/app/" + mode + "?k=v", callback_body=FORM_BODY,
+        vars={"x:my_var": "direct " + mode}, now=int(time.time()), expires_in=600,
+    )
+    assert "error" not in answer, answer
+    return answer
+
+
+def check_app_callback(resp, key, size, mode):
+    assert resp.status_code == 200, (resp.status_code, resp.text)
+    [call] = RECEIVER.verified(1)
+    assert call["osscb"][0] == "ok", "osscb's verifier refused: %s" % (call["osscb"],)
+    assert resp.content == call["answer"], (resp.content, call["answer"])
+    variables = call["osscb"][1]
+    want = {"bucket": BUCKET, "object": key, "size": str(size), "my_var": "direct " + mode}
+    assert {k: variables.get(k) for k in want} == want, variables
+    return call
+
+
+def app_required():
+    assert APP is not None, "OSSCB_APP_SERVER_JSONL is not set"
+
+
+@step("osscb post_policy form posted with requests: callback verified by osscb and independently")
+def post_object_form():
+    app_required()
+    key = "interop/post form 表单 +&.txt"
+    data = b"uploaded by a browser-like form"
+    form = direct_upload("post_form", key)
+    resp = requests.post(form["url"], data=form["fields"], timeout=TIMEOUT,
+                         files={"file": ("local name.txt", data, "text/plain")})
+    check_app_callback(resp, key, len(data), "post_form")
+    head = bucket_for().head_object(key)
+    assert head.content_length == len(data) and head.content_type == "text/plain"
+    assert bucket_for().get_object(key).read() == data
+
+
+@step("osscb post_policy form with STS credentials against the STS emulator")
+def post_object_form_sts():
+    app_required()
+    key = "interop/post form sts.txt"
+    data = b"temporary credentials in a form"
+    form = direct_upload("post_form", key, endpoint=STS_ENDPOINT, token=STS_TOKEN)
+    assert ("x-oss-security-token", STS_TOKEN) in [tuple(f) for f in form["fields"]]
+    resp = requests.post(form["url"], data=form["fields"], timeout=TIMEOUT,
+                         files={"file": ("f.txt", data, "text/plain")})
+    check_app_callback(resp, key, len(data), "post_form")
+    sts_bucket = bucket_for(oss2.StsAuth(ACCESS_KEY_ID, ACCESS_KEY_SECRET, STS_TOKEN), STS_ENDPOINT)
+    assert sts_bucket.get_object(key).read() == data
+
+
+@step("a post_policy form with a changed key or a forged signature is refused, nothing stored")
+def post_object_form_tampered():
+    app_required()
+    key = "interop/post form exact.txt"
+    form = direct_upload("post_form", key)
+    other = [["key", "interop/somewhere else.txt"] if k == "key" else [k, v] for k, v in form["fields"]]
+    resp = requests.post(form["url"], data=other, timeout=TIMEOUT,
+                         files={"file": ("f.txt", b"x", "text/plain")})
+    assert resp.status_code == 403, (resp.status_code, resp.text)
+    forged = [[k, "AAAA" + v[4:]] if k == "Signature" else [k, v] for k, v in form["fields"]]
+    resp = requests.post(form["url"], data=forged, timeout=TIMEOUT,
+                         files={"file": ("f.txt", b"x", "text/plain")})
+    assert resp.status_code == 403 and "SignatureDoesNotMatch" in resp.text, (resp.status_code, resp.text)
+    RECEIVER.take(0)
+    expect_error(lambda: bucket_for().head_object("interop/somewhere else.txt"), 404)
+    expect_error(lambda: bucket_for().head_object(key), 404)
+
+
+@step("osscb presigned PUT with callback uploaded with requests: callback verified by osscb")
+def presigned_put_form():
+    app_required()
+    key = "interop/presigned by osscb ü.txt"
+    data = b"uploaded through osscb's presigned PUT"
+    put = direct_upload("presign_put", key)
+    headers = dict(put["headers"])
+    assert headers.get("content-type") == "text/plain", headers
+    resp = requests.put(put["url"], data=data, headers=headers, timeout=TIMEOUT)
+    check_app_callback(resp, key, len(data), "presign_put")
+    assert bucket_for().get_object(key).read() == data
+
+
+@step("osscb's verifier refuses a tampered body, a tampered query and an untrusted key URL")
+def osscb_verifier_negatives():
+    app_required()
+    key = "interop/verifier negatives.txt"
+    put = direct_upload("presign_put", key)
+    resp = requests.put(put["url"], data=b"abc", headers=dict(put["headers"]), timeout=TIMEOUT)
+    [call] = RECEIVER.verified(1)
+    assert resp.status_code == 200 and call["osscb"][0] == "ok", (resp.status_code, call["osscb"])
+    path, _, query = call["path"].partition("?")
+    trust = [ENDPOINT + "/"]
+    assert APP.verify(path, query, call["headers"], call["body"], trust)[0] == "ok"
+    verdict = APP.verify(path, query, call["headers"], call["body"] + b"&x=1", trust)
+    assert verdict == ("error", "the callback signature does not match"), verdict
+    verdict = APP.verify(path, query + "&k2=v2", call["headers"], call["body"], trust)
+    assert verdict == ("error", "the callback signature does not match"), verdict
+    verdict = APP.verify(path, query, call["headers"], call["body"], [])
+    assert verdict[0] == "error" and "untrusted" in verdict[1], verdict
+
+
 @step("differential: >=500 generated requests sign identically in oss2 and osscb-core")
 def signature_differential():
     seed = int(os.environ.get("OSSCB_INTEROP_SEED", "20240501"))
@@ -515,8 +680,10 @@ def sub_resource_lists():
 
 
 def main():
-    global RECEIVER
+    global RECEIVER, APP
     RECEIVER = Receiver()
+    if APP_SERVER_JSONL:
+        APP = AppServer([APP_SERVER_JSONL])
     passed = failed = 0
     for name, fn in STEPS:
         started = time.monotonic()
@@ -531,6 +698,8 @@ def main():
             print("ok   %s (%.2fs)" % (name, time.monotonic() - started))
         sys.stdout.flush()
     RECEIVER.server.shutdown()
+    if APP is not None:
+        APP.close()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

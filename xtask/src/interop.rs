@@ -3,7 +3,9 @@
 //!
 //! 1. A virtualenv in `target/interop-venv` with `interop/requirements.txt`
 //!    installed (reinstalled only when that file changes).
-//! 2. The emulator binary and the `sign_v1_jsonl` example, built.
+//! 2. The emulator binary and two osscb-core examples built: `sign_v1_jsonl`
+//!    (the differential's signer) and `app_server_jsonl` (signs direct
+//!    uploads with `post_policy` / presign and verifies callbacks).
 //! 3. Two emulators on `127.0.0.1:0`: one plain, one requiring an STS token.
 //! 4. `interop/oss2_interop.py`, told where everything is through `OSSCB_*`
 //!    environment variables; it asserts every step and exits non-zero on any
@@ -44,23 +46,16 @@ pub(crate) fn run() -> Result {
             "osscb-emulator",
         ],
     )?;
-    crate::run(
-        &cargo,
-        &[
-            "build",
-            "-q",
-            "-p",
-            "osscb-core",
-            "--example",
-            "sign_v1_jsonl",
-        ],
-    )?;
+    let examples = ["sign_v1_jsonl", "app_server_jsonl"];
+    let mut build = vec!["build", "-q", "-p", "osscb-core"];
+    for example in examples {
+        build.extend(["--example", example]);
+    }
+    crate::run(&cargo, &build)?;
     let target = target_dir(&root);
     let emulator_bin = target.join("debug").join(exe("osscb-emulator"));
-    let signer_bin = target
-        .join("debug")
-        .join("examples")
-        .join(exe("sign_v1_jsonl"));
+    let [signer_bin, app_server_bin] =
+        examples.map(|name| target.join("debug").join("examples").join(exe(name)));
 
     let log_dir = target.join("interop");
     fs::create_dir_all(&log_dir)
@@ -83,6 +78,7 @@ pub(crate) fn run() -> Result {
         .env("OSSCB_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
         .env("OSSCB_STS_TOKEN", SECURITY_TOKEN)
         .env("OSSCB_SIGN_V1_JSONL", &signer_bin)
+        .env("OSSCB_APP_SERVER_JSONL", &app_server_bin)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUNBUFFERED", "1");
     eprintln!("$ {} interop/oss2_interop.py", python.display());
