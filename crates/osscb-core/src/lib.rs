@@ -42,12 +42,15 @@ pub mod callback;
 pub mod crc64;
 pub mod credentials;
 mod error;
+pub mod key_cache;
 pub mod names;
 pub mod ops;
 pub mod post_policy;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod sign;
+pub mod upload;
 pub mod verify;
 
 pub use credentials::{Credentials, ProvideCredentials};

@@ -49,11 +49,14 @@ impl PartPlan {
             )));
         }
         let min_for_count = total_size.div_ceil(u64::from(MAX_PARTS));
-        let part_size = preferred_part_size.max(
+        // Grown only when the preferred size would need over 10,000 parts.
+        let part_size = if preferred_part_size >= min_for_count {
+            preferred_part_size
+        } else {
             min_for_count
                 .next_multiple_of(1024 * 1024)
-                .min(MAX_PART_SIZE),
-        );
+                .min(MAX_PART_SIZE)
+        };
         if part_size.saturating_mul(u64::from(MAX_PARTS)) < total_size {
             return Err(Error::InvalidArgument(format!(
                 "{total_size} bytes do not fit in {MAX_PARTS} parts of at most {MAX_PART_SIZE} bytes"
@@ -102,6 +105,9 @@ mod tests {
         let p = PartPlan::new(big, DEFAULT_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
         assert!(p.part_count <= MAX_PARTS);
         assert_eq!(p.part_size, 11 * 1024 * 1024);
+        // Small preferred sizes are kept when they fit in 10,000 parts.
+        let p = PartPlan::new(250_000, MIN_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.part_size, p.part_count), (MIN_PART_SIZE, 3));
         assert!(PartPlan::new(10, 1024).is_err());
         assert!(PartPlan::new(MAX_PART_SIZE * 10_001, MAX_PART_SIZE).is_err());
     }
