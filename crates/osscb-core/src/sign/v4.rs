@@ -537,6 +537,173 @@ impl Authorization {
     }
 }
 
+/// Where an incoming V4 signature travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// `Authorization: OSS4-HMAC-SHA256 …` with `x-oss-date`.
+    Header,
+    /// A presigned URL: `x-oss-signature-version=OSS4-HMAC-SHA256&…`.
+    Query,
+}
+
+/// The V4 signature an incoming request carries, for servers (and the
+/// emulator) that check it: parse with [`IncomingSignature::from_request`],
+/// then recompute with [`IncomingSignature::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingSignature {
+    /// Header or query.
+    pub carrier: Carrier,
+    /// Who signed, for which date, region and product.
+    pub credential: Credential,
+    /// The signing time as sent (`x-oss-date` header or query parameter).
+    pub datetime: String,
+    /// The additional signed headers the request names.
+    pub additional_headers: Vec<String>,
+    /// The signature as sent.
+    pub signature: String,
+    /// Query only: `x-oss-expires`, in seconds.
+    pub expires_in: Option<u64>,
+}
+
+/// What a V4 signature was recomputed from, and whether it matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// The canonical request rebuilt from what arrived.
+    pub canonical_request: String,
+    /// The string to sign rebuilt from it.
+    pub string_to_sign: String,
+    /// The signature the secret gives.
+    pub expected: String,
+    /// Whether it equals the signature sent.
+    pub matches: bool,
+}
+
+impl IncomingSignature {
+    /// Finds a V4 signature in `headers` (`Authorization` starting with
+    /// [`ALGORITHM`]) or in the decoded `query` (`x-oss-signature-version`).
+    /// `Ok(None)` when the request carries no V4 signature at all.
+    ///
+    /// # Errors
+    /// A message naming what is missing or malformed.
+    pub fn from_request(
+        headers: &HeaderMap,
+        query: &[(String, String)],
+    ) -> Result<Option<Self>, String> {
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if let Some(value) = authorization.filter(|v| v.trim_start().starts_with(ALGORITHM)) {
+            let parsed = Authorization::parse(&value)
+                .ok_or_else(|| format!("malformed V4 Authorization header: {value}"))?;
+            let datetime = headers
+                .get(DATE_HEADER)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+                .ok_or_else(|| "a V4 signature needs the x-oss-date header".to_owned())?;
+            return Ok(Some(Self {
+                carrier: Carrier::Header,
+                credential: parsed.credential,
+                datetime,
+                additional_headers: parsed.additional_headers,
+                signature: parsed.signature,
+                expires_in: None,
+            }));
+        }
+        let Some(version) = param(SIGNATURE_VERSION_QUERY) else {
+            return Ok(None);
+        };
+        if version != ALGORITHM {
+            return Err(format!("unsupported {SIGNATURE_VERSION_QUERY}: {version}"));
+        }
+        let required = |name: &str| {
+            param(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("a V4 presigned URL needs {name}"))
+        };
+        let credential = Credential::parse(required(CREDENTIAL_QUERY)?)
+            .ok_or_else(|| format!("malformed {CREDENTIAL_QUERY}"))?;
+        let expires_in = required(EXPIRES_QUERY)?
+            .parse::<u64>()
+            .map_err(|_| format!("malformed {EXPIRES_QUERY}"))?;
+        Ok(Some(Self {
+            carrier: Carrier::Query,
+            credential,
+            datetime: required(DATE_QUERY)?.to_owned(),
+            additional_headers: param(ADDITIONAL_HEADERS_QUERY)
+                .unwrap_or_default()
+                .split(';')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect(),
+            signature: required(SIGNATURE_QUERY)?.to_owned(),
+            expires_in: Some(expires_in),
+        }))
+    }
+
+    /// The signing time, if [`IncomingSignature::datetime`] is valid.
+    pub fn signed_at(&self) -> Option<SystemTime> {
+        parse_datetime(&self.datetime)
+    }
+
+    /// Query only: when the URL stops working (signing time + `x-oss-expires`).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.signed_at()?
+            .checked_add(Duration::from_secs(self.expires_in?))
+    }
+
+    /// Recomputes the signature from what arrived: `bucket` and `key` as
+    /// addressed (decoded), the decoded `query` (all of it; `x-oss-signature`
+    /// is left out here), the request's `headers`, and the secret of
+    /// [`Credential::access_key_id`].
+    pub fn check(
+        &self,
+        method: &Method,
+        bucket: Option<&str>,
+        key: Option<&str>,
+        query: &[(String, String)],
+        headers: &HeaderMap,
+        access_key_secret: &str,
+    ) -> SignatureCheck {
+        let signed_query: Vec<(String, String)> = match self.carrier {
+            Carrier::Header => query.to_vec(),
+            Carrier::Query => query
+                .iter()
+                .filter(|(k, _)| k != SIGNATURE_QUERY)
+                .cloned()
+                .collect(),
+        };
+        let canonical_request = canonical_request(
+            method,
+            &canonical_uri(bucket, key),
+            &canonical_query(&signed_query),
+            headers,
+            &self.additional_headers,
+        );
+        let scope = self.credential.scope();
+        let string_to_sign = string_to_sign(&self.datetime, &scope, &canonical_request);
+        let key = signing_key(
+            access_key_secret,
+            &self.credential.date,
+            &self.credential.region,
+            &self.credential.product,
+        );
+        let expected = signature(&key, &string_to_sign);
+        let matches = expected.eq_ignore_ascii_case(self.signature.trim());
+        SignatureCheck {
+            canonical_request,
+            string_to_sign,
+            expected,
+            matches,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1023,5 +1190,108 @@ mod tests {
             ["abc"]
         );
         assert!(additional_headers::<&str>(&h, &[]).is_empty());
+    }
+
+    /// The official header vector as a server sees it: parse, then recompute.
+    #[test]
+    fn incoming_header_signature_checks() {
+        let mut h = header_vector_headers("20231216T162057Z", None);
+        h.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_static("OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,Signature=e21d18daa82167720f9b1047ae7e7f1ce7cb77a31e8203a7d5f4624fa0284afe"),
+        );
+        let query = vector_query();
+        let incoming = IncomingSignature::from_request(&h, &query)
+            .unwrap()
+            .unwrap();
+        assert_eq!(incoming.carrier, Carrier::Header);
+        assert_eq!(incoming.signed_at(), Some(at(1_702_743_657)));
+        let check = incoming.check(
+            &Method::PUT,
+            Some("bucket"),
+            Some("1234+-/123/1.txt"),
+            &query,
+            &h,
+            "sk",
+        );
+        assert_eq!(
+            hashed_canonical_request(&check.canonical_request),
+            "f4613657f1b108998e8dbd10a1aa5da621dc2c6e02c9ddec0f163664848704c4"
+        );
+        assert!(check.matches);
+        let wrong = incoming.check(
+            &Method::GET,
+            Some("bucket"),
+            Some("1234+-/123/1.txt"),
+            &query,
+            &h,
+            "sk",
+        );
+        assert!(!wrong.matches);
+        assert!(
+            wrong
+                .string_to_sign
+                .starts_with("OSS4-HMAC-SHA256\n20231216T162057Z\n")
+        );
+    }
+
+    /// The official presign-with-additional-headers vector as a server sees it.
+    #[test]
+    fn incoming_query_signature_checks() {
+        let scope = "20231217/cn-hangzhou/oss/aliyun_v4_request";
+        let mut query = presign_query("20231217T033009Z", scope, 599, "abc;zabc", None);
+        query.push((
+            SIGNATURE_QUERY.to_owned(),
+            "6bd984bfe531afb6db1f7550983a741b103a8c58e5e14f83ea474c2322dfa2b7".to_owned(),
+        ));
+        let h = presign_headers();
+        let incoming = IncomingSignature::from_request(&h, &query)
+            .unwrap()
+            .unwrap();
+        assert_eq!(incoming.carrier, Carrier::Query);
+        assert_eq!(incoming.additional_headers, ["abc", "zabc"]);
+        assert_eq!(incoming.expires_at(), Some(at(1_702_783_809 + 599)));
+        let check = incoming.check(
+            &Method::PUT,
+            Some("bucket"),
+            Some("1234+-/123/1.txt"),
+            &query,
+            &h,
+            "sk",
+        );
+        assert!(check.matches, "{check:?}");
+        assert!(
+            !incoming
+                .check(
+                    &Method::PUT,
+                    Some("bucket"),
+                    Some("1234+-/123/1.txt"),
+                    &query,
+                    &h,
+                    "sk2"
+                )
+                .matches
+        );
+
+        assert_eq!(
+            IncomingSignature::from_request(&h, &vector_query()),
+            Ok(None)
+        );
+        for (k, v) in [
+            (SIGNATURE_VERSION_QUERY, "OSS4-HMAC-SHA1"),
+            (EXPIRES_QUERY, "soon"),
+            (CREDENTIAL_QUERY, "ak/x"),
+        ] {
+            let mut q = query.clone();
+            q.retain(|(name, _)| name != k);
+            q.push((k.to_owned(), v.to_owned()));
+            assert!(IncomingSignature::from_request(&h, &q).is_err(), "{k}");
+        }
+        let mut bad = HeaderMap::new();
+        bad.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_static("OSS4-HMAC-SHA256 nonsense"),
+        );
+        assert!(IncomingSignature::from_request(&bad, &[]).is_err());
     }
 }
