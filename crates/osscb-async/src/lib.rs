@@ -1,1 +1,108 @@
-//! The async transport for osscb-core (filled by the transports issue).
+//! # osscb-async
+//!
+//! Alibaba Cloud OSS uploads with upload callbacks over [reqwest] and tokio: a thin
+//! transport for [`osscb_core`]. The core builds and signs every request and
+//! reads every answer; this crate moves bytes (streamed files, parallel
+//! parts on tasks), retries, and reads and writes checkpoint files.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), osscb_async::Error> {
+//! use osscb_async::{Client, UploadOptions};
+//! use osscb_async::osscb_core::callback::{Callback, vars};
+//!
+//! // OSS_ENDPOINT, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN).
+//! let client = Client::from_env()?;
+//! let bucket = client.bucket("examplebucket")?;
+//! let callback = Callback::builder("https://app.example.com/oss-callback")
+//!     .body(format!("bucket={}&object={}", vars::BUCKET, vars::OBJECT))
+//!     .build()
+//!     .map_err(osscb_async::osscb_core::Error::from)?;
+//! let options = UploadOptions::new().callback(callback);
+//! let output = bucket.put_object("exampledir/exampleobject.txt", &b"hello"[..], &options).await?;
+//! println!("{}", output.callback.map(|a| a.text()).unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A 203 answer (object stored, callback failed) is
+//! [`Error::callback_failed`]; results and the other errors are the core's.
+
+mod bucket;
+mod client;
+mod keys;
+
+use std::path::PathBuf;
+
+pub use osscb_core;
+pub use osscb_core::upload::UploadOptions;
+
+pub use bucket::Bucket;
+pub use client::{Client, ClientBuilder, CoreBody};
+pub use keys::{KeyCache, verify_callback};
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// From osscb-core: an OSS error, a callback failure (203: the object was
+    /// stored), a CRC-64 mismatch, an invalid argument, a malformed answer…
+    #[error(transparent)]
+    Oss(#[from] osscb_core::Error),
+    /// The HTTP exchange failed (connection, timeout, protocol), after retries.
+    #[error("HTTP transport error: {0}")]
+    Http(#[from] reqwest::Error),
+    /// Reading or writing a local file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A required environment variable is not set (or not UTF-8).
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    /// A callback did not verify.
+    #[error(transparent)]
+    Verify(#[from] osscb_core::verify::VerifyError),
+    /// A callback public key could not be fetched.
+    #[error("cannot fetch the callback public key {url}: {reason}")]
+    KeyFetch {
+        /// The key URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The core's error, if this is one.
+    pub fn oss(&self) -> Option<&osscb_core::Error> {
+        match self {
+            Self::Oss(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The callback failure (HTTP 203), if the object was stored but its
+    /// callback failed.
+    pub fn callback_failed(&self) -> Option<&osscb_core::response::CallbackFailed> {
+        self.oss().and_then(osscb_core::Error::callback_failed)
+    }
+
+    /// The OSS error, if OSS answered with one.
+    pub fn service(&self) -> Option<&osscb_core::response::ServiceError> {
+        self.oss().and_then(osscb_core::Error::service)
+    }
+
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// This crate's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

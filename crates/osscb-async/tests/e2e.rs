@@ -1,0 +1,406 @@
+//! End to end against the in-process emulator.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::{Receiver, client, data, emulator, write_file};
+use osscb_async::osscb_core::crc64;
+use osscb_async::osscb_core::upload::UploadOptions;
+use osscb_async::osscb_core::{Credentials, Error as CoreError};
+use osscb_async::{Client, Error};
+use osscb_emulator::{Emulator, EmulatorConfig};
+
+const BODY: &str = "bucket=${bucket}&object=${object}&size=${size}";
+
+fn creds() -> Credentials {
+    Credentials::new(common::ID, common::SECRET)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_with_callback_returns_the_answer_and_reads_back() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu).await;
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let bytes = vec![b'a'; 1024 * 1024];
+    let options = UploadOptions::new()
+        .callback(receiver.callback(BODY))
+        .metadata("author", "alice");
+    let output = bucket
+        .put_object("examplefiles/exampleobject.txt", bytes.clone(), &options)
+        .await
+        .expect("put");
+    let answer = output.callback.expect("callback answer").text();
+    assert!(answer.contains("\"verified\":true"), "{answer}");
+    assert!(
+        answer
+            .contains("bucket=examplebucket&object=examplefiles%2Fexampleobject.txt&size=1048576"),
+        "{answer}"
+    );
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&bytes)));
+
+    let meta = bucket
+        .head_object("examplefiles/exampleobject.txt")
+        .await
+        .expect("head");
+    assert_eq!(meta.content_length, Some(1024 * 1024));
+    assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        meta.metadata.get("author").map(String::as_str),
+        Some("alice")
+    );
+    let (got, body) = bucket
+        .get_object("examplefiles/exampleobject.txt")
+        .await
+        .expect("get");
+    assert_eq!(body, bytes);
+    assert_eq!(got.metadata.object.etag, output.object.etag);
+    bucket
+        .delete_object("examplefiles/exampleobject.txt")
+        .await
+        .expect("delete");
+    let missing = bucket
+        .head_object("examplefiles/exampleobject.txt")
+        .await
+        .expect_err("gone");
+    assert_eq!(missing.service().map(|s| s.status.as_u16()), Some(404));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_from_a_64_mib_file_is_streamed_with_its_crc() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.bin");
+    let len = 64 * 1024 * 1024;
+    write_file(&path, len, 7);
+    let expected = crc64::checksum(&std::fs::read(&path).expect("read"));
+    let last = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&last);
+    let options = UploadOptions::new().progress(move |done, total| {
+        assert_eq!(total, 64 * 1024 * 1024);
+        seen.store(done, Ordering::SeqCst);
+    });
+    let output = bucket
+        .put_object_from_file("big.bin", &path, &options)
+        .await
+        .expect("put");
+    assert_eq!(output.object.crc64, Some(expected));
+    assert_eq!(last.load(Ordering::SeqCst), len as u64);
+    let meta = bucket.head_object("big.bin").await.expect("head");
+    assert_eq!(meta.content_length, Some(len as u64));
+    assert_eq!(
+        meta.content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    let out = dir.path().join("back.bin");
+    bucket
+        .get_object_to_file("big.bin", &out)
+        .await
+        .expect("download");
+    assert_eq!(
+        crc64::checksum(&std::fs::read(&out).expect("read")),
+        expected
+    );
+    // Too large for memory: refused by the core's body limit.
+    let too_big = bucket.get_object("big.bin").await.expect_err("over 16 MiB");
+    assert!(
+        matches!(too_big.oss(), Some(CoreError::ResponseTooLarge { .. })),
+        "{too_big}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_with_callback_returns_the_answer() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu).await;
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("parts.bin");
+    let len = 2 * 1024 * 1024 + 12_345;
+    write_file(&path, len, 3);
+    let progress = Arc::new(AtomicU64::new(0));
+    let p = Arc::clone(&progress);
+    let options = UploadOptions::new()
+        .part_size(256 * 1024)
+        .parallelism(4)
+        .callback(receiver.callback(BODY))
+        .progress(move |done, _| {
+            p.fetch_max(done, Ordering::SeqCst);
+        });
+    let before = emu.upload_part_requests();
+    let output = bucket
+        .upload_file("multi/parts.bin", &path, &options)
+        .await
+        .expect("upload");
+    assert_eq!(emu.upload_part_requests() - before, 9);
+    let answer = output.callback.expect("answer").text();
+    assert!(answer.contains(&format!("size={len}")), "{answer}");
+    assert_eq!(progress.load(Ordering::SeqCst), len as u64);
+    let (_, body) = bucket.get_object("multi/parts.bin").await.expect("get");
+    assert_eq!(body, std::fs::read(&path).expect("read"));
+    assert_eq!(
+        receiver.bodies.lock().expect("lock").len(),
+        1,
+        "one callback, on completion"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_crash_skips_finished_parts() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("resume.bin");
+    write_file(&path, 10 * 100 * 1024, 11);
+    let checkpoint = dir.path().join("resume.checkpoint");
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint(&checkpoint);
+    // Requests: 1 initiate, 2..=6 parts 1..=5, 7 = part 6 refused (4xx: not retried).
+    emu.faults().fail_nth(7, 400);
+    let crash = bucket
+        .upload_file("resume.bin", &path, &options)
+        .await
+        .expect_err("crash");
+    assert_eq!(
+        crash.service().map(|s| s.status.as_u16()),
+        Some(400),
+        "{crash}"
+    );
+    assert!(checkpoint.exists(), "kept for the rerun");
+    assert_eq!(emu.upload_part_requests(), 5);
+
+    let output = bucket
+        .upload_file("resume.bin", &path, &options)
+        .await
+        .expect("resume");
+    assert_eq!(
+        emu.upload_part_requests(),
+        10,
+        "only parts 6..=10 uploaded again"
+    );
+    assert!(!checkpoint.exists(), "removed once complete");
+    let expected = crc64::checksum(&std::fs::read(&path).expect("read"));
+    assert_eq!(output.object.crc64, Some(expected));
+    let (_, body) = bucket.get_object("resume.bin").await.expect("get");
+    assert_eq!(crc64::checksum(&body), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_failure_is_a_203_with_the_stored_object() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu).await;
+    receiver.answer_with(500);
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    let requests = emu.faults().requests_seen();
+    let err = bucket
+        .put_object("cb/failed.txt", &b"stored anyway"[..], &options)
+        .await
+        .expect_err("203");
+    assert_eq!(
+        emu.faults().requests_seen() - requests,
+        1,
+        "203 is not retried"
+    );
+    let failed = err.callback_failed().expect("callback failure");
+    assert!(failed.object.etag.is_some());
+    assert_eq!(failed.object.crc64, Some(crc64::checksum(b"stored anyway")));
+    assert_eq!(failed.error.code, "CallbackFailed");
+    assert!(err.to_string().contains("the object was stored"), "{err}");
+    let (_, body) = bucket.get_object("cb/failed.txt").await.expect("stored");
+    assert_eq!(body, b"stored anyway");
+
+    // Multipart: the upload is completed, not aborted.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.bin");
+    write_file(&path, 300 * 1024, 5);
+    let options = options.part_size(100 * 1024);
+    let err = bucket
+        .upload_file("cb/multi.bin", &path, &options)
+        .await
+        .expect_err("203");
+    assert!(err.callback_failed().is_some(), "{err}");
+    let meta = bucket.head_object("cb/multi.bin").await.expect("stored");
+    assert_eq!(meta.content_length, Some(300 * 1024));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_through_503_and_a_dropped_connection() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let bytes = data(200_000, 1);
+    emu.faults().fail_next(2, 503);
+    let seen = emu.faults().requests_seen();
+    bucket
+        .put_object("retry/503.bin", bytes.clone(), &UploadOptions::new())
+        .await
+        .expect("third try");
+    assert_eq!(emu.faults().requests_seen() - seen, 3);
+
+    emu.faults().drop_next(1);
+    let seen = emu.faults().requests_seen();
+    bucket
+        .put_object("retry/drop.bin", bytes.clone(), &UploadOptions::new())
+        .await
+        .expect("second try");
+    assert_eq!(emu.faults().requests_seen() - seen, 2);
+    let (_, body) = bucket.get_object("retry/drop.bin").await.expect("get");
+    assert_eq!(body, bytes);
+
+    // A streamed file is replayed too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("f.bin");
+    write_file(&path, 300_000, 2);
+    emu.faults().drop_next(1);
+    bucket
+        .put_object_from_file("retry/file.bin", &path, &UploadOptions::new())
+        .await
+        .expect("file");
+
+    // Out of attempts: the 503 surfaces; a 4xx is never retried. (Small
+    // bodies: the emulator answers faults without reading the body, so a large
+    // one would meet a broken pipe before the status.)
+    let bytes = b"small".to_vec();
+    emu.faults().fail_next(3, 503);
+    let err = bucket
+        .put_object("retry/no.bin", bytes.clone(), &UploadOptions::new())
+        .await
+        .expect_err("503");
+    assert_eq!(
+        err.service().map(|s| s.status.as_u16()),
+        Some(503),
+        "{err:?}"
+    );
+    emu.faults().fail_next(1, 403);
+    let seen = emu.faults().requests_seen();
+    let err = bucket
+        .put_object("retry/no.bin", bytes.clone(), &UploadOptions::new())
+        .await
+        .expect_err("403");
+    assert_eq!(err.service().map(|s| s.status.as_u16()), Some(403));
+    assert_eq!(emu.faults().requests_seen() - seen, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crc64_mismatch_is_detected() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    emu.faults().corrupt_crc64_next(1);
+    let err = bucket
+        .put_object("crc.bin", &b"hello"[..], &UploadOptions::new())
+        .await
+        .expect_err("mismatch");
+    match err.oss() {
+        Some(CoreError::Crc64Mismatch { computed, reported }) => {
+            assert_eq!(*computed, crc64::checksum(b"hello"));
+            assert_ne!(computed, reported);
+        }
+        other => panic!("{other:?}"),
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.bin");
+    write_file(&path, 250 * 1024, 9);
+    emu.faults().corrupt_crc64_next(1);
+    let err = bucket
+        .upload_file(
+            "crc-multi.bin",
+            &path,
+            &UploadOptions::new().part_size(100 * 1024),
+        )
+        .await
+        .expect_err("mismatch");
+    assert!(
+        matches!(err.oss(), Some(CoreError::Crc64Mismatch { .. })),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_tokens_are_sent_and_required() {
+    let emu =
+        Emulator::start(EmulatorConfig::new("sts-id", "sts-secret").security_token("tok/en+1"))
+            .expect("emulator");
+    let good = client(
+        &emu,
+        Credentials::new("sts-id", "sts-secret").with_security_token("tok/en+1"),
+    );
+    let bucket = good.bucket("examplebucket").expect("bucket");
+    bucket
+        .put_object("sts.txt", &b"temporary"[..], &UploadOptions::new())
+        .await
+        .expect("put with token");
+    let bad = client(&emu, Credentials::new("sts-id", "sts-secret")).bucket("examplebucket");
+    let err = bad
+        .expect("bucket")
+        .head_object("sts.txt")
+        .await
+        .expect_err("no token");
+    assert_eq!(err.service().map(|s| s.status.as_u16()), Some(403));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_put_with_callback_runs_through_the_transport() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu).await;
+    let client = client(&emu, creds());
+    let bucket = client.bucket("examplebucket").expect("bucket");
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    let key = "presigned/put.txt".parse().expect("key");
+    let op = options.put_object(bucket.name(), &key, 0, None);
+    let presigned = bucket
+        .presign(&op, Duration::from_secs(300))
+        .expect("presign");
+    assert!(
+        presigned
+            .url
+            .query()
+            .unwrap_or_default()
+            .contains("callback=")
+    );
+    let output = client
+        .send_presigned(&op, &presigned, &b"via a URL"[..])
+        .await
+        .expect("put");
+    let answer = output.callback.expect("answer").text();
+    assert!(
+        answer.contains("object=presigned%2Fput.txt&size=9"),
+        "{answer}"
+    );
+    let (_, body) = bucket.get_object("presigned/put.txt").await.expect("get");
+    assert_eq!(body, b"via a URL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_env_names_the_missing_variable() {
+    // Only this test touches these variables in this process.
+    for name in ["OSS_ENDPOINT", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"] {
+        if std::env::var_os(name).is_some() {
+            return; // a real configuration is present; leave it alone
+        }
+    }
+    let err = Client::from_env().expect_err("no variables");
+    assert!(matches!(err, Error::MissingEnv("OSS_ENDPOINT")), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "environment variable OSS_ENDPOINT is not set"
+    );
+}
