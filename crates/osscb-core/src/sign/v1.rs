@@ -15,27 +15,60 @@ use http::{HeaderMap, Method};
 use sha1::Sha1;
 
 /// Query parameters that are part of the signed resource. There is no single
-/// official list; this is the union of the official SDKs' lists. Any query key
-/// starting with `x-oss-` is signed as well (as Go SDK v2 does).
+/// official list; this is the union of `oss2`'s and Go SDK v2's lists (sorted
+/// by byte value so lookups are a binary search). Any query key starting with
+/// `x-oss-` is signed as well, as Go SDK v2 does. `encoding-type` is *not*
+/// signed: oss2 sends it unsigned on ListObjects and ListParts against real
+/// OSS, so OSS leaves it out of the resource.
 pub const SUB_RESOURCES: &[&str] = &[
+    "accessPoint",
+    "accessPointPolicy",
     "acl",
     "append",
+    "asyncFetch",
+    "bucketArchiveDirectRead",
     "bucketInfo",
     "callback",
     "callback-var",
+    "cloudboxes",
+    "cname",
+    "comp",
     "continuation-token",
     "cors",
     "delete",
-    "encoding-type",
+    "encryption",
+    "endTime",
+    "group",
+    "httpsConfig",
+    "inventory",
+    "inventoryId",
     "lifecycle",
+    "link",
+    "live",
     "location",
     "logging",
+    "metaQuery",
+    "objectInfo",
     "objectMeta",
     "partNumber",
+    "policy",
     "position",
+    "publicAccessBlock",
     "qos",
+    "qosInfo",
+    "qosRequester",
+    "redundancyTransition",
     "referer",
+    "regionList",
     "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "requesterQosInfo",
+    "resourceGroup",
+    "resourcePool",
+    "resourcePoolBuckets",
+    "resourcePoolInfo",
     "response-cache-control",
     "response-content-disposition",
     "response-content-encoding",
@@ -45,20 +78,29 @@ pub const SUB_RESOURCES: &[&str] = &[
     "restore",
     "security-token",
     "sequential",
+    "startTime",
     "stat",
+    "status",
+    "style",
+    "styleName",
     "symlink",
     "tagging",
+    "transferAcceleration",
     "uploadId",
     "uploads",
     "versionId",
     "versioning",
     "versions",
+    "vod",
     "website",
+    "worm",
+    "wormExtend",
+    "wormId",
 ];
 
 /// Whether the query parameter `name` is signed.
 pub fn is_sub_resource(name: &str) -> bool {
-    SUB_RESOURCES.contains(&name) || name.starts_with("x-oss-")
+    SUB_RESOURCES.binary_search(&name).is_ok() || name.starts_with("x-oss-")
 }
 
 /// `/bucket/key?sub&resources`: the raw (not percent-encoded) key, `/bucket/`
@@ -226,6 +268,17 @@ mod tests {
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert!(sts.ends_with("x-oss-meta-magic:abracadabra\n/examplebucket/nelson?acl"));
         assert_eq!(signature("sk", &sts), "/afkugFbmWDQ967j1vr6zygBLQk=");
+    }
+
+    #[test]
+    fn sub_resource_list_is_sorted_and_follows_the_sdks() {
+        assert!(SUB_RESOURCES.windows(2).all(|w| w[0] < w[1]));
+        for name in ["acl", "uploads", "callback-var", "x-oss-process", "x-oss-anything", "regionList", "cloudboxes"] {
+            assert!(is_sub_resource(name), "{name}");
+        }
+        for name in ["encoding-type", "max-keys", "prefix", "marker", "Expires", "Signature"] {
+            assert!(!is_sub_resource(name), "{name}");
+        }
     }
 
     #[test]
