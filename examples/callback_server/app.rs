@@ -25,6 +25,8 @@ pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(600);
 pub const MAX_UPLOAD: u64 = 100 * 1024 * 1024;
 /// The most keys kept from trusted, non-built-in key URLs.
 const MAX_CACHED_KEYS: usize = 16;
+/// How many verified bodies [`App::verified_bodies`] keeps.
+pub const MAX_LOGGED: usize = 100;
 /// The largest key document read from a key URL.
 const MAX_KEY_LEN: usize = 16 * 1024;
 
@@ -87,6 +89,7 @@ pub struct App {
     pub oss: Option<OssSettings>,
     keys: Mutex<HashMap<String, PublicKey>>,
     http: reqwest::Client,
+    verified: Mutex<Vec<String>>,
     /// Print each verified body on stdout.
     pub print_bodies: bool,
 }
@@ -110,7 +113,29 @@ impl App {
                 .timeout(Duration::from_secs(3))
                 .build()
                 .unwrap_or_default(),
+            verified: Mutex::new(Vec::new()),
             print_bodies: true,
+        }
+    }
+
+    /// The most recent verified callback bodies (at most [`MAX_LOGGED`]), oldest first.
+    #[allow(dead_code)] // read by the tests, not by `main`
+    pub fn verified_bodies(&self) -> Vec<String> {
+        self.verified.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn log_verified(&self, body: &[u8]) {
+        let line = String::from_utf8_lossy(body)
+            .replace('\r', "\\r")
+            .replace('\n', "\\n");
+        if self.print_bodies {
+            println!("{line}");
+        }
+        if let Ok(mut log) = self.verified.lock() {
+            if log.len() >= MAX_LOGGED {
+                log.remove(0);
+            }
+            log.push(line);
         }
     }
 
@@ -230,12 +255,7 @@ async fn callback(
     };
     match app.verifier.verify(&request, &key) {
         Ok(verified) => {
-            if app.print_bodies {
-                let line = String::from_utf8_lossy(verified.body())
-                    .replace('\r', "\\r")
-                    .replace('\n', "\\n");
-                println!("{line}");
-            }
+            app.log_verified(verified.body());
             let variables: serde_json::Map<String, Value> = verified
                 .variables()
                 .iter()

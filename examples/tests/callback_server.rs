@@ -5,6 +5,8 @@
 #[path = "../callback_server/app.rs"]
 #[allow(dead_code)]
 mod app;
+#[allow(dead_code)]
+mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -163,4 +165,131 @@ fn upload_form_json_has_the_documented_shape() {
     assert!(matches!(app::upload_form_json(&app, &bad_key, now), Err((s, _)) if s == 400));
     let no_oss = app::App::new("http://127.0.0.1:8080", &[], None);
     assert!(matches!(app::upload_form_json(&no_oss, &params, now), Err((s, _)) if s == 503));
+}
+
+async fn upload_form(base: &str, key: &str, content_type: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/upload-form"))
+        .query(&[("key", key), ("content_type", content_type)])
+        .send()
+        .await
+        .expect("upload-form");
+    assert_eq!(response.status(), 200);
+    serde_json::from_str(&response.text().await.expect("body")).expect("json")
+}
+
+/// POSTs the form's fields in order, then the file, as a browser would.
+async fn post_object(
+    form: &serde_json::Value,
+    file: &'static [u8],
+    file_type: &str,
+) -> (u16, String) {
+    let fields: Vec<(String, String)> =
+        serde_json::from_value(form["post"]["fields"].clone()).expect("pairs");
+    let mut multipart = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        multipart = multipart.text(name, value);
+    }
+    let part = reqwest::multipart::Part::bytes(file)
+        .file_name("hello.txt")
+        .mime_str(file_type)
+        .expect("mime");
+    multipart = multipart.part("file", part);
+    let response = reqwest::Client::new()
+        .post(form["post"]["url"].as_str().expect("url"))
+        .multipart(multipart)
+        .send()
+        .await
+        .expect("post object");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+async fn presigned_put(form: &serde_json::Value, file: &'static [u8]) -> (u16, String) {
+    let mut request = reqwest::Client::new().put(form["put"]["url"].as_str().expect("url"));
+    for (name, value) in form["put"]["headers"].as_object().expect("headers") {
+        request = request.header(name.as_str(), value.as_str().unwrap_or_default());
+    }
+    let response = request.body(file).send().await.expect("put");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_round_trip_is_verified() {
+    let emulator = support::emulator();
+    let (base, app) = support::serve(
+        &[support::emulator_prefix(&emulator)],
+        Some(support::oss_settings(&emulator)),
+    )
+    .await;
+
+    let form = upload_form(&base, "uploads/hello via post.txt", "text/plain").await;
+    let (status, body) = post_object(&form, b"hello, form", "text/plain").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("the app server's JSON");
+    assert_eq!(answer["status"], "ok");
+    assert_eq!(answer["verified"], true);
+    assert_eq!(answer["callback"]["bucket"], "examplebucket");
+    assert_eq!(answer["callback"]["object"], "uploads/hello via post.txt");
+    assert_eq!(answer["callback"]["size"], "11");
+    assert_eq!(answer["callback"]["mimeType"], "text/plain");
+    assert_eq!(answer["callback"]["via"], "post-object");
+
+    let form = upload_form(&base, "uploads/hello-put.txt", "text/plain").await;
+    let (status, body) = presigned_put(&form, b"hello, presigned PUT").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("the app server's JSON");
+    assert_eq!(answer["verified"], true);
+    assert_eq!(answer["callback"]["object"], "uploads/hello-put.txt");
+    assert_eq!(answer["callback"]["size"], "20");
+    assert_eq!(answer["callback"]["via"], "presigned-put");
+
+    // Each verified body was logged (and printed) as one line.
+    let bodies = app.verified_bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies[0].contains(r#""object":"uploads/hello via post.txt""#),
+        "{}",
+        bodies[0]
+    );
+    assert!(
+        bodies[1].contains(r#""via":"presigned-put""#),
+        "{}",
+        bodies[1]
+    );
+    assert!(bodies.iter().all(|b| !b.contains('\n')));
+
+    // A form whose policy does not cover the upload is refused by the emulator.
+    let form = upload_form(&base, "uploads/typed.txt", "text/plain").await;
+    let mut tampered = form.clone();
+    if let Some(fields) = tampered["post"]["fields"].as_array_mut() {
+        for pair in fields.iter_mut() {
+            if pair[0] == "key" {
+                pair[1] = serde_json::json!("uploads/other.txt");
+            }
+        }
+    }
+    let (status, body) = post_object(&tampered, b"x", "text/plain").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("AccessDenied"), "{body}");
+    assert_eq!(app.verified_bodies().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_key_not_trusted_is_rejected() {
+    let emulator = support::emulator();
+    let (base, app) = support::serve(&[], Some(support::oss_settings(&emulator))).await;
+
+    let form = upload_form(&base, "uploads/untrusted.txt", "text/plain").await;
+    let (status, body) = post_object(&form, b"hello", "text/plain").await;
+    // The object is stored, but the app server answered 400: OSS says 203 CallbackFailed.
+    assert_eq!(status, 203, "{body}");
+    assert!(body.contains("<Code>CallbackFailed</Code>"), "{body}");
+
+    let form = upload_form(&base, "uploads/untrusted-put.txt", "text/plain").await;
+    let (status, body) = presigned_put(&form, b"hello").await;
+    assert_eq!(status, 203, "{body}");
+    assert!(body.contains("<Code>CallbackFailed</Code>"), "{body}");
+    assert!(app.verified_bodies().is_empty());
 }
