@@ -22,11 +22,19 @@ fn main() -> ExitCode {
         "tidy" => tidy::run(),
         _ => {
             eprintln!("usage: cargo xtask <test|bench|interop|tidy>");
-            eprintln!("  test     fmt, clippy, tests (doc tests too), cargo-deny, tidy rules, interop with oss2");
+            eprintln!(
+                "  test     fmt, clippy, tests (doc tests too), cargo-deny, tidy rules, interop with oss2"
+            );
             eprintln!("  bench    benchmarks, reported as ratios against a baseline run alongside");
-            eprintln!("  interop  the official Python SDK (oss2) against the emulator, and signature differential");
+            eprintln!(
+                "  interop  the official Python SDK (oss2) against the emulator, and signature differential"
+            );
             eprintln!("  tidy     the repository's own rules");
-            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
         }
     };
     match result {
@@ -67,7 +75,17 @@ fn cargo() -> String {
 fn test() -> Result {
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"])?;
-    run(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     run(&cargo, &["test", "--workspace"])?;
     deny(&cargo)?;
     tidy::run()?;
@@ -84,6 +102,8 @@ fn deny(cargo: &str) -> Result {
     if !installed {
         run(cargo, &["install", "--locked", "cargo-deny"])?;
     }
-    eprintln!("note: `cargo deny check advisories` is skipped: it needs the advisory database from the internet");
+    eprintln!(
+        "note: `cargo deny check advisories` is skipped: it needs the advisory database from the internet"
+    );
     run(cargo, &["deny", "check", "bans", "licenses", "sources"])
 }

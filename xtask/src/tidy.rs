@@ -35,18 +35,33 @@ pub(crate) fn run() -> crate::Result {
 fn core_is_sans_io(problems: &mut Vec<String>) -> crate::Result {
     let cargo = crate::cargo();
     let out = Command::new(&cargo)
-        .args(["tree", "-p", "osscb-core", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "-p",
+            "osscb-core",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
     if !out.status.success() {
-        return Err(format!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let tree = String::from_utf8_lossy(&out.stdout);
     for line in tree.lines() {
         let name = line.split_whitespace().next().unwrap_or_default();
         if IO_CRATES.contains(&name) {
-            problems.push(format!("osscb-core depends on {name} (it must stay sans-IO)"));
+            problems.push(format!(
+                "osscb-core depends on {name} (it must stay sans-IO)"
+            ));
         }
     }
     Ok(())
@@ -65,27 +80,45 @@ fn transports_are_thin(problems: &mut Vec<String>) {
                     continue;
                 }
                 if line.contains("x-oss-") {
-                    problems.push(format!("{}:{}: OSS header name in a transport; it belongs in osscb-core", rel(file), n + 1));
+                    problems.push(format!(
+                        "{}:{}: OSS header name in a transport; it belongs in osscb-core",
+                        rel(file),
+                        n + 1
+                    ));
                 }
                 if line.contains("<?xml") || line.contains("</") {
-                    problems.push(format!("{}:{}: XML in a transport; it belongs in osscb-core", rel(file), n + 1));
+                    problems.push(format!(
+                        "{}:{}: XML in a transport; it belongs in osscb-core",
+                        rel(file),
+                        n + 1
+                    ));
                 }
             }
         }
         if lines >= MAX_TRANSPORT_LINES {
-            problems.push(format!("{krate}/src has {lines} lines; a transport stays under {MAX_TRANSPORT_LINES}"));
+            problems.push(format!(
+                "{krate}/src has {lines} lines; a transport stays under {MAX_TRANSPORT_LINES}"
+            ));
         }
     }
 }
 
 fn no_stubs(problems: &mut Vec<String>) {
-    let stubs = [concat!("todo", "!("), concat!("unimplemented", "!("), concat!("#[", "ignore")];
+    let stubs = [
+        concat!("todo", "!("),
+        concat!("unimplemented", "!("),
+        concat!("#[", "ignore"),
+    ];
     for dir in ["crates", "examples", "xtask"] {
         for file in rust_files(&root().join(dir)) {
             let text = fs::read_to_string(&file).unwrap_or_default();
             for (n, line) in text.lines().enumerate() {
                 if let Some(stub) = stubs.iter().find(|s| line.contains(*s)) {
-                    problems.push(format!("{}:{}: `{stub}` — a stub is not done", rel(&file), n + 1));
+                    problems.push(format!(
+                        "{}:{}: `{stub}` — a stub is not done",
+                        rel(&file),
+                        n + 1
+                    ));
                 }
             }
         }
@@ -112,5 +145,8 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

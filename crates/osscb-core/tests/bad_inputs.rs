@@ -1,10 +1,14 @@
 //! Bad input gets a clear, typed error before any byte is sent, and no input
 //! (hostile responses included) panics.
 
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
 use std::time::{Duration, SystemTime};
 
 use osscb_core::callback::{Callback, CallbackError};
-use osscb_core::ops::multipart::{CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, ListParts, UploadPart};
+use osscb_core::ops::multipart::{
+    CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, ListParts, UploadPart,
+};
 use osscb_core::ops::{ByteRange, GetObject, Operation, PutObject, WriteOptions};
 use osscb_core::{Bucket, Config, Credentials, Endpoint, Error, ObjectKey};
 
@@ -23,7 +27,10 @@ fn callback_err(e: &Error, want: &CallbackError) -> bool {
 }
 
 fn response(status: u16, body: &[u8]) -> http::Response<Vec<u8>> {
-    http::Response::builder().status(status).body(body.to_vec()).unwrap()
+    http::Response::builder()
+        .status(status)
+        .body(body.to_vec())
+        .unwrap()
 }
 
 #[test]
@@ -205,7 +212,9 @@ fn hostile_responses_never_panic() {
     for status in [200u16, 203, 206, 400, 403, 404, 500, 503] {
         for body in &bodies {
             let r = || response(status, body);
-            let _ = PutObject::new(bucket(), key()).callback(Callback::builder("http://a/").body("b").build().unwrap()).parse(r());
+            let _ = PutObject::new(bucket(), key())
+                .callback(Callback::builder("http://a/").body("b").build().unwrap())
+                .parse(r());
             let _ = InitiateMultipartUpload::new(bucket(), key()).parse(r());
             let _ = ListParts::new(bucket(), key(), "U").parse(r());
             let _ = CompleteMultipartUpload::new(bucket(), key(), "U", vec![]).parse(r());

@@ -1,14 +1,18 @@
 //! Every operation's request (method, URL, every header, body) and response
 //! parser, with the XML examples of PROTOCOL.md §3–§4.
 
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::ops::multipart::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, ListParts, UploadPart,
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload,
+    ListParts, UploadPart,
 };
 use osscb_core::ops::{
-    ByteRange, DeleteObject, GetObject, HeadObject, ObjectAcl, Operation, PutObject, StorageClass, WriteOptions,
+    ByteRange, DeleteObject, GetObject, HeadObject, ObjectAcl, Operation, PutObject, StorageClass,
+    WriteOptions,
 };
 use osscb_core::sign::v1;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, Error, ObjectKey};
@@ -50,13 +54,22 @@ fn check<B: std::fmt::Debug + PartialEq>(
     let signed = request.sign(&config(), credentials, now()).unwrap();
     assert_eq!(signed.method(), method);
     assert_eq!(signed.uri().to_string(), url);
-    let authorization = v1::authorization(credentials.access_key_id(), &v1::signature(credentials.access_key_secret(), string_to_sign));
-    let mut want: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let authorization = v1::authorization(
+        credentials.access_key_id(),
+        &v1::signature(credentials.access_key_secret(), string_to_sign),
+    );
+    let mut want: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     want.push(("authorization".into(), authorization));
     want.push(("date".into(), DATE.into()));
     want.sort();
-    let mut got: Vec<(String, String)> =
-        signed.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect();
+    let mut got: Vec<(String, String)> = signed
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
     got.sort();
     assert_eq!(got, want);
     assert_eq!(signed.body(), body);
@@ -76,7 +89,10 @@ fn put_object_with_everything() {
         .content_md5("XrY7u+Ae7tCTyyK7j1rNww==")
         .content_length(11)
         .callback(cb.clone());
-    let request = put.request().unwrap().map_body(|()| b"hello world".to_vec());
+    let request = put
+        .request()
+        .unwrap()
+        .map_body(|()| b"hello world".to_vec());
     let credentials = Credentials::new("ak", "sk").with_security_token("sts-token");
     let sts = format!(
         "PUT\nXrY7u+Ae7tCTyyK7j1rNww==\ntext/plain\n{DATE}\nx-oss-callback:{}\nx-oss-callback-var:{}\nx-oss-forbid-overwrite:true\nx-oss-meta-author:alice\nx-oss-object-acl:private\nx-oss-security-token:sts-token\nx-oss-storage-class:IA\n/examplebucket/dir/a b.txt",
@@ -109,8 +125,10 @@ fn put_object_with_everything() {
 fn multipart_requests() {
     let c = Credentials::new("ak", "sk");
     let base = "https://examplebucket.oss-cn-hangzhou.aliyuncs.com/dir/a%20b.txt";
-    let initiate = InitiateMultipartUpload::new(bucket(), key())
-        .options(WriteOptions { content_type: Some("video/mp4".into()), ..WriteOptions::default() });
+    let initiate = InitiateMultipartUpload::new(bucket(), key()).options(WriteOptions {
+        content_type: Some("video/mp4".into()),
+        ..WriteOptions::default()
+    });
     check(
         initiate.request().unwrap(),
         &c,
@@ -120,13 +138,16 @@ fn multipart_requests() {
         &[("content-type", "video/mp4")],
         &(),
     );
-    let part = UploadPart::new(bucket(), key(), "0004B9894A22E5B1888A1E29F823****", 3).content_length(102_400);
+    let part = UploadPart::new(bucket(), key(), "0004B9894A22E5B1888A1E29F823****", 3)
+        .content_length(102_400);
     check(
         part.request().unwrap(),
         &c,
         "PUT",
         &format!("{base}?partNumber=3&uploadId=0004B9894A22E5B1888A1E29F823%2A%2A%2A%2A"),
-        &format!("PUT\n\n\n{DATE}\n/examplebucket/dir/a b.txt?partNumber=3&uploadId=0004B9894A22E5B1888A1E29F823****"),
+        &format!(
+            "PUT\n\n\n{DATE}\n/examplebucket/dir/a b.txt?partNumber=3&uploadId=0004B9894A22E5B1888A1E29F823****"
+        ),
         &[("content-length", "102400")],
         &(),
     );
@@ -136,8 +157,14 @@ fn multipart_requests() {
         key(),
         "UP",
         vec![
-            CompletedPart { part_number: 2, etag: "\"B2\"".into() },
-            CompletedPart { part_number: 1, etag: "\"4DE8&\"".into() },
+            CompletedPart {
+                part_number: 2,
+                etag: "\"B2\"".into(),
+            },
+            CompletedPart {
+                part_number: 1,
+                etag: "\"4DE8&\"".into(),
+            },
         ],
     )
     .callback(cb.clone());
@@ -160,7 +187,9 @@ fn multipart_requests() {
         &body,
     );
     check(
-        AbortMultipartUpload::new(bucket(), key(), "UP").request().unwrap(),
+        AbortMultipartUpload::new(bucket(), key(), "UP")
+            .request()
+            .unwrap(),
         &c,
         "DELETE",
         &format!("{base}?uploadId=UP"),
@@ -169,7 +198,11 @@ fn multipart_requests() {
         &(),
     );
     check(
-        ListParts::new(bucket(), key(), "UP").max_parts(100).part_number_marker(5).request().unwrap(),
+        ListParts::new(bucket(), key(), "UP")
+            .max_parts(100)
+            .part_number_marker(5)
+            .request()
+            .unwrap(),
         &c,
         "GET",
         &format!("{base}?max-parts=100&part-number-marker=5&uploadId=UP"),
@@ -184,7 +217,10 @@ fn read_and_delete_requests() {
     let c = Credentials::new("ak", "sk");
     let base = "https://examplebucket.oss-cn-hangzhou.aliyuncs.com/dir/a%20b.txt";
     check(
-        HeadObject::new(bucket(), key()).version_id("v1").request().unwrap(),
+        HeadObject::new(bucket(), key())
+            .version_id("v1")
+            .request()
+            .unwrap(),
         &c,
         "HEAD",
         &format!("{base}?versionId=v1"),
@@ -193,7 +229,13 @@ fn read_and_delete_requests() {
         &(),
     );
     check(
-        GetObject::new(bucket(), key()).range(ByteRange { start: 100, end: Some(199) }).request().unwrap(),
+        GetObject::new(bucket(), key())
+            .range(ByteRange {
+                start: 100,
+                end: Some(199),
+            })
+            .request()
+            .unwrap(),
         &c,
         "GET",
         base,
@@ -202,7 +244,13 @@ fn read_and_delete_requests() {
         &(),
     );
     check(
-        GetObject::new(bucket(), key()).range(ByteRange { start: 7, end: None }).request().unwrap(),
+        GetObject::new(bucket(), key())
+            .range(ByteRange {
+                start: 7,
+                end: None,
+            })
+            .request()
+            .unwrap(),
         &c,
         "GET",
         base,
@@ -228,16 +276,30 @@ fn presigned_put_carries_the_callback_in_the_query() {
         .body_type(CallbackBodyType::Json)
         .build()
         .unwrap();
-    let put = PutObject::new(bucket(), key()).content_type("text/plain").callback(cb.clone());
+    let put = PutObject::new(bucket(), key())
+        .content_type("text/plain")
+        .callback(cb.clone());
     let presigned = put
         .request()
         .unwrap()
-        .presign(&config(), &Credentials::new("ak", "sk"), now(), Duration::from_secs(3600))
+        .presign(
+            &config(),
+            &Credentials::new("ak", "sk"),
+            now(),
+            Duration::from_secs(3600),
+        )
         .unwrap();
     let expires = 1_672_223_261 + 3600;
-    let sts = format!("PUT\n\ntext/plain\n{expires}\n/examplebucket/dir/a b.txt?callback={}", cb.encoded());
+    let sts = format!(
+        "PUT\n\ntext/plain\n{expires}\n/examplebucket/dir/a b.txt?callback={}",
+        cb.encoded()
+    );
     let sig = v1::signature("sk", &sts);
-    let enc = |s: &str| s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let enc = |s: &str| {
+        s.replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    };
     assert_eq!(
         presigned.url.to_string(),
         format!(
@@ -263,7 +325,10 @@ const OBJECT_HEADERS: [(&str, &str); 4] = [
     ("etag", "\"0F7230CAA4BE94CCBDC99C5500000000-3\""),
     ("x-oss-hash-crc64ecma", "11051210869376104954"),
     ("x-oss-request-id", "5C3D9175B6FC201293AD4890"),
-    ("x-oss-version-id", "CAEQNhiBgMDJgZCA0BYiIDc4MGZjZGI2OTBjOTRmNTE5NmU5NmFhZjhjYmY0****"),
+    (
+        "x-oss-version-id",
+        "CAEQNhiBgMDJgZCA0BYiIDc4MGZjZGI2OTBjOTRmNTE5NmU5NmFhZjhjYmY0****",
+    ),
 ];
 
 #[test]
@@ -276,11 +341,23 @@ fn parsers_read_the_documented_responses() {
         ))
         .unwrap();
     assert_eq!(
-        (initiate.bucket.as_str(), initiate.key.as_str(), initiate.upload_id.as_str(), initiate.request_id.as_deref()),
-        ("oss-example", "multipart.data", "0004B9894A22E5B1888A1E29F823****", Some("RID"))
+        (
+            initiate.bucket.as_str(),
+            initiate.key.as_str(),
+            initiate.upload_id.as_str(),
+            initiate.request_id.as_deref()
+        ),
+        (
+            "oss-example",
+            "multipart.data",
+            "0004B9894A22E5B1888A1E29F823****",
+            Some("RID")
+        )
     );
 
-    let part = UploadPart::new(bucket(), key(), "U", 2).parse(response(200, &OBJECT_HEADERS, "")).unwrap();
+    let part = UploadPart::new(bucket(), key(), "U", 2)
+        .parse(response(200, &OBJECT_HEADERS, ""))
+        .unwrap();
     assert_eq!(part.part_number, 2);
     assert_eq!(part.object.crc64, Some(11_051_210_869_376_104_954));
 
@@ -291,29 +368,60 @@ fn parsers_read_the_documented_responses() {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult xmlns=\"http://doc.oss-cn-hangzhou.aliyuncs.com\">\n  <Location>http://oss-example.oss-cn-hangzhou.aliyuncs.com/multipart.data</Location>\n  <Bucket>oss-example</Bucket>\n  <Key>multipart.data</Key>\n  <ETag>\"B864DB6A936D376F9F8D3ED3BBE540****\"</ETag>\n</CompleteMultipartUploadResult>",
         ))
         .unwrap();
-    assert_eq!(complete.location.as_deref(), Some("http://oss-example.oss-cn-hangzhou.aliyuncs.com/multipart.data"));
-    assert_eq!(complete.object.etag.as_deref(), Some("\"B864DB6A936D376F9F8D3ED3BBE540****\""));
+    assert_eq!(
+        complete.location.as_deref(),
+        Some("http://oss-example.oss-cn-hangzhou.aliyuncs.com/multipart.data")
+    );
+    assert_eq!(
+        complete.object.etag.as_deref(),
+        Some("\"B864DB6A936D376F9F8D3ED3BBE540****\"")
+    );
     assert_eq!(complete.callback, None);
 
     // With a callback the app server's JSON replaces the XML result and is never XML-parsed.
     let with_cb = CompleteMultipartUpload::new(bucket(), key(), "U", vec![]).callback(callback());
-    let answered = with_cb.parse(response(200, &OBJECT_HEADERS, r#"{"Status":"OK","<Error>":1}"#)).unwrap();
-    assert_eq!(answered.callback.unwrap().text(), r#"{"Status":"OK","<Error>":1}"#);
+    let answered = with_cb
+        .parse(response(
+            200,
+            &OBJECT_HEADERS,
+            r#"{"Status":"OK","<Error>":1}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        answered.callback.unwrap().text(),
+        r#"{"Status":"OK","<Error>":1}"#
+    );
     assert_eq!(answered.object.etag.as_deref(), Some(OBJECT_HEADERS[0].1));
     assert_eq!(answered.location, None);
 
     // 203: the object is stored; its facts travel with the error.
     let failed_xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>CallbackFailed</Code>\n  <Message>Error status : 301.</Message>\n  <RequestId>5C3D9175B6FC201293AD****</RequestId>\n  <HostId>bucket.oss-cn-hangzhou.aliyuncs.com</HostId>\n  <EC>0007-00000203</EC>\n</Error>";
     for err in [
-        with_cb.parse(response(203, &OBJECT_HEADERS, failed_xml)).unwrap_err(),
-        PutObject::new(bucket(), key()).callback(callback()).parse(response(203, &OBJECT_HEADERS, failed_xml)).unwrap_err(),
+        with_cb
+            .parse(response(203, &OBJECT_HEADERS, failed_xml))
+            .unwrap_err(),
+        PutObject::new(bucket(), key())
+            .callback(callback())
+            .parse(response(203, &OBJECT_HEADERS, failed_xml))
+            .unwrap_err(),
     ] {
-        let Error::CallbackFailed(failed) = err else { panic!("{err:?}") };
+        let Error::CallbackFailed(failed) = err else {
+            panic!("{err:?}")
+        };
         assert_eq!(failed.object.etag.as_deref(), Some(OBJECT_HEADERS[0].1));
         assert_eq!(failed.object.crc64, Some(11_051_210_869_376_104_954));
-        assert_eq!(failed.object.version_id.as_deref(), Some(OBJECT_HEADERS[3].1));
-        assert_eq!(failed.object.request_id.as_deref(), Some("5C3D9175B6FC201293AD4890"));
-        assert_eq!((failed.error.code.as_str(), failed.error.message.as_str()), ("CallbackFailed", "Error status : 301."));
+        assert_eq!(
+            failed.object.version_id.as_deref(),
+            Some(OBJECT_HEADERS[3].1)
+        );
+        assert_eq!(
+            failed.object.request_id.as_deref(),
+            Some("5C3D9175B6FC201293AD4890")
+        );
+        assert_eq!(
+            (failed.error.code.as_str(), failed.error.message.as_str()),
+            ("CallbackFailed", "Error status : 301.")
+        );
         assert_eq!(failed.error.body, failed_xml.as_bytes());
     }
 
@@ -325,10 +433,23 @@ fn parsers_read_the_documented_responses() {
         ))
         .unwrap();
     assert_eq!(listed.upload_id, "0004B999EF5A239BB9138C6227D6****");
-    assert_eq!((listed.is_truncated, listed.next_part_number_marker), (false, Some(5)));
+    assert_eq!(
+        (listed.is_truncated, listed.next_part_number_marker),
+        (false, Some(5))
+    );
     assert_eq!(listed.parts.len(), 2);
-    assert_eq!((listed.parts[0].part_number, listed.parts[0].size, listed.parts[0].crc64), (1, 6_291_456, Some(1)));
-    assert_eq!((listed.parts[1].part_number, listed.parts[1].crc64), (2, None));
+    assert_eq!(
+        (
+            listed.parts[0].part_number,
+            listed.parts[0].size,
+            listed.parts[0].crc64
+        ),
+        (1, 6_291_456, Some(1))
+    );
+    assert_eq!(
+        (listed.parts[1].part_number, listed.parts[1].crc64),
+        (2, None)
+    );
 
     let head = HeadObject::new(bucket(), key())
         .parse(response(
@@ -346,29 +467,68 @@ fn parsers_read_the_documented_responses() {
         ))
         .unwrap();
     assert_eq!(head.content_length, Some(344_606));
-    assert_eq!(head.last_modified, Some(UNIX_EPOCH + Duration::from_secs(1_330_063_668)));
-    assert_eq!(head.metadata.get("author").map(String::as_str), Some("alice"));
-    assert_eq!((head.object_type.as_deref(), head.storage_class.as_deref()), (Some("Normal"), Some("Standard")));
+    assert_eq!(
+        head.last_modified,
+        Some(UNIX_EPOCH + Duration::from_secs(1_330_063_668))
+    );
+    assert_eq!(
+        head.metadata.get("author").map(String::as_str),
+        Some("alice")
+    );
+    assert_eq!(
+        (head.object_type.as_deref(), head.storage_class.as_deref()),
+        (Some("Normal"), Some("Standard"))
+    );
 
     let missing = HeadObject::new(bucket(), key())
         .parse(response(
             404,
-            &[("x-oss-err", "PEVycm9yPjxDb2RlPk5vU3VjaEtleTwvQ29kZT48L0Vycm9yPg=="), ("x-oss-ec", "0026-00000001")],
+            &[
+                (
+                    "x-oss-err",
+                    "PEVycm9yPjxDb2RlPk5vU3VjaEtleTwvQ29kZT48L0Vycm9yPg==",
+                ),
+                ("x-oss-ec", "0026-00000001"),
+            ],
             "",
         ))
         .unwrap_err();
     let service = missing.service().unwrap();
-    assert_eq!((service.code.as_str(), service.ec.as_str()), ("NoSuchKey", "0026-00000001"));
+    assert_eq!(
+        (service.code.as_str(), service.ec.as_str()),
+        ("NoSuchKey", "0026-00000001")
+    );
 
     let got = GetObject::new(bucket(), key())
-        .parse(response(206, &[("content-range", "bytes 0-9/100"), ("content-length", "10")], ""))
+        .parse(response(
+            206,
+            &[("content-range", "bytes 0-9/100"), ("content-length", "10")],
+            "",
+        ))
         .unwrap();
     assert_eq!(got.content_range.as_deref(), Some("bytes 0-9/100"));
 
     let deleted = DeleteObject::new(bucket(), key())
-        .parse(response(204, &[("x-oss-request-id", "R"), ("x-oss-delete-marker", "true"), ("x-oss-version-id", "V")], ""))
+        .parse(response(
+            204,
+            &[
+                ("x-oss-request-id", "R"),
+                ("x-oss-delete-marker", "true"),
+                ("x-oss-version-id", "V"),
+            ],
+            "",
+        ))
         .unwrap();
-    assert_eq!((deleted.request_id.as_deref(), deleted.version_id.as_deref(), deleted.delete_marker), (Some("R"), Some("V"), true));
-    let aborted = AbortMultipartUpload::new(bucket(), key(), "U").parse(response(204, &[("x-oss-request-id", "R")], "")).unwrap();
+    assert_eq!(
+        (
+            deleted.request_id.as_deref(),
+            deleted.version_id.as_deref(),
+            deleted.delete_marker
+        ),
+        (Some("R"), Some("V"), true)
+    );
+    let aborted = AbortMultipartUpload::new(bucket(), key(), "U")
+        .parse(response(204, &[("x-oss-request-id", "R")], ""))
+        .unwrap();
     assert_eq!(aborted.request_id.as_deref(), Some("R"));
 }
