@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use osscb_async::KeyCache;
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::post_policy::{PostPolicy, iso8601_millis};
-use osscb_core::verify::{CallbackRequest, PublicKey, Verifier, VerifyError};
+use osscb_core::verify::Verifier;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 use serde_json::{Value, json};
 
@@ -27,8 +29,6 @@ pub const MAX_UPLOAD: u64 = 100 * 1024 * 1024;
 const MAX_CACHED_KEYS: usize = 16;
 /// How many verified bodies [`App::verified_bodies`] keeps.
 pub const MAX_LOGGED: usize = 100;
-/// The largest key document read from a key URL.
-const MAX_KEY_LEN: usize = 16 * 1024;
 
 /// The page that uploads a picked file straight to OSS.
 pub const INDEX_HTML: &str = include_str!("index.html");
@@ -87,8 +87,8 @@ pub struct App {
     pub verifier: Verifier,
     /// Signing settings; `None` serves callbacks only.
     pub oss: Option<OssSettings>,
-    keys: Mutex<HashMap<String, PublicKey>>,
-    http: reqwest::Client,
+    /// OSS's key built in; other trusted key URLs fetched once and cached.
+    keys: KeyCache,
     verified: Mutex<Vec<String>>,
     /// Print each verified body on stdout.
     pub print_bodies: bool,
@@ -108,11 +108,7 @@ impl App {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             verifier,
             oss,
-            keys: Mutex::new(HashMap::new()),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()
-                .unwrap_or_default(),
+            keys: KeyCache::new(MAX_CACHED_KEYS, Duration::from_secs(3600)),
             verified: Mutex::new(Vec::new()),
             print_bodies: true,
         }
@@ -142,46 +138,6 @@ impl App {
     /// The URL OSS calls back.
     pub fn callback_url(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.public_url)
-    }
-
-    /// The key for a trusted `url`: OSS's own is built in; others are fetched
-    /// once and kept (a few, so a flood of URLs cannot grow memory). A
-    /// reusable, expiring cache is the transports' job; the example keeps
-    /// its own small one so it runs against any trusted key host.
-    async fn key(&self, url: &str) -> Result<PublicKey, String> {
-        if let Some(key) = PublicKey::builtin(url) {
-            return Ok(key);
-        }
-        if let Some(key) = self.keys.lock().map_err(|_| "key cache poisoned")?.get(url) {
-            return Ok(key.clone());
-        }
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("fetching the public key: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!(
-                "fetching the public key: HTTP {}",
-                response.status()
-            ));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the public key: {e}"))?;
-        if body.len() > MAX_KEY_LEN {
-            return Err("the public key document is too large".to_owned());
-        }
-        let pem = std::str::from_utf8(&body).map_err(|_| "the public key is not text")?;
-        let key = PublicKey::from_pem(pem).map_err(|e| e.to_string())?;
-        let mut keys = self.keys.lock().map_err(|_| "key cache poisoned")?;
-        if keys.len() >= MAX_CACHED_KEYS {
-            keys.clear();
-        }
-        keys.insert(url.to_owned(), key.clone());
-        Ok(key)
     }
 }
 
@@ -227,33 +183,11 @@ async fn callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let mut request = CallbackRequest::new(uri.path(), uri.query().unwrap_or_default(), &body);
-    if let Some(v) = header("authorization") {
-        request = request.authorization(v);
-    }
-    if let Some(v) = header("x-oss-pub-key-url") {
-        request = request.pub_key_url(v);
-    }
-    if let Some(v) = header(header::CONTENT_TYPE.as_str()) {
-        request = request.content_type(v);
-    }
-    let reject = |e: VerifyError| {
-        eprintln!("rejected callback to {}: {e}", uri.path());
-        error(StatusCode::BAD_REQUEST, e.to_string())
-    };
-    let url = match app.verifier.key_url(&request) {
-        Ok(url) => url,
-        Err(e) => return reject(e),
-    };
-    let key = match app.key(&url).await {
-        Ok(key) => key,
-        Err(e) => {
-            eprintln!("rejected callback to {}: {e}", uri.path());
-            return error(StatusCode::BAD_REQUEST, e);
-        }
-    };
-    match app.verifier.verify(&request, &key) {
+    // The raw path and query as OSS sent them: both are signed.
+    let mut request = axum::http::Request::new(body);
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    match app.keys.verify(&app.verifier, &request).await {
         Ok(verified) => {
             app.log_verified(verified.body());
             let variables: serde_json::Map<String, Value> = verified
@@ -264,7 +198,10 @@ async fn callback(
             axum::Json(json!({ "status": "ok", "verified": true, "callback": variables }))
                 .into_response()
         }
-        Err(e) => reject(e),
+        Err(e) => {
+            eprintln!("rejected callback to {}: {e}", request.uri().path());
+            error(StatusCode::BAD_REQUEST, e.to_string())
+        }
     }
 }
 
