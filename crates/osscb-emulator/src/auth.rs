@@ -1,12 +1,12 @@
 //! Request authentication. [`authenticate`] picks the scheme from the
 //! `Authorization` header or the query parameters, then checks it with the
-//! core's canonical strings. V1 (header and presigned URL) is implemented; a
-//! V4 verifier plugs in at [`Scheme::V4`].
+//! core's canonical strings: V1 and V4 (`OSS4-HMAC-SHA256`), each in the
+//! header or in a presigned URL.
 
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method};
-use osscb_core::sign::v1;
+use osscb_core::sign::{v1, v4};
 
 use crate::error::OssError;
 
@@ -134,9 +134,7 @@ pub(crate) fn authenticate(creds: &Creds, req: &AuthRequest<'_>) -> Result<(), O
                 .collect();
             check_v1(creds, req, expires, &signed, id, signature)
         }
-        Scheme::V4 => Err(OssError::invalid_argument(
-            "Signature version 4 is not supported by osscb-emulator yet; sign with V1.",
-        )),
+        Scheme::V4 => check_v4(creds, req),
         Scheme::Anonymous => Err(OssError::access_denied(
             "You have no right to access this object because of bucket acl.",
         )),
@@ -222,6 +220,87 @@ fn check_v1(
         .with("SignatureProvided", signature)
         .with("StringToSign", string_to_sign))
     }
+}
+
+/// The longest lifetime of a V4 presigned URL.
+const MAX_V4_EXPIRES: u64 = 7 * 24 * 3600;
+
+/// Checks an `OSS4-HMAC-SHA256` signature (header or presigned URL) with the
+/// core's canonical request and string to sign.
+fn check_v4(creds: &Creds, req: &AuthRequest<'_>) -> Result<(), OssError> {
+    let incoming = v4::IncomingSignature::from_request(req.headers, req.query)
+        .map_err(OssError::invalid_argument)?
+        .ok_or_else(|| OssError::access_denied("Missing V4 signature."))?;
+    let id = incoming.credential.access_key_id.as_str();
+    check_id(creds, id)?;
+    if incoming.credential.product != v4::PRODUCT
+        || !incoming.datetime.starts_with(&incoming.credential.date)
+    {
+        return Err(OssError::invalid_argument("Invalid credential scope.")
+            .with("Credential", incoming.credential.scope()));
+    }
+    let signed_at = incoming.signed_at().ok_or_else(|| {
+        OssError::access_denied("Invalid x-oss-date.")
+            .with("RequestTime", incoming.datetime.clone())
+    })?;
+    let skew = match req.now.duration_since(signed_at) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    match incoming.carrier {
+        v4::Carrier::Header => {
+            check_token(creds, req.header("x-oss-security-token"))?;
+            if skew > MAX_SKEW {
+                return Err(too_skewed(&incoming.datetime, req.now));
+            }
+        }
+        v4::Carrier::Query => {
+            check_token(creds, req.query(v4::SECURITY_TOKEN_QUERY))?;
+            let expires_in = incoming.expires_in.unwrap_or_default();
+            if expires_in == 0 || expires_in > MAX_V4_EXPIRES {
+                return Err(OssError::invalid_argument("Invalid x-oss-expires.")
+                    .with("Expires", expires_in.to_string()));
+            }
+            if signed_at > req.now && skew > MAX_SKEW {
+                return Err(too_skewed(&incoming.datetime, req.now));
+            }
+            if incoming.expires_at().is_none_or(|at| at < req.now) {
+                return Err(OssError::access_denied("Request has expired.")
+                    .with("ServerTime", httpdate::fmt_http_date(req.now)));
+            }
+        }
+    }
+    let check = incoming.check(
+        req.method,
+        req.bucket,
+        req.key,
+        req.query,
+        req.headers,
+        &creds.access_key_secret,
+    );
+    if constant_time_eq(check.expected.as_bytes(), incoming.signature.as_bytes()) {
+        Ok(())
+    } else {
+        Err(OssError::new(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
+        .with("OSSAccessKeyId", id)
+        .with("SignatureProvided", incoming.signature.clone())
+        .with("StringToSign", check.string_to_sign)
+        .with("CanonicalRequest", check.canonical_request))
+    }
+}
+
+fn too_skewed(request_time: &str, now: SystemTime) -> OssError {
+    OssError::new(
+        403,
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+    )
+    .with("RequestTime", request_time.to_owned())
+    .with("ServerTime", httpdate::fmt_http_date(now))
 }
 
 /// Compares without stopping at the first difference.
