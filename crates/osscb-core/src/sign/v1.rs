@@ -273,10 +273,25 @@ mod tests {
     #[test]
     fn sub_resource_list_is_sorted_and_follows_the_sdks() {
         assert!(SUB_RESOURCES.windows(2).all(|w| w[0] < w[1]));
-        for name in ["acl", "uploads", "callback-var", "x-oss-process", "x-oss-anything", "regionList", "cloudboxes"] {
+        for name in [
+            "acl",
+            "uploads",
+            "callback-var",
+            "x-oss-process",
+            "x-oss-anything",
+            "regionList",
+            "cloudboxes",
+        ] {
             assert!(is_sub_resource(name), "{name}");
         }
-        for name in ["encoding-type", "max-keys", "prefix", "marker", "Expires", "Signature"] {
+        for name in [
+            "encoding-type",
+            "max-keys",
+            "prefix",
+            "marker",
+            "Expires",
+            "Signature",
+        ] {
             assert!(!is_sub_resource(name), "{name}");
         }
     }
