@@ -13,6 +13,7 @@ use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::{MAX_BODY_LEN, check_body_len};
 use osscb_core::retry::{RetryPolicy, is_retryable_status};
+use osscb_core::sign::Region;
 use osscb_core::upload::Progress;
 use osscb_core::{
     AddressingStyle, Config, Credentials, Endpoint, PresignedRequest, ProvideCredentials,
@@ -33,6 +34,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     user_agent: String,
     style: Option<AddressingStyle>,
+    region: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -45,6 +47,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             style: None,
+            region: None,
         }
     }
 }
@@ -106,6 +109,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The region (`cn-hangzhou`). With a region, requests are signed with
+    /// Signature V4; without one, with V1 (see `osscb_core::Config::for_region`).
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -118,6 +129,7 @@ impl ClientBuilder {
         if let Some(style) = self.style {
             endpoint = endpoint.with_style(style);
         }
+        let region = self.region.map(Region::new).transpose()?;
         let credentials = self
             .credentials
             .ok_or_else(|| osscb_core::Error::InvalidArgument("no credentials given".to_owned()))?;
@@ -133,7 +145,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 agent,
-                config: Config::new(endpoint),
+                config: Config::for_region(endpoint, region),
                 credentials,
                 retry: self.retry,
             }),
@@ -187,7 +199,8 @@ impl Client {
     }
 
     /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
-    /// `OSS_ACCESS_KEY_SECRET` and, for STS credentials, `OSS_SESSION_TOKEN`.
+    /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
+    /// `OSS_REGION` (which selects Signature V4).
     ///
     /// # Errors
     /// [`Error::MissingEnv`] naming the first missing variable.
@@ -201,10 +214,13 @@ impl Client {
         {
             credentials = credentials.with_security_token(token);
         }
-        Self::builder()
-            .endpoint(endpoint)
-            .credentials(credentials)
-            .build()
+        let mut builder = Self::builder().endpoint(endpoint).credentials(credentials);
+        if let Ok(region) = std::env::var("OSS_REGION")
+            && !region.trim().is_empty()
+        {
+            builder = builder.region(region);
+        }
+        builder.build()
     }
 
     /// A handle on bucket `name`.

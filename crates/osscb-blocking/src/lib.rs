@@ -9,7 +9,8 @@
 //! use osscb_blocking::{Client, UploadOptions};
 //! use osscb_blocking::osscb_core::callback::{Callback, vars};
 //!
-//! // OSS_ENDPOINT, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN).
+//! // OSS_ENDPOINT, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN;
+//! // OSS_REGION selects Signature V4).
 //! let client = Client::from_env()?;
 //! let bucket = client.bucket("examplebucket")?;
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
