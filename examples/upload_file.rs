@@ -1,0 +1,77 @@
+//! A resumable multipart upload with a progress bar and a callback.
+//!
+//! ```text
+//! cargo run --example upload_file -- PATH [KEY]
+//! ```
+//!
+//! The key defaults to the file's name. A checkpoint in the system temp
+//! directory records finished parts: interrupt the upload (Ctrl-C) and run the
+//! same command again to continue where it stopped. Uses the same variables as
+//! `put_object_callback`, and the embedded emulator when `OSS_ENDPOINT` is unset.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use osscb_blocking::UploadOptions;
+use osscb_core::crc64;
+use osscb_examples::embedded::Setup;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: cargo run --example upload_file -- PATH [KEY]");
+        return ExitCode::FAILURE;
+    };
+    let key = args.next().unwrap_or_else(|| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "upload.bin".to_owned())
+    });
+    match run(&path, &key) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let setup = Setup::from_env()?;
+    let bucket = setup.blocking_client()?.bucket(&setup.bucket)?;
+    let absolute = std::fs::canonicalize(path)?;
+    let id = format!("{}\n{}\n{}", setup.bucket, key, absolute.display());
+    let checkpoint = std::env::temp_dir().join(format!(
+        "osscb-upload-{:016x}.json",
+        crc64::checksum(id.as_bytes())
+    ));
+    if checkpoint.exists() {
+        eprintln!("resuming from {}", checkpoint.display());
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )?);
+    let progress = bar.clone();
+    let options = UploadOptions::new()
+        .callback(setup.callback("bucket=${bucket}&object=${object}&size=${size}")?)
+        .checkpoint(&checkpoint)
+        .progress(move |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        });
+    let output = bucket.upload_file(key, path, &options);
+    bar.finish();
+    match output {
+        Ok(output) => {
+            println!("{}", output.callback.map(|a| a.text()).unwrap_or_default());
+            println!("Uploaded {} to {key}.", path.display());
+            Ok(())
+        }
+        Err(e) if e.callback_failed().is_some() => {
+            Err(format!("the object was stored, but the upload callback failed: {e}").into())
+        }
+        Err(e) => Err(format!("{e} (rerun to resume from {})", checkpoint.display()).into()),
+    }
+}
