@@ -293,3 +293,39 @@ async fn emulator_key_not_trusted_is_rejected() {
     assert!(body.contains("<Code>CallbackFailed</Code>"), "{body}");
     assert!(app.verified_bodies().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_credentials_sign_the_form_and_the_url() {
+    let emulator = osscb_emulator::Emulator::start(
+        osscb_emulator::EmulatorConfig::new(support::ACCESS_KEY_ID, support::ACCESS_KEY_SECRET)
+            .security_token("sts+token/="),
+    )
+    .expect("emulator");
+    let mut oss = support::oss_settings(&emulator);
+    oss.credentials = oss.credentials.with_security_token("sts+token/=");
+    let (base, app) = support::serve(&[support::emulator_prefix(&emulator)], Some(oss)).await;
+
+    let form = upload_form(&base, "uploads/sts.txt", "text/plain").await;
+    let fields = form["post"]["fields"].as_array().expect("fields");
+    assert!(
+        fields
+            .iter()
+            .any(|p| p[0] == "x-oss-security-token" && p[1] == "sts+token/=")
+    );
+    let (status, body) = post_object(&form, b"sts form", "text/plain").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""verified":true"#), "{body}");
+    let (status, body) = presigned_put(&form, b"sts put").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""via":"presigned-put""#), "{body}");
+
+    // Without the token field the emulator refuses the form, as OSS does.
+    let mut no_token = form.clone();
+    if let Some(fields) = no_token["post"]["fields"].as_array_mut() {
+        fields.retain(|p| p[0] != "x-oss-security-token");
+    }
+    let (status, body) = post_object(&no_token, b"x", "text/plain").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("InvalidAccessKeyId"), "{body}");
+    assert_eq!(app.verified_bodies().len(), 2);
+}
