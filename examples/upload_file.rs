@@ -69,9 +69,7 @@ fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
             println!("Uploaded {} to {key}.", path.display());
             Ok(())
         }
-        Err(e) if e.callback_failed().is_some() => {
-            Err(format!("the object was stored, but the upload callback failed: {e}").into())
-        }
+        Err(e) if e.callback_failed().is_some() => Err(e.into()),
         Err(e) => Err(format!("{e} (rerun to resume from {})", checkpoint.display()).into()),
     }
 }

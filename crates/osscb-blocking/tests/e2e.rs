@@ -382,3 +382,46 @@ fn from_env_names_the_missing_variable() {
         "environment variable OSS_ENDPOINT is not set"
     );
 }
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let client = Client::builder()
+        .endpoint("oss-cn-hangzhou.aliyuncs.com")
+        .credentials(
+            Credentials::new("LTAIvisible", "s3cr3t-VALUE").with_security_token("t0ken-VALUE"),
+        )
+        .build()
+        .expect("client");
+    let bucket = client.bucket("examplebucket").expect("bucket");
+    for text in [format!("{client:?}"), format!("{bucket:#?}")] {
+        assert!(text.contains("LTAIvisible"), "{text}");
+        assert!(
+            !text.contains("s3cr3t-VALUE") && !text.contains("t0ken-VALUE"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn verify_callback_in_one_call_with_the_builtin_oss_key() {
+    use osscb_blocking::osscb_core::http;
+    use osscb_blocking::osscb_core::verify::{Verifier, VerifyError};
+    // PROTOCOL.md §3, vector CB-doc: signed by OSS, verified with no fetch.
+    let request = |body: &'static [u8]| {
+        http::Request::post("/index.php?id=1&index=2")
+            .header("authorization", "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDjC3uG33esH2txA==")
+            .header("x-oss-pub-key-url", "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==")
+            .body(body)
+            .expect("request")
+    };
+    let verified =
+        osscb_blocking::verify_callback(&Verifier::new(), &request(b"bucket=yonghu-test"))
+            .expect("verified");
+    assert_eq!(verified.variables()["bucket"], "yonghu-test");
+    let err = osscb_blocking::verify_callback(&Verifier::new(), &request(b"bucket=yonghu-test\n"))
+        .expect_err("tampered");
+    assert!(
+        matches!(err, Error::Verify(VerifyError::SignatureMismatch)),
+        "{err}"
+    );
+}
