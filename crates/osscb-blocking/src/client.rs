@@ -13,141 +13,39 @@ use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::{MAX_BODY_LEN, check_body_len};
 use osscb_core::retry::{RetryPolicy, is_retryable_status};
-use osscb_core::sign::Region;
+use osscb_core::transport::{ClientOptions, FromOptions};
 use osscb_core::upload::Progress;
-use osscb_core::{
-    AddressingStyle, Config, Credentials, Endpoint, PresignedRequest, ProvideCredentials,
-};
+use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
 use crate::{Bucket, Error, Result};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-blocking/", env!("CARGO_PKG_VERSION"));
 
-/// Builds a [`Client`].
-#[derive(Debug)]
-pub struct ClientBuilder {
-    endpoint: Option<String>,
-    credentials: Option<Arc<dyn ProvideCredentials>>,
-    connect_timeout: Duration,
-    io_timeout: Duration,
-    retry: RetryPolicy,
-    user_agent: String,
-    style: Option<AddressingStyle>,
-    region: Option<String>,
-}
+/// Builds a [`Client`]: `Client::builder().endpoint(…).credentials(…).build()`.
+pub type ClientBuilder = osscb_core::transport::ClientBuilder<Client>;
 
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        Self {
-            endpoint: None,
-            credentials: None,
-            connect_timeout: Duration::from_secs(10),
-            io_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            style: None,
-            region: None,
-        }
-    }
-}
+impl FromOptions for Client {
+    type Error = Error;
 
-impl ClientBuilder {
-    /// The endpoint: `oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …
-    #[must_use]
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Where credentials come from; asked before every request.
-    #[must_use]
-    pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
-        self.credentials = Some(Arc::new(provider));
-        self
-    }
-
-    /// Connection timeout (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Timeout of each read and write on the connection (default 60 s).
-    #[must_use]
-    pub fn io_timeout(mut self, timeout: Duration) -> Self {
-        self.io_timeout = timeout;
-        self
-    }
-
-    /// Retry policy (default: 3 attempts, exponential backoff with jitter).
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// The `User-Agent`.
-    #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// The endpoint is a custom domain bound to the bucket (CNAME).
-    #[must_use]
-    pub fn cname(mut self, cname: bool) -> Self {
-        self.style = cname.then_some(AddressingStyle::Cname);
-        self
-    }
-
-    /// Path-style URLs (`endpoint/bucket/key`), as emulators want.
-    #[must_use]
-    pub fn path_style(mut self, path_style: bool) -> Self {
-        self.style = path_style.then_some(AddressingStyle::Path);
-        self
-    }
-
-    /// The region (`cn-hangzhou`). With a region, requests are signed with
-    /// Signature V4; without one, with V1 (see `osscb_core::Config::for_region`).
-    #[must_use]
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
-    /// Builds the client.
-    ///
-    /// # Errors
-    /// A missing or invalid endpoint, or missing credentials.
-    pub fn build(self) -> Result<Client> {
-        let endpoint = self
-            .endpoint
-            .ok_or_else(|| osscb_core::Error::InvalidArgument("no endpoint given".to_owned()))?;
-        let mut endpoint = Endpoint::parse(&endpoint)?;
-        if let Some(style) = self.style {
-            endpoint = endpoint.with_style(style);
-        }
-        let region = self.region.map(Region::new).transpose()?;
-        let credentials = self
-            .credentials
-            .ok_or_else(|| osscb_core::Error::InvalidArgument("no credentials given".to_owned()))?;
+    fn from_options(options: ClientOptions) -> Result<Self> {
+        let config = options.config()?;
+        let credentials = options.credentials_provider()?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_per_read(Some(self.io_timeout))
-            .timeout_per_write(Some(self.io_timeout))
-            .user_agent(self.user_agent.as_str())
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_per_read(Some(options.io_timeout))
+            .timeout_per_write(Some(options.io_timeout))
+            .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .new_agent();
         Ok(Client {
             inner: Arc::new(Inner {
                 agent,
-                config: Config::for_region(endpoint, region),
+                config,
                 credentials,
-                retry: self.retry,
+                retry: options.retry,
             }),
         })
     }
@@ -205,22 +103,9 @@ impl Client {
     /// # Errors
     /// [`Error::MissingEnv`] naming the first missing variable.
     pub fn from_env() -> Result<Self> {
-        let var = |name: &'static str| std::env::var(name).map_err(|_| Error::MissingEnv(name));
-        let endpoint = var("OSS_ENDPOINT")?;
-        let mut credentials =
-            Credentials::new(var("OSS_ACCESS_KEY_ID")?, var("OSS_ACCESS_KEY_SECRET")?);
-        if let Ok(token) = std::env::var("OSS_SESSION_TOKEN")
-            && !token.is_empty()
-        {
-            credentials = credentials.with_security_token(token);
-        }
-        let mut builder = Self::builder().endpoint(endpoint).credentials(credentials);
-        if let Ok(region) = std::env::var("OSS_REGION")
-            && !region.trim().is_empty()
-        {
-            builder = builder.region(region);
-        }
-        builder.build()
+        ClientBuilder::from_vars(|name| std::env::var(name).ok())
+            .map_err(|missing| Error::MissingEnv(missing.0))?
+            .build()
     }
 
     /// A handle on bucket `name`.

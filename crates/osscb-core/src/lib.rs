@@ -50,6 +50,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod sign;
+pub mod transport;
 pub mod upload;
 pub mod verify;
 

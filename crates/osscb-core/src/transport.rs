@@ -1,0 +1,308 @@
+//! What a transport client is built from, written once for both transports:
+//! endpoint, credentials, timeouts, retries, user agent, addressing style and
+//! region, and how they are read from the official SDKs' environment
+//! variables. Sans-IO: the variables come through a lookup function.
+//!
+//! ```
+//! use std::time::Duration;
+//! use osscb_core::transport::{ClientBuilder, ClientOptions, FromOptions};
+//! use osscb_core::{Credentials, Error};
+//!
+//! // A transport's client implements FromOptions; this one keeps the options.
+//! #[derive(Debug)]
+//! struct Client(ClientOptions);
+//! impl FromOptions for Client {
+//!     type Error = Error;
+//!     fn from_options(options: ClientOptions) -> Result<Self, Error> {
+//!         options.config()?;
+//!         Ok(Client(options))
+//!     }
+//! }
+//!
+//! let client = ClientBuilder::<Client>::default()
+//!     .endpoint("http://127.0.0.1:9000")
+//!     .credentials(Credentials::new("id", "secret"))
+//!     .io_timeout(Duration::from_secs(30))
+//!     .build()?;
+//! assert_eq!(client.0.config()?.endpoint.to_string(), "http://127.0.0.1:9000");
+//!
+//! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
+//! let missing = ClientBuilder::<Client>::from_vars(vars).expect_err("no secret");
+//! assert_eq!(missing.0, "OSS_ACCESS_KEY_SECRET");
+//! # Ok::<(), Error>(())
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::retry::RetryPolicy;
+use crate::sign::Region;
+use crate::{AddressingStyle, Config, Credentials, Endpoint, Error, ProvideCredentials};
+
+/// A client's settings, as a transport receives them.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The endpoint as given (`oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    /// Where credentials come from; asked before every request.
+    pub credentials: Option<Arc<dyn ProvideCredentials>>,
+    /// Connection timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// Timeout of each read and write on a connection (default 60 s).
+    pub io_timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// The `User-Agent`; the transport's own when `None`.
+    pub user_agent: Option<String>,
+    /// Overrides the addressing style the endpoint implies.
+    pub style: Option<AddressingStyle>,
+    /// A region: requests are then signed with Signature V4.
+    pub region: Option<String>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            credentials: None,
+            connect_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            user_agent: None,
+            style: None,
+            region: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The endpoint, addressing style and signature version to use.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint or region.
+    pub fn config(&self) -> Result<Config, Error> {
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| Error::InvalidArgument("no endpoint given".to_owned()))?;
+        let mut endpoint = Endpoint::parse(endpoint)?;
+        if let Some(style) = self.style {
+            endpoint = endpoint.with_style(style);
+        }
+        let region = self.region.clone().map(Region::new).transpose()?;
+        Ok(Config::for_region(endpoint, region))
+    }
+
+    /// The credentials provider.
+    ///
+    /// # Errors
+    /// When none was given.
+    pub fn credentials_provider(&self) -> Result<Arc<dyn ProvideCredentials>, Error> {
+        self.credentials
+            .clone()
+            .ok_or_else(|| Error::InvalidArgument("no credentials given".to_owned()))
+    }
+}
+
+/// A transport client that can be built from [`ClientOptions`].
+pub trait FromOptions: Sized {
+    /// The transport's error.
+    type Error;
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn from_options(options: ClientOptions) -> Result<Self, Self::Error>;
+}
+
+/// A required environment variable that is not set (its name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MissingVariable(pub &'static str);
+
+/// Builds a transport client `C`.
+pub struct ClientBuilder<C> {
+    options: ClientOptions,
+    client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.options.fmt(f)
+    }
+}
+
+impl<C> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        Self {
+            options: ClientOptions::default(),
+            client: PhantomData,
+        }
+    }
+}
+
+impl<C> ClientBuilder<C> {
+    /// Settings from the official SDKs' variables, looked up by `var`:
+    /// `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optional
+    /// `OSS_SESSION_TOKEN` (STS) and `OSS_REGION` (Signature V4). Empty
+    /// values count as unset.
+    ///
+    /// # Errors
+    /// The first required variable that is missing.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, MissingVariable> {
+        let get = |name| var(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(MissingVariable(name));
+        let endpoint = required("OSS_ENDPOINT")?;
+        let mut credentials = Credentials::new(
+            required("OSS_ACCESS_KEY_ID")?,
+            required("OSS_ACCESS_KEY_SECRET")?,
+        );
+        if let Some(token) = get("OSS_SESSION_TOKEN") {
+            credentials = credentials.with_security_token(token);
+        }
+        let mut builder = Self::default().endpoint(endpoint).credentials(credentials);
+        builder.options.region = get("OSS_REGION");
+        Ok(builder)
+    }
+
+    /// The endpoint: `oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.options.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Where credentials come from; asked before every request.
+    #[must_use]
+    pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.options.credentials = Some(Arc::new(provider));
+        self
+    }
+
+    /// Connection timeout (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout of each read and write on a connection (default 60 s).
+    #[must_use]
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.options.io_timeout = timeout;
+        self
+    }
+
+    /// Retry policy (default: 3 attempts, exponential backoff with jitter).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = policy;
+        self
+    }
+
+    /// The `User-Agent`.
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.options.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// The endpoint is a custom domain bound to the bucket (CNAME).
+    #[must_use]
+    pub fn cname(mut self, cname: bool) -> Self {
+        self.options.style = cname.then_some(AddressingStyle::Cname);
+        self
+    }
+
+    /// Path-style URLs (`endpoint/bucket/key`), as emulators want.
+    #[must_use]
+    pub fn path_style(mut self, path_style: bool) -> Self {
+        self.options.style = path_style.then_some(AddressingStyle::Path);
+        self
+    }
+
+    /// The region (`cn-hangzhou`). With a region, requests are signed with
+    /// Signature V4; without one, with V1 (see [`Config::for_region`]).
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.options.region = Some(region.into());
+        self
+    }
+
+    /// The settings so far.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+}
+
+impl<C: FromOptions> ClientBuilder<C> {
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint, region or credentials, or the transport's.
+    pub fn build(self) -> Result<C, C::Error> {
+        C::from_options(self.options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Kept(ClientOptions);
+    impl FromOptions for Kept {
+        type Error = Error;
+        fn from_options(options: ClientOptions) -> Result<Self, Error> {
+            options.config()?;
+            options.credentials_provider()?;
+            Ok(Self(options))
+        }
+    }
+
+    #[test]
+    fn environment_and_switches() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let full = env(&[
+            ("OSS_ENDPOINT", "cdn.example.com"),
+            ("OSS_ACCESS_KEY_ID", "id"),
+            ("OSS_ACCESS_KEY_SECRET", "secret"),
+            ("OSS_SESSION_TOKEN", "token"),
+            ("OSS_REGION", " "),
+        ]);
+        let built = ClientBuilder::<Kept>::from_vars(full)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .cname(true)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config = built.0.config().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.endpoint.style(), AddressingStyle::Cname);
+        assert_eq!(built.0.region, None, "blank counts as unset");
+        let creds = built
+            .0
+            .credentials_provider()
+            .and_then(|p| p.credentials().map_err(Error::from))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(creds.security_token(), Some("token"));
+        let missing = ClientBuilder::<Kept>::from_vars(env(&[("OSS_ENDPOINT", "e.com")]));
+        assert_eq!(
+            missing.map(|_| ()),
+            Err(MissingVariable("OSS_ACCESS_KEY_ID"))
+        );
+        assert!(ClientBuilder::<Kept>::default().build().is_err());
+        let no_creds = ClientBuilder::<Kept>::default().endpoint("e.com").build();
+        assert!(no_creds.is_err());
+        let text = format!(
+            "{:?}",
+            ClientBuilder::<Kept>::default().credentials(Credentials::new("id", "s3cr3t"))
+        );
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+}
