@@ -105,3 +105,8 @@ impl Error {
 
 /// This crate's `Result`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The README's code blocks, compiled (and run unless `no_run`) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -59,8 +59,3 @@ pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
 pub use request::{Config, OssRequest, PresignedRequest};
 pub use sign::SignatureVersion;
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
