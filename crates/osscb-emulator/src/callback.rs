@@ -103,11 +103,12 @@ pub(crate) async fn deliver(
     callback: &Callback,
     body: &str,
     public_key_url: &str,
+    timeout: Duration,
 ) -> Result<Bytes, String> {
     let mut last = CANNOT_CONNECT.to_owned();
     for url in callback.urls() {
         match tokio::time::timeout(
-            TIMEOUT,
+            timeout,
             deliver_one(signer, callback, url, body, public_key_url),
         )
         .await

@@ -51,6 +51,7 @@ pub struct EmulatorConfig {
     listen: SocketAddr,
     data_dir: Option<PathBuf>,
     rsa_key_pem: Option<String>,
+    callback_timeout: Duration,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -68,6 +69,7 @@ impl fmt::Debug for EmulatorConfig {
                 "rsa_key_pem",
                 &self.rsa_key_pem.as_ref().map(|_| "<redacted>"),
             )
+            .field("callback_timeout", &self.callback_timeout)
             .finish()
     }
 }
@@ -83,6 +85,7 @@ impl EmulatorConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             data_dir: None,
             rsa_key_pem: None,
+            callback_timeout: callback::TIMEOUT,
         }
     }
 
@@ -113,6 +116,14 @@ impl EmulatorConfig {
     #[must_use]
     pub fn rsa_key_pem(mut self, pem: impl Into<String>) -> Self {
         self.rsa_key_pem = Some(pem.into());
+        self
+    }
+
+    /// How long the application server has to answer a callback before the
+    /// upload gets 203 `Cost too long time.` (OSS gives 5 s, the default).
+    #[must_use]
+    pub fn callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
         self
     }
 }
@@ -161,6 +172,7 @@ impl Emulator {
             faults: Faults::default(),
             stats: server::Stats::default(),
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),
+            callback_timeout: config.callback_timeout,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -58,6 +58,7 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) public_key_url: String,
+    pub(crate) callback_timeout: std::time::Duration,
 }
 
 impl Shared {
@@ -570,6 +571,7 @@ pub(crate) async fn write_answer(
         &callback,
         &body,
         &ctx.shared.public_key_url,
+        ctx.shared.callback_timeout,
     )
     .await
     {

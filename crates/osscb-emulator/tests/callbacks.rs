@@ -170,6 +170,53 @@ async fn failed_callbacks_answer_203_and_keep_the_object() {
 }
 
 #[tokio::test]
+async fn a_slow_application_server_times_out_with_203() {
+    let emu = osscb_emulator::Emulator::start(
+        osscb_emulator::EmulatorConfig::new(ID, SECRET)
+            .callback_timeout(Duration::from_millis(200)),
+    )
+    .expect("start");
+    // Accepts the callback's connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let holder = std::thread::spawn(move || {
+        let held = silent.accept();
+        std::thread::sleep(Duration::from_millis(1000));
+        drop(held);
+    });
+    let callback = Callback::builder(format!("http://{addr}/slow"))
+        .body("object=${object}")
+        .build()
+        .expect("cb");
+    let put = PutObject::new(b("bucket"), k("slow"))
+        .content_length(2)
+        .callback(callback);
+    let started = std::time::Instant::now();
+    let r = send(emu.addr(), sign(&emu, &put, b"ok".to_vec(), &creds())).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "answered at the timeout, not when the server gave up"
+    );
+    assert_eq!(r.status, 203);
+    let host = emu.addr().to_string();
+    assert_eq!(
+        r.text(),
+        error_xml(
+            "CallbackFailed",
+            "Cost too long time.",
+            &r,
+            &host,
+            &[],
+            "0007-00000203"
+        )
+    );
+    let get = GetObject::new(b("bucket"), k("slow"));
+    let got = send(emu.addr(), sign(&emu, &get, vec![], &creds())).await;
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"ok"[..]));
+    holder.join().expect("holder");
+}
+
+#[tokio::test]
 async fn invalid_callback_configurations_are_refused() {
     let emu = emulator();
     let put = PutObject::new(b("bucket"), k("bad")).content_length(1);
