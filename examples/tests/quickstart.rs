@@ -1,7 +1,7 @@
 //! The README's commands, run as written from the repository root, offline
 //! (embedded emulator): the quickstart `cargo run --example
 //! put_object_callback` and its failure path (HTTP 203: stored, callback
-//! failed), `upload_file`, `async_put` and `callback_server`.
+//! failed), `upload_file`, `async_put`, `callback_server` and the emulator.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -14,10 +14,10 @@ fn repo_root() -> &'static Path {
         .expect("the examples live in the repository root")
 }
 
-/// `cargo run --example NAME` from the repository root, without the
-/// variables cargo sets for this test: they would look like changed build
-/// inputs to build scripts (ring's tracks CARGO_MANIFEST_DIR) and rebuild.
-fn cargo_run_example(name: &str) -> Command {
+/// `cargo ARGS` from the repository root, without the variables cargo sets
+/// for this test: they would look like changed build inputs to build scripts
+/// (ring's tracks CARGO_MANIFEST_DIR) and rebuild.
+fn cargo(args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
     for (var, _) in std::env::vars_os() {
@@ -35,10 +35,13 @@ fn cargo_run_example(name: &str) -> Command {
             command.env_remove(var.as_ref());
         }
     }
+    command.args(args).current_dir(repo_root());
     command
-        .args(["run", "--quiet", "--example", name])
-        .current_dir(repo_root());
-    command
+}
+
+/// `cargo run --example NAME`, as the README writes it.
+fn cargo_run_example(name: &str) -> Command {
+    cargo(&["run", "--quiet", "--example", name])
 }
 
 #[test]
@@ -250,4 +253,70 @@ fn readme_callback_server_runs_as_written() {
         .expect("a verified body")
         .expect("stdout");
     assert!(first.contains("yonghu-test"), "{first}");
+}
+
+#[test]
+fn readme_emulator_command_runs_as_written() {
+    let line = "cargo run -p osscb-emulator -- --listen 127.0.0.1:9000 --access-key-id ID --access-key-secret SECRET";
+    assert!(readme().contains(line));
+    // As written, but on a free port.
+    let args: Vec<&str> = line
+        .strip_prefix("cargo ")
+        .expect("a cargo command")
+        .split(' ')
+        .map(|a| {
+            if a == "127.0.0.1:9000" {
+                "127.0.0.1:0"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let mut server = Child(
+        cargo(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo runs"),
+    );
+    let stdout = server.0.stdout.take().expect("stdout");
+    let first = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    let rest = first
+        .strip_prefix("osscb-emulator listening on http://")
+        .unwrap_or_else(|| panic!("{first}"));
+    let addr = rest.split_whitespace().next().expect("address");
+    let key_url = rest
+        .split("(callback public key: ")
+        .nth(1)
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{first}"));
+    let get = |path: &str| {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    };
+    let key_path = key_url
+        .strip_prefix(&format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("{key_url}"));
+    let key = get(key_path);
+    assert!(
+        key.starts_with("HTTP/1.1 200 ") && key.contains("-----BEGIN PUBLIC KEY-----"),
+        "{key}"
+    );
+    let anonymous = get("/examplebucket/a.txt");
+    assert!(anonymous.starts_with("HTTP/1.1 403 "), "{anonymous}");
+    assert!(
+        anonymous.contains("<Code>AccessDenied</Code>"),
+        "{anonymous}"
+    );
 }
