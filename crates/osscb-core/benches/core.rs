@@ -117,7 +117,8 @@ fn main() {
     let string_to_sign = put
         .request()
         .expect("request")
-        .string_to_sign(&credentials, now);
+        .string_to_sign(&credentials, now)
+        .expect("string to sign");
     let (s, b) = compare(
         15,
         2_000,

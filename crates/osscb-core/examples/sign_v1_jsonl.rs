@@ -148,7 +148,9 @@ fn now(case: &Case) -> SystemTime {
 fn header_signature(case: &Case) -> Answer {
     let request = request(case)?;
     let credentials = credentials(case);
-    let string_to_sign = request.string_to_sign(&credentials, now(case));
+    let string_to_sign = request
+        .string_to_sign(&credentials, now(case))
+        .map_err(|e| e.to_string())?;
     let signed = request
         .sign(&config(case)?, &credentials, now(case))
         .map_err(|e| e.to_string())?;

@@ -133,14 +133,33 @@ pub struct PostPolicy {
 }
 
 /// A signed PostObject form: where to POST it and the fields to send, in order,
-/// before the `file` part.
-#[derive(Clone, Debug)]
+/// before the `file` part. `Debug` hides the STS token field.
+#[derive(Clone)]
 pub struct PostForm {
     url: http::Uri,
     fields: Vec<(String, String)>,
     policy_json: String,
     expires: SystemTime,
     has_callback: bool,
+}
+
+impl std::fmt::Debug for PostForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<(&str, &str)> = self
+            .fields
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                fields::SECURITY_TOKEN => (k.as_str(), "<redacted>"),
+                _ => (k.as_str(), v.as_str()),
+            })
+            .collect();
+        f.debug_struct("PostForm")
+            .field("url", &self.url)
+            .field("fields", &fields)
+            .field("policy_json", &self.policy_json)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize)]
@@ -316,7 +335,9 @@ impl PostPolicy {
         valid_for: Duration,
     ) -> Result<PostForm, Error> {
         check_validity(valid_for)?;
-        let expires = now + valid_for;
+        let expires = now
+            .checked_add(valid_for)
+            .ok_or_else(|| Error::InvalidArgument(format!("{now:?} + {valid_for:?} overflows")))?;
         let policy_json = self.policy_json(expires)?;
         let policy = STANDARD.encode(policy_json.as_bytes());
         let signature = v1::signature(credentials.access_key_secret(), &policy);
@@ -614,6 +635,11 @@ mod tests {
             ]
         );
         assert_eq!(form.field("x-oss-security-token"), Some("tok+en/="));
+        let debug = format!("{form:?}");
+        assert!(
+            !debug.contains("tok+en/=") && debug.contains("<redacted>"),
+            "{debug}"
+        );
         assert_eq!(
             form.field("Signature"),
             Some("OHSDaVN2oUF96D5fbkeOambLupw=")

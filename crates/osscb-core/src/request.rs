@@ -123,8 +123,8 @@ pub struct OssRequest<B> {
 
 /// A presigned request: the URL, and the headers the final request must send
 /// with exactly these values because they were signed (`Content-Type`,
-/// `x-oss-*`, …).
-#[derive(Clone, Debug)]
+/// `x-oss-*`, …). `Debug` hides the STS token the URL may carry.
+#[derive(Clone)]
 pub struct PresignedRequest {
     /// HTTP method the URL was signed for.
     pub method: Method,
@@ -134,6 +134,62 @@ pub struct PresignedRequest {
     pub headers: HeaderMap,
     /// When the URL stops working.
     pub expires: SystemTime,
+}
+
+impl std::fmt::Debug for PresignedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresignedRequest")
+            .field("method", &self.method)
+            .field("url", &redact_tokens(&self.url.to_string()))
+            .field("headers", &self.headers)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+/// `url` with the values of its STS token query parameters replaced.
+pub(crate) fn redact_tokens(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k == "security-token" || k == "x-oss-security-token" => {
+                format!("{k}=<redacted>")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
+/// The `Date` header for `now`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a time before 1970 or after 9999, which HTTP
+/// dates cannot express.
+fn http_date(now: SystemTime) -> Result<HeaderValue, Error> {
+    const YEAR_10000: Duration = Duration::from_secs(253_402_300_800);
+    match now.duration_since(UNIX_EPOCH) {
+        Ok(since) if since < YEAR_10000 => HeaderValue::from_str(&httpdate::fmt_http_date(now))
+            .map_err(|_| Error::InvalidArgument(format!("cannot format {now:?} as an HTTP date"))),
+        _ => Err(Error::InvalidArgument(format!(
+            "{now:?} is outside 1970..=9999"
+        ))),
+    }
+}
+
+/// The STS token as a header value, marked sensitive so `Debug` hides it.
+///
+/// # Errors
+/// [`Error::InvalidHeader`] if the token cannot travel in a header.
+fn security_token(token: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(token).map_err(|_| Error::InvalidHeader {
+        name: SECURITY_TOKEN_HEADER.to_owned(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 impl<B> OssRequest<B> {
@@ -228,32 +284,35 @@ impl<B> OssRequest<B> {
 
     /// The V1 string to sign for this request as [`OssRequest::sign`] would
     /// send it at `now`.
-    pub fn string_to_sign(&self, credentials: &Credentials, now: SystemTime) -> String {
-        let headers = self.signed_headers(credentials, now);
-        v1::string_to_sign(
+    ///
+    /// # Errors
+    /// As [`OssRequest::sign`].
+    pub fn string_to_sign(
+        &self,
+        credentials: &Credentials,
+        now: SystemTime,
+    ) -> Result<String, Error> {
+        let headers = self.v1_headers(credentials, now)?;
+        Ok(v1::string_to_sign(
             &self.method,
             &headers,
             &v1::date_line(&headers),
             &self.resource(&self.query),
-        )
+        ))
     }
 
-    fn signed_headers(&self, credentials: &Credentials, now: SystemTime) -> HeaderMap {
+    /// The request's headers plus `Date` and the STS token: what a V1
+    /// signature covers.
+    fn v1_headers(&self, credentials: &Credentials, now: SystemTime) -> Result<HeaderMap, Error> {
         let mut headers = self.headers.clone();
-        let date = HeaderValue::from_str(&httpdate::fmt_http_date(now))
-            .unwrap_or_else(|_| unreachable!("HTTP dates are ASCII"));
-        headers.insert(DATE, date);
+        headers.insert(DATE, http_date(now)?);
         if let Some(token) = credentials.security_token() {
-            match HeaderValue::from_str(token) {
-                Ok(v) => {
-                    headers.insert(HeaderName::from_static(SECURITY_TOKEN_HEADER), v);
-                }
-                Err(_) => {
-                    headers.remove(SECURITY_TOKEN_HEADER);
-                }
-            }
+            headers.insert(
+                HeaderName::from_static(SECURITY_TOKEN_HEADER),
+                security_token(token)?,
+            );
         }
-        headers
+        Ok(headers)
     }
 
     /// The strings the signature of [`OssRequest::sign`] at `now` is computed
@@ -270,7 +329,7 @@ impl<B> OssRequest<B> {
         match &config.signature_version {
             SignatureVersion::V1 => Ok(SigningStrings {
                 canonical_request: None,
-                string_to_sign: self.string_to_sign(credentials, now),
+                string_to_sign: self.string_to_sign(credentials, now)?,
             }),
             SignatureVersion::V4 { region } => {
                 let signed = self.v4_signed(config, region, credentials, now)?;
@@ -302,10 +361,7 @@ impl<B> OssRequest<B> {
             HeaderName::from_static(v4::DATE_HEADER),
             HeaderValue::from_str(&datetime).map_err(|_| invalid(v4::DATE_HEADER))?,
         );
-        // In range (format_datetime checked), so formatting cannot fail.
-        let date =
-            HeaderValue::from_str(&httpdate::fmt_http_date(now)).map_err(|_| invalid("date"))?;
-        headers.insert(DATE, date);
+        headers.insert(DATE, http_date(now)?);
         if !headers.contains_key(v4::CONTENT_SHA256_HEADER) {
             headers.insert(
                 HeaderName::from_static(v4::CONTENT_SHA256_HEADER),
@@ -313,8 +369,10 @@ impl<B> OssRequest<B> {
             );
         }
         if let Some(token) = credentials.security_token() {
-            let token = HeaderValue::from_str(token).map_err(|_| invalid(SECURITY_TOKEN_HEADER))?;
-            headers.insert(HeaderName::from_static(SECURITY_TOKEN_HEADER), token);
+            headers.insert(
+                HeaderName::from_static(SECURITY_TOKEN_HEADER),
+                security_token(token)?,
+            );
         }
         let scope = v4::scope(v4::date_of(&datetime), region.as_str(), v4::PRODUCT);
         let additional = v4::additional_headers(&headers, &config.additional_headers);
@@ -338,10 +396,10 @@ impl<B> OssRequest<B> {
             &additional,
             &v4::signature(&key, &string_to_sign),
         );
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&authorization).map_err(|_| invalid("authorization"))?,
-        );
+        let mut authorization =
+            HeaderValue::from_str(&authorization).map_err(|_| invalid("authorization"))?;
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
         Ok(V4Signed {
             headers,
             canonical_request,
@@ -392,12 +450,7 @@ impl<B> OssRequest<B> {
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<HeaderMap, Error> {
-        if let Some(token) = credentials.security_token() {
-            HeaderValue::from_str(token).map_err(|_| Error::InvalidHeader {
-                name: SECURITY_TOKEN_HEADER.to_owned(),
-            })?;
-        }
-        let mut headers = self.signed_headers(credentials, now);
+        let mut headers = self.v1_headers(credentials, now)?;
         let string_to_sign = v1::string_to_sign(
             &self.method,
             &headers,
@@ -405,11 +458,12 @@ impl<B> OssRequest<B> {
             &self.resource(&self.query),
         );
         let signature = v1::signature(credentials.access_key_secret(), &string_to_sign);
-        let authorization =
+        let mut authorization =
             HeaderValue::from_str(&v1::authorization(credentials.access_key_id(), &signature))
                 .map_err(|_| Error::InvalidHeader {
                     name: "authorization".to_owned(),
                 })?;
+        authorization.set_sensitive(true);
         headers.insert(AUTHORIZATION, authorization);
         Ok(headers)
     }
@@ -640,6 +694,75 @@ mod tests {
     }
 
     #[test]
+    fn tokens_never_show_in_debug_and_bad_times_are_errors() {
+        let config = Config::new(Endpoint::parse("http://127.0.0.1:9000").unwrap());
+        let credentials = Credentials::new("ak", "sk").with_security_token("SECRET-TOKEN");
+        let request = || {
+            OssRequest::new(
+                Method::GET,
+                Bucket::new("bucket").unwrap(),
+                Some(ObjectKey::new("key").unwrap()),
+                (),
+            )
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let signed = request().sign(&config, &credentials, now).unwrap();
+        assert_eq!(signed.headers()[SECURITY_TOKEN_HEADER], "SECRET-TOKEN");
+        let presigned = request()
+            .presign(&config, &credentials, now, Duration::from_secs(60))
+            .unwrap();
+        assert!(
+            presigned
+                .url
+                .to_string()
+                .contains("security-token=SECRET-TOKEN")
+        );
+        for version in [
+            SignatureVersion::V1,
+            SignatureVersion::V4 {
+                region: Region::new("cn-hangzhou").unwrap(),
+            },
+        ] {
+            let config = Config {
+                signature_version: version,
+                ..config.clone()
+            };
+            let signed = request().sign(&config, &credentials, now).unwrap();
+            let presigned = request()
+                .presign(&config, &credentials, now, Duration::from_secs(60))
+                .unwrap();
+            for text in [format!("{signed:?}"), format!("{presigned:?}")] {
+                assert!(!text.contains("SECRET-TOKEN"), "{text}");
+            }
+            for bad in [
+                UNIX_EPOCH - Duration::from_secs(1),
+                UNIX_EPOCH + Duration::from_secs(253_402_300_800),
+            ] {
+                assert!(
+                    matches!(
+                        request().sign(&config, &credentials, bad),
+                        Err(Error::InvalidArgument(_))
+                    ),
+                    "{bad:?}"
+                );
+                assert!(
+                    request()
+                        .signing_strings(&config, &credentials, bad)
+                        .is_err()
+                );
+            }
+        }
+        assert!(matches!(
+            request().string_to_sign(&credentials, UNIX_EPOCH - Duration::from_secs(1)),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(
+            redact_tokens("http://h/k?a=1&security-token=t&x-oss-security-token=u"),
+            "http://h/k?a=1&security-token=<redacted>&x-oss-security-token=<redacted>"
+        );
+    }
+
+    #[test]
     fn header_signing_adds_date_token_and_authorization() {
         let config = Config::new(
             Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap_or_else(|e| panic!("{e}")),
@@ -655,7 +778,7 @@ mod tests {
             .set_header_str("content-type", "text/html")
             .unwrap_or_else(|e| panic!("{e}"));
         let credentials = Credentials::new("ak", "sk").with_security_token("token");
-        let sts = request.string_to_sign(&credentials, now);
+        let sts = request.string_to_sign(&credentials, now).unwrap();
         assert_eq!(
             sts,
             "PUT\n\ntext/html\nWed, 28 Dec 2022 10:27:41 GMT\nx-oss-security-token:token\n/examplebucket/nelson"

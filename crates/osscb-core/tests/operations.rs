@@ -50,7 +50,10 @@ fn check<B: std::fmt::Debug + PartialEq>(
     headers: &[(&str, &str)],
     body: &B,
 ) {
-    assert_eq!(request.string_to_sign(credentials, now()), string_to_sign);
+    assert_eq!(
+        request.string_to_sign(credentials, now()).unwrap(),
+        string_to_sign
+    );
     let signed = request.sign(&config(), credentials, now()).unwrap();
     assert_eq!(signed.method(), method);
     assert_eq!(signed.uri().to_string(), url);
