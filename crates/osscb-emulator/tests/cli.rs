@@ -1,0 +1,159 @@
+//! The `osscb-emulator` binary: its one line, a key pair loaded with
+//! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT).
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use osscb_core::ops::{GetObject, PutObject};
+
+/// Stops the child however the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl must be installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn binary_loads_its_key_injects_faults_and_stops_on_ctrl_c() {
+    let dir = temp_dir("cli");
+    let key = dir.join("key.pem");
+    let key_path = key.to_str().expect("UTF-8 temp path");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:1024",
+        "-out",
+        key_path,
+    ]);
+    let public = openssl(&["pkey", "-in", key_path, "-pubout"]);
+
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--access-key-id",
+                ID,
+                "--access-key-secret",
+                SECRET,
+            ])
+            .args([
+                "--rsa-key",
+                key_path,
+                "--fail-next",
+                "1:503",
+                "--corrupt-crc64-next",
+                "1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    let rest = line
+        .strip_prefix("osscb-emulator listening on http://")
+        .unwrap_or_else(|| panic!("{line}"));
+    let addr: SocketAddr = rest
+        .split_whitespace()
+        .next()
+        .expect("address")
+        .parse()
+        .expect("an address");
+    assert_eq!(
+        line,
+        format!(
+            "osscb-emulator listening on http://{addr} (callback public key: http://{addr}/__osscb/callback_pub_key.pem)"
+        )
+    );
+
+    // The key served for callback verification is the one loaded.
+    let get_key = http::Request::get(format!("http://{addr}/__osscb/callback_pub_key.pem"))
+        .body(Vec::new())
+        .expect("request");
+    let served = send(addr, get_key).await;
+    assert_eq!(served.status, 200);
+    assert_eq!(served.text().trim(), public.trim());
+
+    // --fail-next 1:503 fails the first OSS request, --corrupt-crc64-next 1 the next write's CRC.
+    let config = osscb_core::Config::new(
+        osscb_core::Endpoint::parse(&format!("http://{addr}")).expect("endpoint"),
+    );
+    let signed = |op: &dyn Fn() -> osscb_core::OssRequest<Vec<u8>>| {
+        op().sign(&config, &creds(), std::time::SystemTime::now())
+            .expect("sign")
+    };
+    let put = || {
+        use osscb_core::ops::Operation as _;
+        PutObject::new(b("bucket"), k("cli"))
+            .content_length(2)
+            .request()
+            .expect("request")
+            .map_body(|()| b"ok".to_vec())
+    };
+    assert_eq!(send(addr, signed(&put)).await.status, 503);
+    let stored = send(addr, signed(&put)).await;
+    assert_eq!(stored.status, 200);
+    assert_ne!(
+        stored.header("x-oss-hash-crc64ecma"),
+        osscb_core::crc64::checksum(b"ok").to_string()
+    );
+    let get = || {
+        use osscb_core::ops::Operation as _;
+        GetObject::new(b("bucket"), k("cli"))
+            .request()
+            .expect("request")
+            .map_body(|()| Vec::new())
+    };
+    let got = send(addr, signed(&get)).await;
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"ok"[..]));
+    assert_eq!(
+        got.header("x-oss-hash-crc64ecma"),
+        osscb_core::crc64::checksum(b"ok").to_string()
+    );
+
+    // Ctrl-C: a clean exit.
+    let status = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGINT");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
