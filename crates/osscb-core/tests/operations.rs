@@ -535,3 +535,35 @@ fn parsers_read_the_documented_responses() {
         .unwrap();
     assert_eq!(aborted.request_id.as_deref(), Some("R"));
 }
+
+#[test]
+fn writes_check_the_crc64_of_the_body_sent_and_other_operations_pass() {
+    const REPORTED: u64 = 11_051_210_869_376_104_954;
+    let put = PutObject::new(bucket(), key());
+    let stored = put.parse(response(200, &OBJECT_HEADERS, "")).unwrap();
+    put.check_crc64(&stored, REPORTED).unwrap();
+    assert!(matches!(
+        put.check_crc64(&stored, 1),
+        Err(Error::Crc64Mismatch {
+            computed: 1,
+            reported: REPORTED
+        })
+    ));
+    let part = UploadPart::new(bucket(), key(), "U", 2);
+    let uploaded = part.parse(response(200, &OBJECT_HEADERS, "")).unwrap();
+    part.check_crc64(&uploaded, REPORTED).unwrap();
+    assert!(matches!(
+        part.check_crc64(&uploaded, 1),
+        Err(Error::Crc64Mismatch { computed: 1, .. })
+    ));
+    // CompleteMultipartUpload reports the object's CRC, not that of the XML sent.
+    let complete = CompleteMultipartUpload::new(bucket(), key(), "U", vec![]);
+    let done = complete
+        .parse(response(
+            200,
+            &OBJECT_HEADERS,
+            "<CompleteMultipartUploadResult><ETag>\"E\"</ETag></CompleteMultipartUploadResult>",
+        ))
+        .unwrap();
+    complete.check_crc64(&done, 1).unwrap();
+}

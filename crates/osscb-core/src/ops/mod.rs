@@ -41,4 +41,15 @@ pub trait Operation {
     /// [`Error::Service`] for OSS errors, [`Error::CallbackFailed`] for 203,
     /// [`Error::MalformedResponse`] for a success that lacks what it must carry.
     fn parse<B: AsRef<[u8]>>(&self, response: Response<B>) -> Result<Self::Output, Error>;
+
+    /// Checks `output` against the CRC-64 of the body sent, for operations
+    /// whose answer reports the CRC-64 of exactly that body (PutObject,
+    /// UploadPart). Others, whose answer describes something else, pass.
+    ///
+    /// # Errors
+    /// [`Error::Crc64Mismatch`].
+    fn check_crc64(&self, output: &Self::Output, sent: u64) -> Result<(), Error> {
+        let _ = (output, sent);
+        Ok(())
+    }
 }

@@ -132,4 +132,8 @@ impl Operation for PutObject {
         )?;
         Ok(PutObjectOutput { object, callback })
     }
+
+    fn check_crc64(&self, output: &PutObjectOutput, sent: u64) -> Result<(), Error> {
+        output.object.check_crc64(sent)
+    }
 }

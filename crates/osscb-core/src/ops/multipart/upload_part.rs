@@ -101,4 +101,8 @@ impl Operation for UploadPart {
             object,
         })
     }
+
+    fn check_crc64(&self, output: &UploadPartOutput, sent: u64) -> Result<(), Error> {
+        output.object.check_crc64(sent)
+    }
 }
