@@ -221,6 +221,41 @@ impl UploadOptions {
         }
         PartPlan::new(size, self.part_size)
     }
+
+    /// What to do after a multipart run fails with `error` (`None` when the
+    /// error is not the core's: a file or connection error); `resumed` when
+    /// the run continued a saved checkpoint.
+    pub fn after_failure(&self, error: Option<&Error>, resumed: bool) -> AfterFailure {
+        let gone = error
+            .and_then(Error::service)
+            .is_some_and(|e| e.code == "NoSuchUpload");
+        if error.and_then(Error::callback_failed).is_some() {
+            AfterFailure::Forget
+        } else if resumed && gone {
+            AfterFailure::StartOver
+        } else if self.checkpoint.is_none() {
+            AfterFailure::Abort
+        } else {
+            AfterFailure::Keep
+        }
+    }
+}
+
+/// What a transport does when a multipart upload run fails (see
+/// [`UploadOptions::after_failure`]). Every case but `StartOver` ends the
+/// upload call with the error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// The resumed upload is gone on OSS's side (`NoSuchUpload`: completed,
+    /// aborted or expired): remove the checkpoint and start a new upload.
+    StartOver,
+    /// The object was stored (203: only its callback failed): remove the
+    /// checkpoint and never abort.
+    Forget,
+    /// No checkpoint to resume from: abort the upload, freeing its parts.
+    Abort,
+    /// Keep the upload and the checkpoint so that a rerun resumes.
+    Keep,
 }
 
 /// What identifies the file a checkpoint belongs to: its size and mtime.
@@ -484,6 +519,61 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn a_failed_run_starts_over_only_when_the_resumed_upload_is_gone() {
+        use http::{HeaderMap, StatusCode};
+
+        use crate::response::{CallbackFailed, ServiceError};
+
+        let service = |status: u16, code: &str| -> Error {
+            let body = format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+            let status = StatusCode::from_u16(status).unwrap_or_else(|e| panic!("{e}"));
+            ServiceError::from_response(status, &HeaderMap::new(), body.as_bytes()).into()
+        };
+        let gone = service(404, "NoSuchUpload");
+        let refused = service(403, "AccessDenied");
+        let stored: Error = CallbackFailed {
+            object: crate::response::StoredObject::default(),
+            error: ServiceError::from_response(
+                StatusCode::from_u16(203).unwrap_or_else(|e| panic!("{e}")),
+                &HeaderMap::new(),
+                b"<Error><Code>CallbackFailed</Code></Error>",
+            ),
+        }
+        .into();
+        let saved = UploadOptions::new().checkpoint("upload.checkpoint");
+        let unsaved = UploadOptions::new();
+        assert_eq!(
+            saved.after_failure(Some(&gone), true),
+            AfterFailure::StartOver
+        );
+        // A fresh upload that vanished is not retried forever.
+        assert_eq!(saved.after_failure(Some(&gone), false), AfterFailure::Keep);
+        assert_eq!(
+            unsaved.after_failure(Some(&gone), false),
+            AfterFailure::Abort
+        );
+        assert_eq!(
+            saved.after_failure(Some(&refused), true),
+            AfterFailure::Keep
+        );
+        assert_eq!(saved.after_failure(None, true), AfterFailure::Keep);
+        assert_eq!(unsaved.after_failure(None, false), AfterFailure::Abort);
+        assert_eq!(
+            unsaved.after_failure(Some(&refused), false),
+            AfterFailure::Abort
+        );
+        // 203: the object is stored; never abort it, never resume it.
+        for options in [&saved, &unsaved] {
+            for resumed in [false, true] {
+                assert_eq!(
+                    options.after_failure(Some(&stored), resumed),
+                    AfterFailure::Forget
+                );
+            }
+        }
     }
 
     #[test]
