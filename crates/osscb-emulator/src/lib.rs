@@ -230,6 +230,18 @@ impl Emulator {
         self.shared.stats.upload_part.load(Ordering::SeqCst)
     }
 
+    /// How many AbortMultipartUpload requests were received and authenticated
+    /// (including those answered `NoSuchUpload`).
+    pub fn abort_multipart_requests(&self) -> u64 {
+        self.shared.stats.abort_multipart.load(Ordering::SeqCst)
+    }
+
+    /// The ids of the multipart uploads in progress (initiated, neither
+    /// completed nor aborted), sorted.
+    pub fn multipart_uploads(&self) -> Vec<String> {
+        self.shared.store().upload_ids()
+    }
+
     /// Stops serving and waits for the server thread.
     pub fn shutdown(mut self) {
         self.stop();

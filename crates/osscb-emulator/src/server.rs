@@ -48,6 +48,7 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) upload_part: AtomicU64,
+    pub(crate) abort_multipart: AtomicU64,
 }
 
 /// State shared by every connection.
@@ -160,7 +161,13 @@ async fn handle(
             return Err(DropConnection);
         }
         let result = match verdict.fail {
-            Some(status) => Err(injected_error(status)),
+            Some(status) => {
+                // Read (and discard) the body first, so the client sees the
+                // status rather than a broken pipe while it is still sending.
+                let mut body = req.into_body();
+                while let Some(Ok(_)) = body.frame().await {}
+                Err(injected_error(status))
+            }
             None => process(shared, req, peer, &request_id, &host_id).await,
         };
         result.unwrap_or_else(|e| error_response(&e, &request_id, &host_id, is_head))
@@ -979,6 +986,10 @@ async fn complete(
 }
 
 fn abort_upload(ctx: &Ctx<'_>, target: &Target, bucket: &str, key: &str) -> Result<Resp, OssError> {
+    ctx.shared
+        .stats
+        .abort_multipart
+        .fetch_add(1, Ordering::SeqCst);
     let id = upload_id(target);
     let mut store = ctx.shared.store();
     if store.upload(id, bucket, key).is_none() {

@@ -221,6 +221,13 @@ impl Store {
             .filter(|u| u.meta.bucket == bucket && u.meta.key == key)
     }
 
+    /// The ids of the uploads in progress, sorted.
+    pub(crate) fn upload_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.uploads.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     pub(crate) fn put_part(&mut self, id: &str, part: Part) -> io::Result<()> {
         if let Some(dir) = self.upload_dir(id) {
             let base = dir.join(format!("part-{}", part.meta.number));

@@ -646,17 +646,27 @@ async fn multipart_upload_and_its_errors() {
             "0042-00000002"
         )
     );
+    assert!(emu.multipart_uploads().is_empty(), "completed");
     // Abort, then the upload is gone too.
     let id2 = initiate(&emu, key).await;
+    assert_eq!(emu.multipart_uploads(), vec![id2.clone()]);
+    assert_eq!(emu.abort_multipart_requests(), 0);
     let abort = AbortMultipartUpload::new(b("bucket"), k(key), &id2);
     let r = send(emu.addr(), sign(&emu, &abort, vec![], &creds())).await;
     assert_eq!(r.status, 204);
+    assert!(emu.multipart_uploads().is_empty(), "aborted");
     let part = UploadPart::new(b("bucket"), k(key), &id2, 1).content_length(1);
     let r = send(emu.addr(), sign(&emu, &part, b"x".to_vec(), &creds())).await;
     assert_eq!(r.status, 404);
     let r = send(emu.addr(), sign(&emu, &abort, vec![], &creds())).await;
     assert_eq!(r.status, 404);
     assert_eq!(emu.upload_part_requests(), 3);
+    // Both aborts were received; an unsigned one is refused uncounted.
+    assert_eq!(emu.abort_multipart_requests(), 2);
+    let wrong = osscb_core::Credentials::new(ID, "not-the-secret");
+    let r = send(emu.addr(), sign(&emu, &abort, vec![], &wrong)).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(emu.abort_multipart_requests(), 2);
 }
 
 #[tokio::test]
