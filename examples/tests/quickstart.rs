@@ -320,3 +320,88 @@ fn readme_emulator_command_runs_as_written() {
         "{anonymous}"
     );
 }
+
+/// A one-shot HTTP server on a thread that answers every request 200 with a
+/// JSON body: an application server for callbacks that does not verify.
+fn json_answerer() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = r#"{"resumed":"ok"}"#;
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    format!("http://{addr}/")
+}
+
+#[test]
+fn upload_file_resumes_after_an_interruption() {
+    let emulator = osscb_emulator::Emulator::start(osscb_emulator::EmulatorConfig::new(
+        "resume-id",
+        "resume-secret",
+    ))
+    .expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("resume.bin");
+    let content: Vec<u8> = (0..20 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect();
+    std::fs::write(&path, &content).expect("write");
+    let key = format!("resume/{}.bin", std::process::id());
+    let callback_url = json_answerer();
+    let run = || {
+        cargo_run_example("upload_file")
+            .args(["--", path.to_str().expect("UTF-8"), &key])
+            .env("OSS_ENDPOINT", emulator.endpoint())
+            .env("OSS_ACCESS_KEY_ID", "resume-id")
+            .env("OSS_ACCESS_KEY_SECRET", "resume-secret")
+            .env_remove("OSS_SESSION_TOKEN")
+            .env_remove("OSS_REGION")
+            .env("OSS_BUCKET", "resume")
+            .env("OSS_CALLBACK_URL", &callback_url)
+            .output()
+            .expect("cargo runs")
+    };
+    // 20 MiB in 8 MiB parts: 3 parts. The third request (a part) is refused
+    // with a 400, which is not retried: the run stops, its checkpoint kept.
+    emulator.faults().fail_nth(3, 400);
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(!first.status.success(), "{stderr}");
+    assert!(stderr.contains("rerun to resume from"), "{stderr}");
+    let stored_first = emulator.upload_part_requests();
+    assert!(
+        stored_first < 3,
+        "{stored_first} parts stored before the interruption"
+    );
+
+    let second = run();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        second.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stderr.contains("resuming from"), "{stderr}");
+    assert_eq!(stdout.lines().next(), Some(r#"{"resumed":"ok"}"#));
+    // Every part stored exactly once across both runs.
+    assert_eq!(emulator.upload_part_requests(), 3);
+}
