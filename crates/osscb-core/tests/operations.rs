@@ -566,4 +566,15 @@ fn writes_check_the_crc64_of_the_body_sent_and_other_operations_pass() {
         ))
         .unwrap();
     complete.check_crc64(&done, 1).unwrap();
+    // parse_checked: both steps, as a transport reads every answer.
+    assert!(matches!(
+        put.parse_checked(response(200, &OBJECT_HEADERS, ""), 1),
+        Err(Error::Crc64Mismatch { computed: 1, .. })
+    ));
+    assert_eq!(
+        put.parse_checked(response(200, &OBJECT_HEADERS, ""), REPORTED)
+            .unwrap()
+            .object,
+        stored.object
+    );
 }

@@ -52,4 +52,20 @@ pub trait Operation {
         let _ = (output, sent);
         Ok(())
     }
+
+    /// [`Operation::parse`], then [`Operation::check_crc64`] against
+    /// `sent_crc64`, the CRC-64 of the body sent: how a transport reads every
+    /// answer.
+    ///
+    /// # Errors
+    /// As those two.
+    fn parse_checked<B: AsRef<[u8]>>(
+        &self,
+        response: Response<B>,
+        sent_crc64: u64,
+    ) -> Result<Self::Output, Error> {
+        let output = self.parse(response)?;
+        self.check_crc64(&output, sent_crc64)?;
+        Ok(output)
+    }
 }
