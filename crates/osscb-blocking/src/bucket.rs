@@ -16,7 +16,7 @@ use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions};
+use osscb_core::upload::{AfterFailure, Checkpoint, FileFingerprint, PartRecord, UploadOptions};
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Payload, read_capped};
@@ -60,8 +60,7 @@ impl Bucket {
         let op = options.put_object(&self.name, &key, bytes.len() as u64, None);
         let total = bytes.len() as u64;
         options.report(0, total);
-        let (output, crc) = self.client.send_payload(&op, Payload::Bytes(bytes))?;
-        output.object.check_crc64(crc)?;
+        let (output, _) = self.client.send_payload(&op, Payload::Bytes(bytes))?;
         options.report(total, total);
         Ok(output)
     }
@@ -87,9 +86,7 @@ impl Bucket {
             len,
             progress: options.progress.as_ref(),
         };
-        let (output, crc) = self.client.send_payload(&op, payload)?;
-        output.object.check_crc64(crc)?;
-        Ok(output)
+        Ok(self.client.send_payload(&op, payload)?.0)
     }
 
     /// Uploads the file at `path` to `key` in parts, `options.parallelism`
@@ -129,25 +126,25 @@ impl Bucket {
                 }
             };
             let upload_id = checkpoint.upload_id().to_owned();
-            match self.upload_parts(&key, path, checkpoint, options) {
+            let error = match self.upload_parts(&key, path, checkpoint, options) {
                 Ok(output) => {
                     remove_checkpoint(options);
                     return Ok(output);
                 }
-                Err(e) if e.callback_failed().is_some() => {
+                Err(e) => e,
+            };
+            match options.after_failure(error.oss(), was_resumed) {
+                AfterFailure::StartOver => remove_checkpoint(options),
+                AfterFailure::Forget => {
                     remove_checkpoint(options);
-                    return Err(e);
+                    return Err(error);
                 }
-                Err(e) if was_resumed && e.service().is_some_and(|s| s.code == "NoSuchUpload") => {
-                    remove_checkpoint(options); // the saved upload is gone: start over
+                AfterFailure::Abort => {
+                    let abort = AbortMultipartUpload::new(self.name.clone(), key, upload_id);
+                    let _ = self.client.send(&abort);
+                    return Err(error);
                 }
-                Err(e) => {
-                    if options.checkpoint.is_none() {
-                        let abort = AbortMultipartUpload::new(self.name.clone(), key, upload_id);
-                        let _ = self.client.send(&abort);
-                    }
-                    return Err(e);
-                }
+                AfterFailure::Keep => return Err(error),
             }
         }
     }
@@ -185,7 +182,6 @@ impl Bucket {
                     UploadPart::new(self.name.clone(), key.clone(), upload_id.as_str(), number)
                         .content_length(len);
                 let (output, crc) = self.client.send_payload(&op, Payload::Bytes(&buf))?;
-                output.object.check_crc64(crc)?;
                 let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.record(PartRecord {
                     number,
@@ -214,16 +210,10 @@ impl Bucket {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Ok(())))
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect::<Result<Vec<()>>>()
         })?;
         let checkpoint = state.into_inner().unwrap_or_else(PoisonError::into_inner);
-        if !checkpoint.pending().is_empty() {
-            return Err(osscb_core::Error::InvalidArgument(
-                "a part upload stopped unexpectedly".to_owned(),
-            )
-            .into());
-        }
         let mut complete = CompleteMultipartUpload::new(
             self.name.clone(),
             key.clone(),
