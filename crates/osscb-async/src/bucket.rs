@@ -15,7 +15,7 @@ use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions};
+use osscb_core::upload::{AfterFailure, Checkpoint, FileFingerprint, PartRecord, UploadOptions};
 use osscb_core::{ObjectKey, PresignedRequest};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -62,8 +62,7 @@ impl Bucket {
         let total = bytes.len() as u64;
         let op = options.put_object(&self.name, &key, total, None);
         options.report(0, total);
-        let (output, crc) = self.client.send_payload(&op, Payload::Bytes(bytes)).await?;
-        output.object.check_crc64(crc)?;
+        let (output, _) = self.client.send_payload(&op, Payload::Bytes(bytes)).await?;
         options.report(total, total);
         Ok(output)
     }
@@ -92,9 +91,7 @@ impl Bucket {
             len,
             progress: options.progress.clone(),
         };
-        let (output, crc) = self.client.send_payload(&op, payload).await?;
-        output.object.check_crc64(crc)?;
-        Ok(output)
+        Ok(self.client.send_payload(&op, payload).await?.0)
     }
 
     /// Uploads the file at `path` to `key` in parts, `options.parallelism`
@@ -136,25 +133,25 @@ impl Bucket {
                 }
             };
             let upload_id = checkpoint.upload_id().to_owned();
-            match self.upload_parts(&key, path, checkpoint, options).await {
+            let error = match self.upload_parts(&key, path, checkpoint, options).await {
                 Ok(output) => {
                     remove_checkpoint(options).await;
                     return Ok(output);
                 }
-                Err(e) if e.callback_failed().is_some() => {
+                Err(e) => e,
+            };
+            match options.after_failure(error.oss(), was_resumed) {
+                AfterFailure::StartOver => remove_checkpoint(options).await,
+                AfterFailure::Forget => {
                     remove_checkpoint(options).await;
-                    return Err(e);
+                    return Err(error);
                 }
-                Err(e) if was_resumed && e.service().is_some_and(|s| s.code == "NoSuchUpload") => {
-                    remove_checkpoint(options).await; // the saved upload is gone: start over
+                AfterFailure::Abort => {
+                    let abort = AbortMultipartUpload::new(self.name.clone(), key, upload_id);
+                    let _ = self.client.send(&abort).await;
+                    return Err(error);
                 }
-                Err(e) => {
-                    if options.checkpoint.is_none() {
-                        let abort = AbortMultipartUpload::new(self.name.clone(), key, upload_id);
-                        let _ = self.client.send(&abort).await;
-                    }
-                    return Err(e);
-                }
+                AfterFailure::Keep => return Err(error),
             }
         }
     }
@@ -194,11 +191,11 @@ impl Bucket {
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
-            let result = joined.unwrap_or_else(|e| {
-                Err(
-                    osscb_core::Error::InvalidArgument(format!("a part upload task failed: {e}"))
-                        .into(),
-                )
+            let result = joined.unwrap_or_else(|e| match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => {
+                    Err(osscb_core::Error::InvalidArgument(format!("part upload: {e}")).into())
+                }
             });
             if let (Err(e), None) = (result, &first_error) {
                 first_error = Some(e);
@@ -338,7 +335,6 @@ impl PartWorker {
                 .await
                 .map_err(Error::io(path))?;
             file.read_exact(&mut buf).await.map_err(Error::io(path))?;
-            let crc = crc64::checksum(&buf);
             let op = UploadPart::new(
                 self.bucket.name.clone(),
                 self.key.clone(),
@@ -347,8 +343,7 @@ impl PartWorker {
             )
             .content_length(len);
             let payload = Payload::Bytes(Bytes::from(buf));
-            let (output, _) = self.bucket.client.send_payload(&op, payload).await?;
-            output.object.check_crc64(crc)?;
+            let (output, crc) = self.bucket.client.send_payload(&op, payload).await?;
             let mut state = self.state.lock().await;
             state.record(PartRecord {
                 number,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use osscb_core::crc64::Crc64;
+use osscb_core::crc64::{self, Crc64};
 use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::{MAX_BODY_LEN, check_body_len};
@@ -190,15 +190,17 @@ impl Client {
             }
             let sent = Sent {
                 response: outcome?,
-                crc64: 0,
+                crc64: crc64::checksum(&body),
                 head: presigned.method == Method::HEAD,
             };
-            return Ok(op.parse(read_capped(sent).await?.0)?);
+            let (response, crc) = read_capped(sent).await?;
+            return Ok(op.parse_checked(response, crc)?);
         }
     }
 
     /// Signs and executes `op` with `payload`, retrying transport errors and
-    /// 5xx answers, then parses the answer. Returns the CRC-64 of the body sent.
+    /// 5xx answers, then parses the answer and checks it against the CRC-64 of
+    /// the body sent (see [`Operation::parse_checked`]), which it returns.
     pub(crate) async fn send_payload<O: Operation>(
         &self,
         op: &O,
@@ -208,7 +210,7 @@ impl Client {
         O::Body: CoreBody,
     {
         let (response, crc) = read_capped(self.execute(op, payload).await?).await?;
-        Ok((op.parse(response)?, crc))
+        Ok((op.parse_checked(response, crc)?, crc))
     }
 
     /// Signs and executes `op`, retrying; the body is left unread.

@@ -2,14 +2,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Receiver, client, data, emulator, write_file};
 use osscb_async::osscb_core::crc64;
-use osscb_async::osscb_core::upload::UploadOptions;
-use osscb_async::osscb_core::{Credentials, Error as CoreError};
+use osscb_async::osscb_core::ops::multipart::{AbortMultipartUpload, ListParts};
+use osscb_async::osscb_core::response::CallbackFailed;
+use osscb_async::osscb_core::upload::{Checkpoint, UploadOptions};
+use osscb_async::osscb_core::{Credentials, Error as CoreError, ObjectKey};
 use osscb_async::{Client, Error};
 use osscb_emulator::{Emulator, EmulatorConfig};
 
@@ -220,6 +222,7 @@ async fn callback_failure_is_a_203_with_the_stored_object() {
     let failed = err.callback_failed().expect("callback failure");
     assert!(failed.object.etag.is_some());
     assert_eq!(failed.object.crc64, Some(crc64::checksum(b"stored anyway")));
+    assert_request_id(failed);
     assert_eq!(failed.error.code, "CallbackFailed");
     assert!(err.to_string().contains("the object was stored"), "{err}");
     let (_, body) = bucket.get_object("cb/failed.txt").await.expect("stored");
@@ -234,9 +237,143 @@ async fn callback_failure_is_a_203_with_the_stored_object() {
         .upload_file("cb/multi.bin", &path, &options)
         .await
         .expect_err("203");
-    assert!(err.callback_failed().is_some(), "{err}");
+    let failed = err.callback_failed().expect("callback failure");
+    let whole = crc64::checksum(&std::fs::read(&path).expect("read"));
+    assert_eq!(failed.object.crc64, Some(whole));
+    assert!(
+        failed
+            .object
+            .etag
+            .as_deref()
+            .is_some_and(|e| e.ends_with("-3\""))
+    );
+    assert_request_id(failed);
+    assert_eq!(
+        emu.abort_multipart_requests(),
+        0,
+        "a stored object is never aborted"
+    );
+    assert!(emu.multipart_uploads().is_empty(), "completed");
     let meta = bucket.head_object("cb/multi.bin").await.expect("stored");
     assert_eq!(meta.content_length, Some(300 * 1024));
+}
+
+/// The emulator sends a 24-character request id and, unversioned, no version id.
+fn assert_request_id(failed: &CallbackFailed) {
+    let id = failed.object.request_id.as_deref().expect("request id");
+    assert_eq!(id.len(), 24, "{id}");
+    assert_eq!(failed.error.request_id, id);
+    assert_eq!(failed.object.version_id, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upload_without_checkpoint_is_aborted() {
+    let emu = Arc::new(emulator());
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("aborted.bin");
+    write_file(&path, 300 * 1024, 13);
+    // The upload id, seen while the upload is in progress (after part 1).
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let (seen, watched) = (Arc::clone(&ids), Arc::clone(&emu));
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .progress(move |done, _| {
+            let mut seen = seen.lock().expect("lock");
+            if done > 0 && seen.is_empty() {
+                *seen = watched.multipart_uploads();
+            }
+        });
+    // Requests: 1 initiate, 2 part 1, 3 part 2 refused (4xx: not retried).
+    emu.faults().fail_nth(3, 400);
+    let err = bucket
+        .upload_file("aborted.bin", &path, &options)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.service().map(|s| s.status.as_u16()), Some(400), "{err}");
+    let ids = ids.lock().expect("lock").clone();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(emu.abort_multipart_requests(), 1);
+    assert!(emu.multipart_uploads().is_empty());
+    let list = ListParts::new(
+        bucket.name().clone(),
+        "aborted.bin".parse().expect("key"),
+        &ids[0],
+    );
+    let gone = bucket.client().send(&list).await.expect_err("aborted");
+    assert_eq!(
+        gone.service().map(|s| s.code.as_str()),
+        Some("NoSuchUpload")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_whose_upload_is_gone_starts_over() {
+    let emu = emulator();
+    let client = client(&emu, creds());
+    let bucket = client.bucket("examplebucket").expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gone.bin");
+    write_file(&path, 300 * 1024, 17);
+    let checkpoint = dir.path().join("gone.checkpoint");
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint(&checkpoint);
+    // Requests: 1 initiate, 2 part 1, 3 part 2 refused: the checkpoint is kept.
+    emu.faults().fail_nth(3, 400);
+    bucket
+        .upload_file("gone.bin", &path, &options)
+        .await
+        .expect_err("refused");
+    let saved =
+        Checkpoint::from_json(&std::fs::read(&checkpoint).expect("kept")).expect("checkpoint");
+    assert_eq!(saved.parts().len(), 1);
+    let key: ObjectKey = "gone.bin".parse().expect("key");
+    let abort = AbortMultipartUpload::new(bucket.name().clone(), key, saved.upload_id());
+    client.send(&abort).await.expect("abort");
+
+    let output = bucket
+        .upload_file("gone.bin", &path, &options)
+        .await
+        .expect("a new upload");
+    let bytes = std::fs::read(&path).expect("read");
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&bytes)));
+    assert_eq!(emu.upload_part_requests(), 1 + 3, "every part again");
+    assert!(!checkpoint.exists(), "removed once complete");
+    assert!(emu.multipart_uploads().is_empty());
+    let (_, body) = bucket.get_object("gone.bin").await.expect("get");
+    assert_eq!(body, bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_a_part_task_is_not_hidden() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("panic.bin");
+    write_file(&path, 300 * 1024, 19);
+    // Progress is reported on the task that finished a part.
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(2)
+        .progress(|done, _| assert!(done == 0, "progress exploded"));
+    let upload =
+        tokio::spawn(async move { bucket.upload_file("panic.bin", &path, &options).await });
+    let panic = upload
+        .await
+        .expect_err("the task's panic goes on")
+        .into_panic();
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()));
+    assert_eq!(message.as_deref(), Some("progress exploded"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,6 +469,70 @@ async fn crc64_mismatch_is_detected() {
         matches!(err.oss(), Some(CoreError::Crc64Mismatch { .. })),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_crc64_on_complete_alone_is_detected() {
+    let emu = emulator();
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("complete.bin");
+    write_file(&path, 250 * 1024, 23);
+    let whole = crc64::checksum(&std::fs::read(&path).expect("read"));
+    // One part at a time, progress after each: once every byte is reported,
+    // the next write is CompleteMultipartUpload.
+    let faults = emu.faults().clone();
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .progress(move |done, total| {
+            if done == total {
+                faults.corrupt_crc64_next(1);
+            }
+        });
+    let err = bucket
+        .upload_file("complete.bin", &path, &options)
+        .await
+        .expect_err("mismatch");
+    assert_eq!(emu.upload_part_requests(), 3, "every part passed");
+    match err.oss() {
+        Some(CoreError::Crc64Mismatch { computed, reported }) => {
+            assert_eq!(*computed, whole);
+            assert_ne!(*reported, whole);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presigned_put_checks_the_crc64() {
+    let emu = emulator();
+    let client = client(&emu, creds());
+    let bucket = client.bucket("examplebucket").expect("bucket");
+    let key = "presigned/crc.txt".parse().expect("key");
+    let op = UploadOptions::new().put_object(bucket.name(), &key, 0, None);
+    let presigned = bucket
+        .presign(&op, Duration::from_secs(300))
+        .expect("presign");
+    emu.faults().corrupt_crc64_next(1);
+    let err = client
+        .send_presigned(&op, &presigned, &b"checked"[..])
+        .await
+        .expect_err("mismatch");
+    match err.oss() {
+        Some(CoreError::Crc64Mismatch { computed, reported }) => {
+            assert_eq!(*computed, crc64::checksum(b"checked"));
+            assert_ne!(computed, reported);
+        }
+        other => panic!("{other:?}"),
+    }
+    let output = client
+        .send_presigned(&op, &presigned, &b"checked"[..])
+        .await
+        .expect("put");
+    assert_eq!(output.object.crc64, Some(crc64::checksum(b"checked")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
