@@ -79,3 +79,34 @@ fn v4_put_with_callback_and_multipart() {
         .build();
     assert!(bad.is_err(), "the oss- prefix is not part of a region");
 }
+
+#[test]
+fn v4_presigned_put_with_callback_runs_through_the_transport() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu);
+    let client = v4_client(&emu, common::SECRET);
+    let bucket = client.bucket("examplebucket").expect("bucket");
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    let key = "v4/presigned.txt".parse().expect("key");
+    let op = options.put_object(bucket.name(), &key, 0, None);
+    let presigned = bucket
+        .presign(&op, Duration::from_secs(300))
+        .expect("presign");
+    let query = presigned.url.query().unwrap_or_default().to_owned();
+    assert!(
+        query.contains("x-oss-signature-version=OSS4-HMAC-SHA256"),
+        "{query}"
+    );
+    assert!(query.contains("callback="), "{query}");
+    let output = client
+        .send_presigned(&op, &presigned, b"v4 via a URL")
+        .expect("put");
+    let answer = output.callback.expect("answer").text();
+    assert!(answer.contains("\"verified\":true"), "{answer}");
+    assert!(
+        answer.contains("object=v4%2Fpresigned.txt&size=12"),
+        "{answer}"
+    );
+    let (_, body) = bucket.get_object("v4/presigned.txt").expect("get");
+    assert_eq!(body, b"v4 via a URL");
+}
