@@ -35,6 +35,8 @@ mod callback;
 mod cors;
 mod error;
 mod faults;
+mod multipart;
+mod objects;
 mod post;
 mod server;
 mod store;

@@ -1,5 +1,5 @@
-//! The HTTP server: connections, addressing, faults, routing and the object
-//! and multipart operations.
+//! The HTTP server: connections, addressing, faults and routing to the
+//! operations (`objects`, `multipart`, `post`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,10 +9,7 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http::header::{
-    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, HOST, LAST_MODIFIED,
-    ORIGIN, RANGE,
-};
+use http::header::{CONTENT_TYPE, DATE, ETAG, HOST, ORIGIN};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -22,25 +19,25 @@ use md5::{Digest as _, Md5};
 use osscb_core::callback::{
     CALLBACK_HEADER, CALLBACK_QUERY, CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY, Callback,
 };
-use osscb_core::{Bucket, ObjectKey, crc64};
+use osscb_core::{Bucket, ObjectKey};
 use percent_encoding::percent_decode_str;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::{self, AuthRequest, Creds, iso8601};
+use crate::auth::{self, AuthRequest, Creds};
 use crate::callback::{self, Signer};
 use crate::error::OssError;
 use crate::faults::Faults;
-use crate::store::{Object, ObjectMeta, Part, PartMeta, Store, UploadMeta, epoch_secs, hex_upper};
-use crate::xml::Xml;
+use crate::multipart::{abort_upload, complete, initiate, list_parts, upload_part};
+use crate::objects::{get_object, put_object};
+use crate::store::{ObjectMeta, Store, hex_upper};
 
 /// Where the emulator serves its callback public key.
 pub(crate) const PUB_KEY_PATH: &str = "/__osscb/callback_pub_key.pem";
 /// OSS's PutObject limit, also the emulator's largest request body.
 const MAX_BODY: usize = 5 * 1024 * 1024 * 1024;
 /// Every part but the last must be at least this large.
-const MIN_PART_SIZE: u64 = 100 * 1024;
+pub(crate) const MIN_PART_SIZE: u64 = 100 * 1024;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
@@ -116,7 +113,7 @@ pub(crate) fn new_request_id() -> String {
     random_hex(12)
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     if getrandom::fill(&mut bytes).is_err() {
         static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -258,7 +255,7 @@ impl Target {
 
 /// The bucket named by a virtual-hosted `Host` (`bucket.<name>`, where the rest
 /// is not an IP address), if any.
-fn host_bucket(host: &str) -> Option<String> {
+pub(crate) fn host_bucket(host: &str) -> Option<String> {
     if host.starts_with('[') {
         return None;
     }
@@ -439,11 +436,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn content_type(&self, key: &str) -> String {
+    pub(crate) fn content_type(&self, key: &str) -> String {
         self.header("content-type")
             .filter(|c| !c.is_empty())
             .map_or_else(
@@ -452,7 +449,7 @@ impl Ctx<'_> {
             )
     }
 
-    fn user_meta(&self) -> Vec<(String, String)> {
+    pub(crate) fn user_meta(&self) -> Vec<(String, String)> {
         self.headers
             .iter()
             .filter(|(n, _)| n.as_str().starts_with("x-oss-meta-"))
@@ -460,7 +457,7 @@ impl Ctx<'_> {
             .collect()
     }
 
-    fn forbid_overwrite(&self, bucket: &str, key: &str) -> Result<(), OssError> {
+    pub(crate) fn forbid_overwrite(&self, bucket: &str, key: &str) -> Result<(), OssError> {
         let forbid = self
             .header("x-oss-forbid-overwrite")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -476,7 +473,7 @@ impl Ctx<'_> {
 }
 
 /// Checks `Content-MD5` when sent; returns the body's MD5 and its base64.
-fn check_md5(ctx: &Ctx<'_>, body: &[u8]) -> Result<([u8; 16], String), OssError> {
+pub(crate) fn check_md5(ctx: &Ctx<'_>, body: &[u8]) -> Result<([u8; 16], String), OssError> {
     let md5: [u8; 16] = Md5::digest(body).into();
     let b64 = STANDARD.encode(md5);
     if let Some(sent) = ctx.headers.get("content-md5") {
@@ -599,462 +596,6 @@ pub(crate) async fn write_answer(
     }
 }
 
-async fn put_object(
-    ctx: &Ctx<'_>,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    body: Bytes,
-) -> Result<Resp, OssError> {
-    let callback = callback_of(ctx, target)?;
-    let (md5, md5_b64) = check_md5(ctx, &body)?;
-    ctx.forbid_overwrite(bucket, key)?;
-    let meta = ObjectMeta {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        etag: format!("\"{}\"", hex_upper(&md5)),
-        crc64: crc64::checksum(&body),
-        content_type: ctx.content_type(key),
-        last_modified: epoch_secs(SystemTime::now()),
-        meta: ctx.user_meta(),
-        multipart: false,
-    };
-    let size = body.len() as u64;
-    ctx.shared
-        .store()
-        .put(Object {
-            meta: meta.clone(),
-            data: body,
-        })
-        .map_err(|e| OssError::internal(e.to_string()))?;
-    let written = Written {
-        meta: &meta,
-        size,
-        content_md5: Some(md5_b64),
-        operation: "PutObject",
-    };
-    Ok(write_answer(ctx, written, callback, None, StatusCode::OK).await)
-}
-
-enum RangeSpec {
-    Whole,
-    Part(u64, u64),
-    Unsatisfiable,
-}
-
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n`; anything else reads the whole object as OSS does.
-fn parse_range(header: &str, size: u64) -> RangeSpec {
-    let Some(spec) = header.trim().strip_prefix("bytes=") else {
-        return RangeSpec::Whole;
-    };
-    if spec.contains(',') {
-        return RangeSpec::Whole;
-    }
-    let Some((a, b)) = spec.split_once('-') else {
-        return RangeSpec::Whole;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    if a.is_empty() {
-        return match b.parse::<u64>() {
-            Ok(0) | Err(_) => RangeSpec::Whole,
-            Ok(_) if size == 0 => RangeSpec::Unsatisfiable,
-            Ok(n) => RangeSpec::Part(size.saturating_sub(n), size - 1),
-        };
-    }
-    let Ok(start) = a.parse::<u64>() else {
-        return RangeSpec::Whole;
-    };
-    let end = if b.is_empty() {
-        u64::MAX
-    } else {
-        match b.parse::<u64>() {
-            Ok(end) if end >= start => end,
-            _ => return RangeSpec::Whole,
-        }
-    };
-    if start >= size {
-        RangeSpec::Unsatisfiable
-    } else {
-        RangeSpec::Part(start, end.min(size - 1))
-    }
-}
-
-fn get_object(ctx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Result<Resp, OssError> {
-    let object = ctx
-        .shared
-        .store()
-        .get(bucket, key)
-        .cloned()
-        .ok_or_else(|| {
-            OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
-        })?;
-    let size = object.data.len() as u64;
-    let meta = &object.meta;
-    let mut headers = vec![
-        (CONTENT_TYPE, meta.content_type.clone()),
-        (ETAG, meta.etag.clone()),
-        (
-            LAST_MODIFIED,
-            httpdate::fmt_http_date(
-                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(meta.last_modified),
-            ),
-        ),
-        (
-            HeaderName::from_static("x-oss-hash-crc64ecma"),
-            meta.crc64.to_string(),
-        ),
-        (
-            HeaderName::from_static("x-oss-object-type"),
-            if meta.multipart {
-                "Multipart"
-            } else {
-                "Normal"
-            }
-            .to_owned(),
-        ),
-        (
-            HeaderName::from_static("x-oss-storage-class"),
-            "Standard".to_owned(),
-        ),
-        (ACCEPT_RANGES, "bytes".to_owned()),
-    ];
-    for (name, value) in &meta.meta {
-        if let Ok(name) = HeaderName::try_from(name.as_str()) {
-            headers.push((name, value.clone()));
-        }
-    }
-    let range = match ctx.header(RANGE.as_str()) {
-        Some(r) => parse_range(r, size),
-        None => RangeSpec::Whole,
-    };
-    let (status, body) = match range {
-        RangeSpec::Whole => (StatusCode::OK, object.data.clone()),
-        RangeSpec::Part(start, end) => {
-            headers.push((CONTENT_RANGE, format!("bytes {start}-{end}/{size}")));
-            let (s, e) = (
-                usize::try_from(start).unwrap_or(usize::MAX),
-                usize::try_from(end).unwrap_or(usize::MAX),
-            );
-            (
-                StatusCode::PARTIAL_CONTENT,
-                object
-                    .data
-                    .slice(s..=e.min(object.data.len().saturating_sub(1))),
-            )
-        }
-        RangeSpec::Unsatisfiable => {
-            return Err(OssError::new(
-                416,
-                "InvalidRange",
-                "The requested range cannot be satisfied.",
-            )
-            .with(
-                "RangeRequested",
-                ctx.header(RANGE.as_str()).unwrap_or_default(),
-            )
-            .with("ActualObjectSize", size.to_string()));
-        }
-    };
-    if head {
-        headers.push((CONTENT_LENGTH, body.len().to_string()));
-        return Ok(respond(status, &headers, Bytes::new()));
-    }
-    Ok(respond(status, &headers, body))
-}
-
-fn initiate(ctx: &Ctx<'_>, bucket: &str, key: &str) -> Result<Resp, OssError> {
-    let id = random_hex(16);
-    ctx.shared
-        .store()
-        .create_upload(UploadMeta {
-            id: id.clone(),
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            content_type: ctx.content_type(key),
-            meta: ctx.user_meta(),
-        })
-        .map_err(|e| OssError::internal(e.to_string()))?;
-    let mut xml = Xml::new("InitiateMultipartUploadResult");
-    xml.leaf("Bucket", bucket)
-        .leaf("Key", key)
-        .leaf("UploadId", &id);
-    Ok(respond(
-        StatusCode::OK,
-        &[(CONTENT_TYPE, "application/xml".to_owned())],
-        Bytes::from(xml.finish()),
-    ))
-}
-
-fn upload_id(target: &Target) -> &str {
-    target.query("uploadId").unwrap_or_default()
-}
-
-fn upload_part(
-    ctx: &Ctx<'_>,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    body: Bytes,
-) -> Result<Resp, OssError> {
-    let id = upload_id(target);
-    let number = target
-        .query("partNumber")
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| {
-            OssError::invalid_argument(
-                "Part number must be an integer between 1 and 10000, inclusive.",
-            )
-            .with("ArgumentName", "partNumber")
-            .with(
-                "ArgumentValue",
-                target.query("partNumber").unwrap_or_default(),
-            )
-        })?;
-    let (md5, _) = check_md5(ctx, &body)?;
-    let meta = PartMeta {
-        number,
-        etag: format!("\"{}\"", hex_upper(&md5)),
-        md5,
-        crc64: crc64::checksum(&body),
-        size: body.len() as u64,
-        last_modified: epoch_secs(SystemTime::now()),
-    };
-    {
-        let mut store = ctx.shared.store();
-        if store.upload(id, bucket, key).is_none() {
-            return Err(OssError::no_such_upload(id));
-        }
-        store
-            .put_part(
-                id,
-                Part {
-                    meta: meta.clone(),
-                    data: body,
-                },
-            )
-            .map_err(|e| OssError::internal(e.to_string()))?;
-    }
-    ctx.shared.stats.upload_part.fetch_add(1, Ordering::SeqCst);
-    let mut crc = meta.crc64;
-    if ctx.shared.faults.take_corrupt_crc64() {
-        crc ^= 0x5555_5555_5555_5555;
-    }
-    Ok(respond(
-        StatusCode::OK,
-        &[
-            (ETAG, meta.etag),
-            (
-                HeaderName::from_static("x-oss-hash-crc64ecma"),
-                crc.to_string(),
-            ),
-        ],
-        Bytes::new(),
-    ))
-}
-
-#[derive(Deserialize)]
-struct CompleteXml {
-    #[serde(rename = "Part", default)]
-    parts: Vec<CompletePartXml>,
-}
-
-#[derive(Deserialize)]
-struct CompletePartXml {
-    #[serde(rename = "PartNumber")]
-    number: u32,
-    #[serde(rename = "ETag")]
-    etag: String,
-}
-
-fn same_etag(a: &str, b: &str) -> bool {
-    a.trim()
-        .trim_matches('"')
-        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
-}
-
-async fn complete(
-    ctx: &Ctx<'_>,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    body: &[u8],
-) -> Result<Resp, OssError> {
-    let id = upload_id(target);
-    let callback = callback_of(ctx, target)?;
-    let upload = ctx
-        .shared
-        .store()
-        .upload(id, bucket, key)
-        .cloned()
-        .ok_or_else(|| OssError::no_such_upload(id))?;
-    let listed: CompleteXml = std::str::from_utf8(body)
-        .ok()
-        .and_then(|t| quick_xml::de::from_str(t).ok())
-        .ok_or_else(OssError::malformed_xml)?;
-    if listed.parts.is_empty() {
-        return Err(OssError::malformed_xml());
-    }
-    if listed.parts.windows(2).any(|w| w[0].number >= w[1].number) {
-        return Err(OssError::new(
-            400,
-            "InvalidPartOrder",
-            "The list of parts was not in ascending order. Parts list must specified in order by part number.",
-        )
-        .with("UploadId", id));
-    }
-    let mut chosen = Vec::with_capacity(listed.parts.len());
-    for p in &listed.parts {
-        match upload.parts.get(&p.number) {
-            Some(part) if same_etag(&part.meta.etag, &p.etag) => chosen.push(part),
-            _ => {
-                return Err(OssError::new(
-                    400,
-                    "InvalidPart",
-                    "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
-                )
-                .with("UploadId", id)
-                .with("PartNumber", p.number.to_string())
-                .with("ETag", p.etag.as_str()));
-            }
-        }
-    }
-    let last = chosen.len() - 1;
-    for (i, part) in chosen.iter().enumerate() {
-        if i < last && part.meta.size < MIN_PART_SIZE {
-            return Err(OssError::new(
-                400,
-                "EntityTooSmall",
-                "Your proposed upload smaller than the minimum allowed size.",
-            )
-            .with("MinSizeAllowed", MIN_PART_SIZE.to_string())
-            .with("ProposedSize", part.meta.size.to_string())
-            .with("PartNumber", part.meta.number.to_string())
-            .with("PartEtag", part.meta.etag.as_str()));
-        }
-    }
-    ctx.forbid_overwrite(bucket, key)?;
-    let mut data = Vec::with_capacity(chosen.iter().map(|p| p.data.len()).sum());
-    let mut md5s = Md5::new();
-    let mut crc = 0u64;
-    for part in &chosen {
-        data.extend_from_slice(&part.data);
-        md5s.update(part.meta.md5);
-        crc = crc64::combine(crc, part.meta.crc64, part.meta.size);
-    }
-    let meta = ObjectMeta {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        etag: format!("\"{}-{}\"", hex_upper(&md5s.finalize()), chosen.len()),
-        crc64: crc,
-        content_type: upload.meta.content_type.clone(),
-        last_modified: epoch_secs(SystemTime::now()),
-        meta: upload.meta.meta.clone(),
-        multipart: true,
-    };
-    let size = data.len() as u64;
-    {
-        let mut store = ctx.shared.store();
-        store
-            .put(Object {
-                meta: meta.clone(),
-                data: Bytes::from(data),
-            })
-            .map_err(|e| OssError::internal(e.to_string()))?;
-        store
-            .remove_upload(id)
-            .map_err(|e| OssError::internal(e.to_string()))?;
-    }
-    let host = ctx.host_id;
-    let location = if host_bucket(host).is_some() {
-        format!("http://{host}/{key}")
-    } else {
-        format!("http://{host}/{bucket}/{key}")
-    };
-    let mut xml = Xml::new("CompleteMultipartUploadResult");
-    xml.leaf("Location", &location)
-        .leaf("Bucket", bucket)
-        .leaf("Key", key)
-        .leaf("ETag", &meta.etag);
-    let written = Written {
-        meta: &meta,
-        size,
-        content_md5: None,
-        operation: "CompleteMultipartUpload",
-    };
-    Ok(write_answer(ctx, written, callback, Some(xml.finish()), StatusCode::OK).await)
-}
-
-fn abort_upload(ctx: &Ctx<'_>, target: &Target, bucket: &str, key: &str) -> Result<Resp, OssError> {
-    ctx.shared
-        .stats
-        .abort_multipart
-        .fetch_add(1, Ordering::SeqCst);
-    let id = upload_id(target);
-    let mut store = ctx.shared.store();
-    if store.upload(id, bucket, key).is_none() {
-        return Err(OssError::no_such_upload(id));
-    }
-    store
-        .remove_upload(id)
-        .map_err(|e| OssError::internal(e.to_string()))?;
-    Ok(respond(StatusCode::NO_CONTENT, &[], Bytes::new()))
-}
-
-fn list_parts(ctx: &Ctx<'_>, target: &Target, bucket: &str, key: &str) -> Result<Resp, OssError> {
-    let id = upload_id(target);
-    let number = |name: &str, default: u32| -> Result<u32, OssError> {
-        match target.query(name) {
-            None | Some("") => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                OssError::invalid_argument(format!("{name} must be an integer."))
-                    .with("ArgumentName", name)
-                    .with("ArgumentValue", v)
-            }),
-        }
-    };
-    let max = number("max-parts", 1000)?.clamp(1, 1000);
-    let marker = number("part-number-marker", 0)?;
-    let upload = ctx
-        .shared
-        .store()
-        .upload(id, bucket, key)
-        .cloned()
-        .ok_or_else(|| OssError::no_such_upload(id))?;
-    let mut remaining = upload.parts.range(marker.saturating_add(1)..).peekable();
-    let mut listed = Vec::new();
-    while listed.len() < max as usize {
-        match remaining.next() {
-            Some((_, part)) => listed.push(part),
-            None => break,
-        }
-    }
-    let truncated = remaining.peek().is_some();
-    let next = listed.last().map_or(marker, |p| p.meta.number);
-    let mut xml = Xml::new("ListPartsResult");
-    xml.leaf("Bucket", bucket)
-        .leaf("Key", key)
-        .leaf("UploadId", id)
-        .leaf("PartNumberMarker", &marker.to_string())
-        .leaf("NextPartNumberMarker", &next.to_string())
-        .leaf("MaxParts", &max.to_string())
-        .leaf("IsTruncated", if truncated { "true" } else { "false" });
-    for part in listed {
-        xml.open("Part")
-            .leaf("PartNumber", &part.meta.number.to_string())
-            .leaf("LastModified", &iso8601(part.meta.last_modified))
-            .leaf("ETag", &part.meta.etag)
-            .leaf("HashCrc64ecma", &part.meta.crc64.to_string())
-            .leaf("Size", &part.meta.size.to_string())
-            .close();
-    }
-    Ok(respond(
-        StatusCode::OK,
-        &[(CONTENT_TYPE, "application/xml".to_owned())],
-        Bytes::from(xml.finish()),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1074,24 +615,5 @@ mod tests {
         assert_eq!(host_bucket("[::1]:9000"), None);
         assert_eq!(host_bucket("bucket.127.0.0.1"), None);
         assert_eq!(host_bucket("UPPER.example.com"), None);
-    }
-
-    #[test]
-    fn ranges() {
-        let show = |r: RangeSpec| match r {
-            RangeSpec::Whole => "whole".to_owned(),
-            RangeSpec::Part(a, b) => format!("{a}-{b}"),
-            RangeSpec::Unsatisfiable => "416".to_owned(),
-        };
-        assert_eq!(show(parse_range("bytes=0-4", 10)), "0-4");
-        assert_eq!(show(parse_range("bytes=5-", 10)), "5-9");
-        assert_eq!(show(parse_range("bytes=-3", 10)), "7-9");
-        assert_eq!(show(parse_range("bytes=-30", 10)), "0-9");
-        assert_eq!(show(parse_range("bytes=8-100", 10)), "8-9");
-        assert_eq!(show(parse_range("bytes=10-", 10)), "416");
-        assert_eq!(show(parse_range("bytes=4-2", 10)), "whole");
-        assert_eq!(show(parse_range("bytes=a-b", 10)), "whole");
-        assert_eq!(show(parse_range("items=0-1", 10)), "whole");
-        assert_eq!(show(parse_range("bytes=0-1,3-4", 10)), "whole");
     }
 }
