@@ -24,6 +24,7 @@ struct State {
     drop_next: u32,
     delay_next: Option<(u32, Duration)>,
     corrupt_crc64_next: u32,
+    lose_response_next: u32,
 }
 
 /// What happens to one request.
@@ -35,6 +36,8 @@ pub(crate) struct Verdict {
     pub(crate) drop: bool,
     /// Wait this long before processing.
     pub(crate) delay: Option<Duration>,
+    /// Process the request, then close the connection instead of answering.
+    pub(crate) lose_response: bool,
 }
 
 impl Faults {
@@ -73,6 +76,13 @@ impl Faults {
         self.state().corrupt_crc64_next = count;
     }
 
+    /// The next `count` requests are carried out in full, but the connection
+    /// closes instead of answering: the client cannot tell whether they took
+    /// effect (a lost CompleteMultipartUpload answer, say).
+    pub fn lose_response_next(&self, count: u32) {
+        self.state().lose_response_next = count;
+    }
+
     /// Removes every pending fault.
     pub fn clear(&self) {
         *self.state() = State::default();
@@ -96,6 +106,10 @@ impl Faults {
             state.drop_next -= 1;
             verdict.drop = true;
             return verdict;
+        }
+        if state.lose_response_next > 0 {
+            state.lose_response_next -= 1;
+            verdict.lose_response = true;
         }
         if let Some(i) = state.fail_at.iter().position(|(at, _)| *at == seq) {
             verdict.fail = Some(state.fail_at.swap_remove(i).1);
@@ -141,9 +155,12 @@ mod tests {
         f.corrupt_crc64_next(1);
         assert!(f.take_corrupt_crc64());
         assert!(!f.take_corrupt_crc64());
+        f.lose_response_next(1);
+        assert!(f.on_request().lose_response);
+        assert!(!f.on_request().lose_response);
         f.fail_next(3, 503);
         f.clear();
         assert_eq!(f.on_request(), Verdict::default());
-        assert_eq!(f.requests_seen(), 7);
+        assert_eq!(f.requests_seen(), 9);
     }
 }

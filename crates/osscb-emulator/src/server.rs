@@ -167,6 +167,9 @@ async fn handle(
             }
             None => process(shared, req, peer, &request_id, &host_id).await,
         };
+        if verdict.lose_response {
+            return Err(DropConnection);
+        }
         result.unwrap_or_else(|e| error_response(&e, &request_id, &host_id, is_head))
     };
     let headers = response.headers_mut();

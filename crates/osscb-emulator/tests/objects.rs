@@ -761,9 +761,18 @@ async fn fault_injection() {
         crc64::checksum(b"abc").to_string()
     );
 
+    emu.faults().lose_response_next(1);
+    let lost = try_send(emu.addr(), sign(&emu, &put, b"xyz".to_vec(), &creds())).await;
+    assert!(lost.is_err(), "{lost:?}");
+    let r = send(emu.addr(), sign(&emu, &get, vec![], &creds())).await;
+    assert_eq!(
+        r.body, b"xyz",
+        "the request took effect although its answer was lost"
+    );
+
     emu.faults().fail_next(5, 503);
     emu.faults().clear();
     let r = send(emu.addr(), sign(&emu, &get, vec![], &creds())).await;
     assert_eq!(r.status, 200);
-    assert_eq!(emu.faults().requests_seen(), 12);
+    assert_eq!(emu.faults().requests_seen(), 14);
 }
