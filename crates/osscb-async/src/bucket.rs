@@ -215,7 +215,17 @@ impl Bucket {
         if let Some(callback) = &options.callback {
             complete = complete.callback(callback.clone());
         }
-        let output = self.client.send(&complete).await?;
+        let output = match self.client.send(&complete).await {
+            // A retried Complete whose first answer was lost finds the upload gone.
+            Err(e) if Checkpoint::may_have_completed(e.oss()) => {
+                let head = HeadObject::new(self.name.clone(), key.clone());
+                let head = self.client.send(&head).await.ok();
+                let callback = options.callback.is_some();
+                let found = head.and_then(|h| checkpoint.recover_completion(&h, callback));
+                found.ok_or(e)??
+            }
+            other => other?,
+        };
         output.object.check_crc64(checkpoint.crc64())?;
         Ok(output)
     }

@@ -649,3 +649,70 @@ async fn verify_callback_in_one_call_with_the_builtin_oss_key() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_whose_answer_was_lost_is_recognised() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu).await;
+    let bucket = client(&emu, creds())
+        .bucket("examplebucket")
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("lost.bin");
+    write_file(&path, 250 * 1024, 29);
+    let content = std::fs::read(&path).expect("read");
+    let whole = crc64::checksum(&content);
+    // One part at a time; once every byte is reported the next request is
+    // CompleteMultipartUpload: it takes effect, its answer is lost, the retry
+    // finds the upload gone.
+    let lose_complete = |options: UploadOptions| {
+        let faults = emu.faults().clone();
+        options
+            .part_size(100 * 1024)
+            .parallelism(1)
+            .progress(move |done, total| {
+                if done == total {
+                    faults.lose_response_next(1);
+                }
+            })
+    };
+    // Without a callback only OSS's answer is lost: the upload succeeds.
+    let output = bucket
+        .upload_file(
+            "lost/plain.bin",
+            &path,
+            &lose_complete(UploadOptions::new()),
+        )
+        .await
+        .expect("recognised as completed");
+    assert_eq!(output.object.crc64, Some(whole));
+    assert!(
+        output
+            .object
+            .etag
+            .as_deref()
+            .is_some_and(|e| e.ends_with("-3\""))
+    );
+    assert_eq!(output.callback, None);
+    // With a callback its answer is gone too: a distinct error, the object stored.
+    let options = lose_complete(UploadOptions::new().callback(receiver.callback(BODY)));
+    let err = bucket
+        .upload_file("lost/callback.bin", &path, &options)
+        .await
+        .expect_err("the callback answer is lost");
+    match err.oss() {
+        Some(CoreError::CompletionAnswerLost(object)) => assert_eq!(object.crc64, Some(whole)),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("object stored"), "{err}");
+    assert_eq!(
+        emu.abort_multipart_requests(),
+        0,
+        "a stored object is never aborted"
+    );
+    let (_, body) = bucket
+        .get_object("lost/callback.bin")
+        .await
+        .expect("stored");
+    assert_eq!(body, content);
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::callback::CallbackError;
 use crate::credentials::CredentialsError;
-use crate::response::{CallbackFailed, ServiceError};
+use crate::response::{CallbackFailed, ServiceError, StoredObject};
 
 /// Everything that can go wrong building a request or reading a response.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,14 @@ pub enum Error {
     /// A success response that does not have the documented shape.
     #[error("malformed OSS response: {0}")]
     MalformedResponse(String),
+    /// CompleteMultipartUpload took effect — the object is stored — but its
+    /// answer, and with it any callback answer, was lost in transit: a retry
+    /// met `NoSuchUpload` and HeadObject showed this upload's object.
+    #[error(
+        "the multipart upload was completed and the object stored (ETag {}), but OSS's answer, with any callback answer, was lost in transit",
+        .0.etag.as_deref().unwrap_or("unknown")
+    )]
+    CompletionAnswerLost(Box<StoredObject>),
     /// The CRC-64 computed over the bytes sent differs from what OSS stored.
     #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
     Crc64Mismatch {

@@ -33,10 +33,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::callback::Callback;
 use crate::ops::multipart::{
-    CompletedPart, DEFAULT_PART_SIZE, InitiateMultipartUpload, MAX_PART_SIZE, MIN_PART_SIZE,
-    PartPlan,
+    CompleteMultipartUploadOutput, CompletedPart, DEFAULT_PART_SIZE, InitiateMultipartUpload,
+    MAX_PART_SIZE, MIN_PART_SIZE, PartPlan,
 };
-use crate::ops::{PutObject, WriteOptions, guess_content_type};
+use crate::ops::{ObjectMetadata, PutObject, WriteOptions, guess_content_type};
 use crate::{Bucket, Error, ObjectKey};
 
 /// The parallelism of multipart uploads unless set: 4 parts in flight.
@@ -226,10 +226,12 @@ impl UploadOptions {
     /// error is not the core's: a file or connection error); `resumed` when
     /// the run continued a saved checkpoint.
     pub fn after_failure(&self, error: Option<&Error>, resumed: bool) -> AfterFailure {
-        let gone = error
-            .and_then(Error::service)
-            .is_some_and(|e| e.code == "NoSuchUpload");
-        if error.and_then(Error::callback_failed).is_some() {
+        let gone = is_no_such_upload(error);
+        let stored = matches!(
+            error,
+            Some(Error::CallbackFailed(_) | Error::CompletionAnswerLost(_))
+        );
+        if stored {
             AfterFailure::Forget
         } else if resumed && gone {
             AfterFailure::StartOver
@@ -241,6 +243,12 @@ impl UploadOptions {
     }
 }
 
+fn is_no_such_upload(error: Option<&Error>) -> bool {
+    error
+        .and_then(Error::service)
+        .is_some_and(|e| e.code == "NoSuchUpload")
+}
+
 /// What a transport does when a multipart upload run fails (see
 /// [`UploadOptions::after_failure`]). Every case but `StartOver` ends the
 /// upload call with the error.
@@ -249,8 +257,8 @@ pub enum AfterFailure {
     /// The resumed upload is gone on OSS's side (`NoSuchUpload`: completed,
     /// aborted or expired): remove the checkpoint and start a new upload.
     StartOver,
-    /// The object was stored (203: only its callback failed): remove the
-    /// checkpoint and never abort.
+    /// The object was stored (203: only its callback failed; or the
+    /// completion's answer was lost): remove the checkpoint and never abort.
     Forget,
     /// No checkpoint to resume from: abort the upload, freeing its parts.
     Abort,
@@ -425,6 +433,44 @@ impl Checkpoint {
             .fold(0, |crc, p| crate::crc64::combine(crc, p.crc64, p.size))
     }
 
+    /// Whether CompleteMultipartUpload's `error` may hide a completion that
+    /// took effect: `NoSuchUpload`, which a retried Complete meets when the
+    /// first one's answer was lost. Then look the object up with HeadObject
+    /// and ask [`Checkpoint::recover_completion`].
+    pub fn may_have_completed(error: Option<&Error>) -> bool {
+        is_no_such_upload(error)
+    }
+
+    /// Given HeadObject of the key after [`Checkpoint::may_have_completed`]:
+    /// when the object is this upload's (its CRC-64 is the parts' combined
+    /// CRC and its ETag ends in `-N` for the N parts), the completion that took
+    /// effect — the output without a callback, and
+    /// [`Error::CompletionAnswerLost`] with one, since its answer is gone.
+    /// `None` when the object is not this upload's.
+    pub fn recover_completion(
+        &self,
+        head: &ObjectMetadata,
+        with_callback: bool,
+    ) -> Option<Result<CompleteMultipartUploadOutput, Error>> {
+        let parts = self.plan().ok()?.part_count;
+        let etag = head.object.etag.as_deref()?.trim_matches('"');
+        let ours = head.object.crc64 == Some(self.crc64())
+            && self.pending().is_empty()
+            && etag.ends_with(&format!("-{parts}"));
+        if !ours {
+            return None;
+        }
+        Some(if with_callback {
+            Err(Error::CompletionAnswerLost(Box::new(head.object.clone())))
+        } else {
+            Ok(CompleteMultipartUploadOutput {
+                object: head.object.clone(),
+                location: None,
+                callback: None,
+            })
+        })
+    }
+
     /// The checkpoint as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
@@ -565,15 +611,85 @@ mod tests {
             unsaved.after_failure(Some(&refused), false),
             AfterFailure::Abort
         );
-        // 203: the object is stored; never abort it, never resume it.
+        // 203, or a completion whose answer was lost: the object is stored;
+        // never abort it, never resume it.
+        let lost = Error::CompletionAnswerLost(Box::default());
         for options in [&saved, &unsaved] {
             for resumed in [false, true] {
-                assert_eq!(
-                    options.after_failure(Some(&stored), resumed),
-                    AfterFailure::Forget
-                );
+                for error in [&stored, &lost] {
+                    assert_eq!(
+                        options.after_failure(Some(error), resumed),
+                        AfterFailure::Forget
+                    );
+                }
             }
         }
+        assert!(Checkpoint::may_have_completed(Some(&gone)));
+        assert!(!Checkpoint::may_have_completed(Some(&refused)));
+        assert!(!Checkpoint::may_have_completed(None));
+    }
+
+    #[test]
+    fn a_lost_completion_is_recognised_by_its_object() {
+        let (bucket, key) = names();
+        let file = FileFingerprint::new(250 * 1024, UNIX_EPOCH);
+        let plan = PartPlan::new(file.size, 100 * 1024).unwrap_or_else(|e| panic!("{e}"));
+        let mut checkpoint = Checkpoint::new(&bucket, &key, "U", file, &plan, None);
+        let data: Vec<u8> = (0..250 * 1024u32).map(|i| (i % 253) as u8).collect();
+        for number in 1..=3 {
+            let (offset, len) = plan.part(number).unwrap_or_default();
+            let bytes = &data[offset as usize..(offset + len) as usize];
+            checkpoint.record(PartRecord {
+                number,
+                etag: format!("\"E{number}\""),
+                crc64: crate::crc64::checksum(bytes),
+                size: len,
+            });
+        }
+        let head = |etag: &str, crc64: u64| ObjectMetadata {
+            object: crate::response::StoredObject {
+                etag: Some(etag.to_owned()),
+                crc64: Some(crc64),
+                version_id: None,
+                request_id: Some("R".to_owned()),
+            },
+            ..ObjectMetadata::default()
+        };
+        let whole = crate::crc64::checksum(&data);
+        let ours = head("\"0F7230CAA4BE94CCBDC99C5500000000-3\"", whole);
+        let recovered = checkpoint.recover_completion(&ours, false);
+        let output = recovered
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("recovered"));
+        assert_eq!(
+            (output.object, output.callback),
+            (ours.object.clone(), None)
+        );
+        match checkpoint.recover_completion(&ours, true) {
+            Some(Err(Error::CompletionAnswerLost(object))) => assert_eq!(*object, ours.object),
+            other => panic!("{other:?}"),
+        }
+        // Another object at the key: other content, or not from 3 parts.
+        assert!(
+            checkpoint
+                .recover_completion(&head("\"X-3\"", whole ^ 1), false)
+                .is_none()
+        );
+        assert!(
+            checkpoint
+                .recover_completion(&head("\"X-2\"", whole), false)
+                .is_none()
+        );
+        assert!(
+            checkpoint
+                .recover_completion(&head("\"X\"", whole), false)
+                .is_none()
+        );
+        assert!(
+            checkpoint
+                .recover_completion(&ObjectMetadata::default(), false)
+                .is_none()
+        );
     }
 
     #[test]
