@@ -69,7 +69,13 @@ fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
             println!("Uploaded {} to {key}.", path.display());
             Ok(())
         }
-        Err(e) if e.callback_failed().is_some() => Err(e.into()),
+        // The object is stored: nothing to resume.
+        Err(e)
+            if e.callback_failed().is_some()
+                || matches!(e.oss(), Some(osscb_core::Error::CompletionAnswerLost(_))) =>
+        {
+            Err(e.into())
+        }
         Err(e) => Err(format!("{e} (rerun to resume from {})", checkpoint.display()).into()),
     }
 }
