@@ -6,6 +6,14 @@
 //! outcome where the object is stored but the callback failed. No sockets, no
 //! clock, no environment: time, credentials and bytes are passed in.
 //!
+//! - Requests: [`ops`] (one module per operation, the [`ops::Operation`]
+//!   trait), [`OssRequest::sign`] and [`OssRequest::presign`] with Signature V1
+//!   or V4 ([`sign`]), [`post_policy`] for browser and mobile direct uploads.
+//! - Callbacks: [`callback`] builds them, [`verify`] checks OSS's signed
+//!   callbacks on the application server.
+//! - Responses: [`response`] (errors, `CallbackFailed`, callback answers), [`crc64`].
+//! - What both transports share: [`transport`], [`retry`], [`upload`], [`key_cache`].
+//!
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use osscb_core::callback::{Callback, vars};
@@ -58,4 +66,4 @@ pub use credentials::{Credentials, ProvideCredentials};
 pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
 pub use request::{Config, OssRequest, PresignedRequest};
-pub use sign::SignatureVersion;
+pub use sign::{Region, SignatureVersion};
