@@ -76,8 +76,6 @@ impl ObjectKey {
             Some("must be at most 1023 bytes of UTF-8")
         } else if key.starts_with('/') || key.starts_with('\\') {
             Some("must not start with '/' or '\\'")
-        } else if key.chars().any(|c| c == '\0' || c == '\r' || c == '\n') {
-            Some("must not contain NUL, CR or LF")
         } else {
             None
         };
@@ -402,6 +400,8 @@ mod tests {
         k("a");
         k(&"é".repeat(511)); // 1022 bytes
         k("..\\x");
+        // OSS allows any UTF-8 after the first character, control characters too.
+        assert_eq!(k("a\nb\r\0").to_url_path(), "a%0Ab%0D%00");
         assert_eq!(k("a/b").to_string(), "a/b");
     }
 }

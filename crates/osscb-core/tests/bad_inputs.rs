@@ -47,7 +47,7 @@ fn each_bad_input_gives_its_specific_error() {
         ("key leading slash", ObjectKey::new("/a").map(drop), |e| matches!(e, Error::InvalidKey { reason, .. } if reason.contains("start"))),
         ("key leading backslash", ObjectKey::new("\\a").map(drop), |e| matches!(e, Error::InvalidKey { reason, .. } if reason.contains("start"))),
         ("key too long", ObjectKey::new("é".repeat(512)).map(drop), |e| matches!(e, Error::InvalidKey { reason, .. } if reason.contains("1023"))),
-        ("key with newline", ObjectKey::new("a\nb").map(drop), |e| matches!(e, Error::InvalidKey { reason, .. } if reason.contains("LF"))),
+        ("key of 1024 ASCII bytes", ObjectKey::new("k".repeat(1024)).map(drop), |e| matches!(e, Error::InvalidKey { reason, .. } if reason.contains("1023"))),
         ("endpoint ftp", Endpoint::parse("ftp://oss-cn-hangzhou.aliyuncs.com").map(drop), |e| matches!(e, Error::InvalidEndpoint { reason, .. } if reason.contains("scheme"))),
         ("endpoint with path", Endpoint::parse("https://oss-cn-hangzhou.aliyuncs.com/bucket").map(drop), |e| matches!(e, Error::InvalidEndpoint { reason, .. } if reason.contains("path"))),
         ("endpoint with query", Endpoint::parse("oss-cn-hangzhou.aliyuncs.com?x=1").map(drop), |e| matches!(e, Error::InvalidEndpoint { reason, .. } if reason.contains("query"))),
