@@ -68,7 +68,7 @@ use crate::callback::Callback;
 use crate::ops::{Operation, PutObject, PutObjectOutput};
 use crate::request::{Config, PresignedRequest, SECURITY_TOKEN_HEADER};
 use crate::response::read_write_response;
-use crate::sign::v1;
+use crate::sign::{civil_from_days, v1};
 use crate::{Bucket, Credentials, Error, ObjectKey};
 
 /// The longest validity osscb gives a policy: seven days, like presigned URLs.
@@ -491,21 +491,6 @@ pub fn iso8601_millis(time: SystemTime) -> Result<String, Error> {
         rem % 60,
         since.subsec_millis()
     ))
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

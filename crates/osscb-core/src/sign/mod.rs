@@ -39,3 +39,37 @@ impl SignatureVersion {
         }
     }
 }
+
+/// `name:value\n` for each header in `names` (sorted, lowercase), values
+/// trimmed and repeated headers joined with `,`: the header block of both
+/// signature versions' canonical strings.
+pub(crate) fn canonical_header_lines(headers: &http::HeaderMap, names: &[&str]) -> String {
+    let mut out = String::new();
+    for name in names {
+        let values: Vec<String> = headers
+            .get_all(*name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+            .collect();
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}

@@ -146,19 +146,7 @@ pub fn canonicalized_oss_headers(headers: &HeaderMap) -> String {
         .filter(|n| n.starts_with("x-oss-"))
         .collect();
     names.sort_unstable();
-    let mut out = String::new();
-    for name in names {
-        let values: Vec<String> = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-            .collect();
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&values.join(","));
-        out.push('\n');
-    }
-    out
+    super::canonical_header_lines(headers, &names)
 }
 
 /// The value of the Date line of a header signature: `x-oss-date` when present,

@@ -40,6 +40,7 @@ use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest as _, Sha256};
 
+use super::{canonical_header_lines, civil_from_days};
 use crate::Error;
 
 /// The algorithm name that opens the `Authorization` header and the string to sign.
@@ -235,21 +236,6 @@ fn days_in_month(year: u64, month: u64) -> u64 {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day); H. Hinnant's algorithm,
-/// restricted to dates from 1970 on.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 /// The inverse of [`civil_from_days`], for years from 1970.
 fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -343,19 +329,7 @@ pub fn canonical_headers<S: AsRef<str>>(headers: &HeaderMap, additional: &[S]) -
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut out = String::new();
-    for name in names {
-        let values: Vec<String> = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-            .collect();
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&values.join(","));
-        out.push('\n');
-    }
-    out
+    canonical_header_lines(headers, &names)
 }
 
 /// The payload hash line: the `x-oss-content-sha256` header, else
