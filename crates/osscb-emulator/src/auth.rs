@@ -211,14 +211,7 @@ fn check_v1(
     if constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
         Ok(())
     } else {
-        Err(OssError::new(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-        )
-        .with("OSSAccessKeyId", id)
-        .with("SignatureProvided", signature)
-        .with("StringToSign", string_to_sign))
+        Err(OssError::signature_mismatch(id, signature, string_to_sign))
     }
 }
 
@@ -281,15 +274,10 @@ fn check_v4(creds: &Creds, req: &AuthRequest<'_>) -> Result<(), OssError> {
     if constant_time_eq(check.expected.as_bytes(), incoming.signature.as_bytes()) {
         Ok(())
     } else {
-        Err(OssError::new(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        Err(
+            OssError::signature_mismatch(id, &incoming.signature, check.string_to_sign)
+                .with("CanonicalRequest", check.canonical_request),
         )
-        .with("OSSAccessKeyId", id)
-        .with("SignatureProvided", incoming.signature.clone())
-        .with("StringToSign", check.string_to_sign)
-        .with("CanonicalRequest", check.canonical_request))
     }
 }
 

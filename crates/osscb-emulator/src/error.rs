@@ -51,6 +51,30 @@ impl OssError {
         Self::new(400, "InvalidArgument", message)
     }
 
+    /// `SignatureDoesNotMatch`, with what was provided and what OSS signed.
+    pub(crate) fn signature_mismatch(
+        access_key_id: &str,
+        provided: &str,
+        string_to_sign: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
+        .with("OSSAccessKeyId", access_key_id)
+        .with("SignatureProvided", provided)
+        .with("StringToSign", string_to_sign)
+    }
+
+    pub(crate) fn invalid_object_name() -> Self {
+        Self::new(
+            400,
+            "InvalidObjectName",
+            "The specified object is not valid.",
+        )
+    }
+
     pub(crate) fn access_denied(message: impl Into<String>) -> Self {
         Self::new(403, "AccessDenied", message)
     }

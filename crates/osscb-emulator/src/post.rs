@@ -248,14 +248,7 @@ fn authenticate(ctx: &Ctx<'_>, form: &Form, bucket: &str, key: &str) -> Result<(
     };
     let expected = v1::signature(&creds.access_key_secret, policy_b64);
     if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
-        return Err(OssError::new(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-        )
-        .with("OSSAccessKeyId", id)
-        .with("SignatureProvided", signature)
-        .with("StringToSign", policy_b64));
+        return Err(OssError::signature_mismatch(id, signature, policy_b64));
     }
     let policy: Value = STANDARD
         .decode(policy_b64.trim())
@@ -307,13 +300,7 @@ pub(crate) async fn post_object(
             OssError::invalid_argument("The key field of a PostObject form is required.")
         })?
         .replace("${filename}", &form.file_name);
-    ObjectKey::new(key.as_str()).map_err(|_| {
-        OssError::new(
-            400,
-            "InvalidObjectName",
-            "The specified object is not valid.",
-        )
-    })?;
+    ObjectKey::new(key.as_str()).map_err(|_| OssError::invalid_object_name())?;
     authenticate(ctx, &form, bucket, &key)?;
     let callback = form_callback(&form)?;
     let status = match form.get("success_action_status") {

@@ -316,13 +316,7 @@ pub(crate) fn target(headers: &HeaderMap, uri: &http::Uri) -> Result<Target, Oss
     let key = if key.is_empty() {
         None
     } else {
-        ObjectKey::new(key.as_str()).map_err(|_| {
-            OssError::new(
-                400,
-                "InvalidObjectName",
-                "The specified object is not valid.",
-            )
-        })?;
+        ObjectKey::new(key.as_str()).map_err(|_| OssError::invalid_object_name())?;
         Some(key)
     };
     Ok(Target {
