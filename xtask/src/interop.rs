@@ -90,7 +90,7 @@ pub(crate) fn run() -> Result {
 
 /// The virtualenv's Python, creating the venv and installing the pinned
 /// requirements when needed.
-fn venv(root: &Path) -> Result<PathBuf> {
+pub(crate) fn venv(root: &Path) -> Result<PathBuf> {
     let venv = target_dir(root).join("interop-venv");
     let python = if cfg!(windows) {
         venv.join("Scripts").join("python.exe")

@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask test | bench | interop | tidy`.
+//! Project automation: `cargo xtask setup | test | bench | interop | tidy`.
 //!
 //! Kept dependency-free so it builds in seconds on a fresh machine.
 
@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod interop;
+mod setup;
 mod tidy;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -16,14 +17,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let task = args.first().map(String::as_str).unwrap_or("help");
     let result = match task {
+        "setup" => setup::run(),
         "test" => test(),
         "bench" => bench::run(&args[1..]),
         "interop" => interop::run(),
         "tidy" => tidy::run(),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|interop|tidy>");
+            eprintln!("usage: cargo xtask <setup|test|bench|interop|tidy>");
             eprintln!(
-                "  test     fmt, clippy, tests (doc tests too), cargo-deny, tidy rules, interop with oss2"
+                "  setup    installs what the suite needs (Debian packages, cargo-deny, the Python venv)"
+            );
+            eprintln!(
+                "  test     setup, then fmt, clippy, tests (doc tests too), cargo-deny, tidy rules, interop with oss2"
             );
             eprintln!("  bench    benchmarks, reported as ratios against a baseline run alongside");
             eprintln!(
@@ -73,6 +78,7 @@ fn cargo() -> String {
 }
 
 fn test() -> Result {
+    setup::run()?;
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"])?;
     run(
@@ -95,13 +101,6 @@ fn test() -> Result {
 }
 
 fn deny(cargo: &str) -> Result {
-    let installed = Command::new(cargo)
-        .args(["deny", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !installed {
-        run(cargo, &["install", "--locked", "cargo-deny"])?;
-    }
     eprintln!(
         "note: `cargo deny check advisories` is skipped: it needs the advisory database from the internet"
     );
