@@ -222,6 +222,7 @@ fn probe() -> Machine {
             "python3-venv" => !answers(&python(), &["-c", "import venv, ensurepip"]),
             "python3" => !answers(&python(), &["--version"]),
             "cc" => !answers("cc", &["--version"]),
+            "openssl" => !answers("openssl", &["version"]),
             other => !answers(other, &["--version"]),
         })
         .collect();
