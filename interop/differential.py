@@ -1,7 +1,7 @@
 """Signature V1 differential: oss2 against osscb-core.
 
 Generates seeded random request descriptions, signs each with oss2's own auth code
-and with osscb-core (through the `sign_v1_jsonl` example, fed JSON lines), and
+and with osscb-core (through the `sign_jsonl` example, fed JSON lines), and
 compares the string to sign, the signature and, for presigned URLs, the URL.
 
 oss2 always signs "now", so its clock is pinned per request: `oss2.utils.http_date`
@@ -11,7 +11,7 @@ oss2's string to sign is recorded by wrapping its private
 oss2's Bucket makes (`auth._sign_request`, and the public `Bucket.sign_url`).
 
 Run alone: `python differential.py` (builds the example with cargo when
-OSSCB_SIGN_V1_JSONL does not name the binary).
+OSSCB_SIGN_JSONL does not name the binary).
 """
 
 import base64
@@ -237,10 +237,10 @@ def generate(seed, count):
 # --- running osscb's side --------------------------------------------------------
 
 def osscb_command():
-    binary = os.environ.get("OSSCB_SIGN_V1_JSONL")
+    binary = os.environ.get("OSSCB_SIGN_JSONL")
     if binary:
         return [binary]
-    return ["cargo", "run", "-q", "-p", "osscb-core", "--example", "sign_v1_jsonl"]
+    return ["cargo", "run", "-q", "-p", "osscb-core", "--example", "sign_jsonl"]
 
 
 def osscb_sign(cases):
@@ -251,14 +251,14 @@ def osscb_sign(cases):
     )
     if proc.returncode != 0:
         raise AssertionError(
-            "sign_v1_jsonl exited %d: %s" % (proc.returncode, proc.stderr.decode(errors="replace"))
+            "sign_jsonl exited %d: %s" % (proc.returncode, proc.stderr.decode(errors="replace"))
         )
     answers = {}
     for line in proc.stdout.decode("utf-8").splitlines():
         answer = json.loads(line)
         answers[answer["id"]] = answer
     missing = [c["id"] for c in cases if c["id"] not in answers]
-    assert not missing, "sign_v1_jsonl gave no answer for ids %s" % missing[:10]
+    assert not missing, "sign_jsonl gave no answer for ids %s" % missing[:10]
     return answers
 
 

@@ -4,7 +4,7 @@ Started by `cargo xtask interop`, which runs two emulators and passes:
   OSSCB_ENDPOINT, OSSCB_PUB_KEY_URL   the plain emulator and its callback public key
   OSSCB_STS_ENDPOINT                  an emulator that requires OSSCB_STS_TOKEN
   OSSCB_ACCESS_KEY_ID, OSSCB_ACCESS_KEY_SECRET, OSSCB_STS_TOKEN
-  OSSCB_SIGN_V1_JSONL                 the osscb-core example the differential feeds
+  OSSCB_SIGN_JSONL                 the osscb-core example the differential feeds
   OSSCB_APP_SERVER_JSONL              the osscb-core example that signs direct uploads
                                       (post_policy, presigned PUT) and verifies callbacks
 

@@ -12,6 +12,7 @@
 //! - Callbacks: [`callback`] builds them, [`verify`] checks OSS's signed
 //!   callbacks on the application server.
 //! - Responses: [`response`] (errors, `CallbackFailed`, callback answers), [`crc64`].
+//! - Dates in every format the protocol uses: [`time`].
 //! - What both transports share: [`transport`], [`retry`], [`upload`], [`key_cache`].
 //!
 //! ```
@@ -20,7 +21,7 @@
 //! use osscb_core::ops::{Operation, PutObject};
 //! use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 //!
-//! let config = Config::new(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
+//! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
 //! let credentials = Credentials::new("LTAI-example", "secret");
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
 //!     .body(format!("bucket={}&object={}", vars::BUCKET, vars::OBJECT))
@@ -58,6 +59,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod sign;
+pub mod time;
 pub mod transport;
 pub mod upload;
 pub mod verify;

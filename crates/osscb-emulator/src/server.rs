@@ -24,7 +24,7 @@ use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::{self, AuthRequest, Creds};
+use crate::auth::{self, AuthRequest};
 use crate::callback::{self, Signer};
 use crate::error::OssError;
 use crate::faults::Faults;
@@ -50,7 +50,7 @@ pub(crate) struct Stats {
 
 /// State shared by every connection.
 pub(crate) struct Shared {
-    pub(crate) creds: Creds,
+    pub(crate) creds: osscb_core::Credentials,
     pub(crate) store: Mutex<Store>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) faults: Faults,
@@ -176,7 +176,9 @@ async fn handle(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("x-oss-request-id", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+    if let Ok(v) =
+        HeaderValue::from_str(&osscb_core::time::http_date(SystemTime::now()).unwrap_or_default())
+    {
         headers.insert(DATE, v);
     }
     headers.insert("server", HeaderValue::from_static("AliyunOSS"));
