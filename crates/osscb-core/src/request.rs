@@ -768,6 +768,68 @@ mod tests {
         assert!(url.contains(&format!("x-oss-signature={sig}&")), "{url}");
     }
 
+    /// `host` as an additional header is signed with the host the URI
+    /// carries, without the caller setting a `Host` header (the official V4
+    /// presigned URL example signs `x-oss-additional-headers=host`).
+    #[test]
+    fn v4_signs_host_from_the_uri() {
+        let config = Config::v4(
+            Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap(),
+            Region::new("cn-hangzhou").unwrap(),
+        )
+        .with_additional_headers(["Host"]);
+        let request = OssRequest::new(
+            Method::GET,
+            Bucket::new("examplebucket").unwrap(),
+            Some(ObjectKey::new("exampleobject").unwrap()),
+            (),
+        );
+        let credentials = Credentials::new("ak", "sk");
+        let now = UNIX_EPOCH + Duration::from_secs(1_702_743_657);
+        let strings = request.signing_strings(&config, &credentials, now).unwrap();
+        assert_eq!(
+            strings.canonical_request.unwrap(),
+            "GET\n/examplebucket/exampleobject\n\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\nx-oss-content-sha256:UNSIGNED-PAYLOAD\nx-oss-date:20231216T162057Z\n\nhost\nUNSIGNED-PAYLOAD"
+        );
+        let signed = request.clone().sign(&config, &credentials, now).unwrap();
+        assert!(!signed.headers().contains_key("host"));
+        assert!(
+            signed.headers()["authorization"]
+                .to_str()
+                .unwrap()
+                .contains(",AdditionalHeaders=host,")
+        );
+
+        let presigned = request
+            .presign(&config, &credentials, now, Duration::from_secs(60))
+            .unwrap();
+        let url = presigned.url.to_string();
+        assert!(url.starts_with("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/exampleobject?x-oss-additional-headers=host&x-oss-credential="), "{url}");
+        let canonical = v4::canonical_request(
+            &Method::GET,
+            "/examplebucket/exampleobject",
+            "x-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256",
+            &HeaderMap::from_iter([(
+                http::header::HOST,
+                HeaderValue::from_static("examplebucket.oss-cn-hangzhou.aliyuncs.com"),
+            )]),
+            &["host"],
+        );
+        assert_eq!(
+            canonical,
+            "GET\n/examplebucket/exampleobject\nx-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\n\nhost\nUNSIGNED-PAYLOAD"
+        );
+        let sig = v4::signature(
+            &v4::signing_key("sk", "20231216", "cn-hangzhou", "oss"),
+            &v4::string_to_sign(
+                "20231216T162057Z",
+                "20231216/cn-hangzhou/oss/aliyun_v4_request",
+                &canonical,
+            ),
+        );
+        assert!(url.contains(&format!("&x-oss-signature={sig}&")), "{url}");
+    }
+
     #[test]
     fn region_selects_the_signature_version() {
         let endpoint = Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap();
