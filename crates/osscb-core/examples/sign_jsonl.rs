@@ -25,8 +25,8 @@
 use std::io::{self, BufRead as _, Write as _};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use osscb_core::SigningStrings;
 use osscb_core::http::{HeaderMap, HeaderValue, Method, Uri};
-use osscb_core::request::SigningStrings;
 use osscb_core::sign::{IncomingRequest, Region, v1, verify};
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, OssRequest, time};
 use percent_encoding::percent_decode_str;

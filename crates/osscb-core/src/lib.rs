@@ -49,13 +49,13 @@ pub use http;
 
 pub mod callback;
 pub mod crc64;
-pub mod credentials;
+mod credentials;
 mod error;
 pub mod key_cache;
-pub mod names;
+mod names;
 pub mod ops;
 pub mod post_policy;
-pub mod request;
+mod request;
 pub mod response;
 pub mod retry;
 pub mod sign;
@@ -64,8 +64,8 @@ pub mod transport;
 pub mod upload;
 pub mod verify;
 
-pub use credentials::{Credentials, ProvideCredentials};
+pub use credentials::{Credentials, CredentialsError, ProvideCredentials};
 pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
-pub use request::{Config, OssRequest, PresignedRequest};
+pub use request::{Config, OssRequest, PresignedRequest, SigningStrings};
 pub use sign::{Region, SignatureVersion};

@@ -269,7 +269,7 @@ impl Endpoint {
     }
 
     /// The `Host` a request for `bucket` goes to, with the port when one was given.
-    pub fn authority(&self, bucket: Option<&Bucket>) -> String {
+    pub(crate) fn authority(&self, bucket: Option<&Bucket>) -> String {
         self.authority_with_port(bucket, self.port)
     }
 
@@ -302,7 +302,7 @@ impl Endpoint {
     /// virtual-hosted and CNAME style such a key can only be `/%2E%2E`, which
     /// WHATWG URL parsers (`reqwest`) turn into `/`: that transport cannot
     /// send it, and refuses.
-    pub fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
+    pub(crate) fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
         let mut path = String::from("/");
         if let (Some(bucket), AddressingStyle::Path) = (bucket, self.style) {
             path.push_str(bucket.as_str());
@@ -324,7 +324,7 @@ impl Endpoint {
     /// # Errors
     /// [`Error::InvalidArgument`] if the pieces do not form a URI (cannot happen
     /// with validated names and an encoded query).
-    pub fn url(
+    pub(crate) fn url(
         &self,
         bucket: Option<&Bucket>,
         key: Option<&ObjectKey>,

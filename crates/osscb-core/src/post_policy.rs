@@ -73,31 +73,27 @@ use crate::time::iso8601_millis;
 use crate::{Bucket, Credentials, Error, ObjectKey};
 
 /// The longest validity osscb gives a policy: seven days, like presigned URLs.
-pub const MAX_POLICY_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_POLICY_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The largest object a PostObject may upload (5 GiB).
-pub const MAX_POST_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub(crate) const MAX_POST_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Form field names, in the order [`PostForm::fields`] lists them.
-pub mod fields {
+pub(crate) mod fields {
     /// The object key (exact policies only; the client adds it for prefixes).
-    pub const KEY: &str = "key";
+    pub(crate) const KEY: &str = "key";
     /// base64 of the policy JSON.
-    pub const POLICY: &str = "policy";
+    pub(crate) const POLICY: &str = "policy";
     /// The AccessKey ID.
-    pub const ACCESS_KEY_ID: &str = "OSSAccessKeyId";
+    pub(crate) const ACCESS_KEY_ID: &str = "OSSAccessKeyId";
     /// base64(HMAC-SHA1(secret, policy)).
-    pub const SIGNATURE: &str = "Signature";
+    pub(crate) const SIGNATURE: &str = "Signature";
     /// The STS token, for temporary credentials.
-    pub const SECURITY_TOKEN: &str = super::SECURITY_TOKEN_HEADER;
+    pub(crate) const SECURITY_TOKEN: &str = super::SECURITY_TOKEN_HEADER;
     /// The status OSS answers a callback-less upload with (200, 201 or 204).
-    pub const SUCCESS_ACTION_STATUS: &str = "success_action_status";
+    pub(crate) const SUCCESS_ACTION_STATUS: &str = "success_action_status";
     /// The object's content type.
-    pub const CONTENT_TYPE: &str = "Content-Type";
-    /// The callback (base64 JSON); `x:` variables follow as their own fields.
-    pub const CALLBACK: &str = "callback";
-    /// The file itself: always the **last** part of the form.
-    pub const FILE: &str = "file";
+    pub(crate) const CONTENT_TYPE: &str = "Content-Type";
 }
 
 /// Which keys the policy allows.
@@ -239,11 +235,6 @@ impl PostPolicy {
     /// The key condition.
     pub fn key(&self) -> &KeyCondition {
         &self.key
-    }
-
-    /// The callback, if any.
-    pub fn callback_config(&self) -> Option<&Callback> {
-        self.callback.as_ref()
     }
 
     fn validate(&self) -> Result<(), Error> {

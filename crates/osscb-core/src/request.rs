@@ -13,7 +13,7 @@ use crate::{Bucket, Credentials, Endpoint, Error, ObjectKey};
 
 /// The longest validity of a presigned URL: seven days, V4's limit (OSS does
 /// not bound V1's; osscb caps it the same).
-pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Where requests go and how they are signed: everything but the operation,
 /// the credentials and the time.
@@ -106,8 +106,6 @@ pub struct OssRequest<B> {
     pub query: Vec<(String, String)>,
     /// Headers to send and sign (`x-oss-*`, `Content-Type`, `Content-MD5`, …).
     pub headers: HeaderMap,
-    /// Query parameter names to sign besides the standard sub-resources.
-    pub extra_sub_resources: Vec<String>,
     /// The body.
     pub body: B,
 }
@@ -182,7 +180,6 @@ impl<B> OssRequest<B> {
             key,
             query: Vec::new(),
             headers: HeaderMap::new(),
-            extra_sub_resources: Vec::new(),
             body,
         }
     }
@@ -192,21 +189,6 @@ impl<B> OssRequest<B> {
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
         self
-    }
-
-    /// Adds a query parameter that is signed although it is not a standard
-    /// sub-resource.
-    #[must_use]
-    pub fn sub_resource(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let key = key.into();
-        self.extra_sub_resources.push(key.clone());
-        self.query.push((key, value.into()));
-        self
-    }
-
-    /// Sets a header from an already valid value.
-    pub fn set_header(&mut self, name: HeaderName, value: HeaderValue) {
-        self.headers.insert(name, value);
     }
 
     /// Sets a header from text, checking that it is a valid header value.
@@ -231,7 +213,6 @@ impl<B> OssRequest<B> {
             key: self.key,
             query: self.query,
             headers: self.headers,
-            extra_sub_resources: self.extra_sub_resources,
             body: f(self.body),
         }
     }
@@ -310,7 +291,6 @@ impl<B> OssRequest<B> {
             key: self.key.clone(),
             query: self.query.clone(),
             headers: self.headers.clone(),
-            extra_sub_resources: self.extra_sub_resources.clone(),
             body: (),
         };
         // Presigned URLs carry a callback in the query, where it is a signed sub-resource.
@@ -368,7 +348,7 @@ mod tests {
         .query("versionId", "versionId");
         let expires = UNIX_EPOCH + Duration::from_secs(1_699_807_420);
         let now = expires - Duration::from_secs(900);
-        let resource = v1::canonicalized_resource(Some("bucket"), Some("key"), &request.query, &[]);
+        let resource = v1::canonicalized_resource(Some("bucket"), Some("key"), &request.query);
         let sts = v1::string_to_sign(&request.method, &request.headers, "1699807420", &resource);
         assert_eq!(sts, "GET\n\n\n1699807420\n/bucket/key?versionId=versionId");
         let credentials = Credentials::new("ak", "sk");

@@ -12,7 +12,7 @@
 //!
 //! # What is public
 //! [`crate::OssRequest::signing_strings`] shows the strings a signature is
-//! computed from ([`crate::request::SigningStrings`]); [`v1::signature`]
+//! computed from ([`crate::SigningStrings`]); [`v1::signature`]
 //! signs a PostObject policy; [`verify`] checks an incoming request the way
 //! OSS does (the emulator's authentication). The canonicalisation steps are
 //! private.

@@ -116,13 +116,12 @@ pub(crate) fn is_sub_resource(name: &str) -> bool {
 
 /// `/bucket/key?sub&resources`: the raw (not percent-encoded) key, `/bucket/`
 /// for bucket-level requests, `/` with no bucket; then the signed query
-/// parameters (sub-resources, plus `extra` names the caller chose) sorted by
-/// name, `k=v` or bare `k` when the value is empty. Values are decoded.
+/// parameters (sub-resources) sorted by name, `k=v` or bare `k` when the
+/// value is empty. Values are decoded.
 pub(crate) fn canonicalized_resource(
     bucket: Option<&str>,
     key: Option<&str>,
     query: &[(String, String)],
-    extra: &[String],
 ) -> String {
     let mut out = String::from("/");
     if let Some(bucket) = bucket {
@@ -132,10 +131,8 @@ pub(crate) fn canonicalized_resource(
             out.push_str(key);
         }
     }
-    let mut signed: Vec<&(String, String)> = query
-        .iter()
-        .filter(|(k, _)| is_sub_resource(k) || extra.iter().any(|e| e == k))
-        .collect();
+    let mut signed: Vec<&(String, String)> =
+        query.iter().filter(|(k, _)| is_sub_resource(k)).collect();
     signed.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (k, v)) in signed.into_iter().enumerate() {
         out.push(if i == 0 { '?' } else { '&' });
@@ -211,7 +208,6 @@ fn resource<B>(request: &OssRequest<B>, query: &[(String, String)]) -> String {
         request.bucket.as_ref().map(Bucket::as_str),
         request.key.as_ref().map(ObjectKey::as_str),
         query,
-        &request.extra_sub_resources,
     )
 }
 
@@ -343,7 +339,7 @@ fn check(
     id: &str,
     sent: &str,
 ) -> Result<SigningStrings, Rejection> {
-    let resource = canonicalized_resource(request.bucket, request.key, query, &[]);
+    let resource = canonicalized_resource(request.bucket, request.key, query);
     let string_to_sign = string_to_sign(request.method, request.headers, date, &resource);
     let expected = signature(credentials.access_key_secret(), &string_to_sign);
     super::check_signature(
@@ -386,7 +382,7 @@ mod tests {
             ("x-oss-meta-author", "foo@bar.com"),
             ("x-oss-magic", "abracadabra"),
         ]);
-        let resource = canonicalized_resource(Some("oss-example"), Some("nelson"), &[], &[]);
+        let resource = canonicalized_resource(Some("oss-example"), Some("nelson"), &[]);
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert_eq!(
             sts,
@@ -410,7 +406,7 @@ mod tests {
             ("x-oss-date", "Wed, 28 Dec 2022 10:27:41 GMT"),
             ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
         ]);
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &[], &[]);
+        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &[]);
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert_eq!(
             sts,
@@ -419,7 +415,7 @@ mod tests {
         assert_eq!(signature("sk", &sts), "kSHKmLxlyEAKtZPkJhG9bZb5k7M=");
 
         let query = [("acl".to_owned(), String::new())];
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &query, &[]);
+        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &query);
         assert_eq!(resource, "/examplebucket/nelson?acl");
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert!(sts.ends_with("x-oss-meta-magic:abracadabra\n/examplebucket/nelson?acl"));
@@ -460,9 +456,9 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect()
         };
-        assert_eq!(canonicalized_resource(None, None, &[], &[]), "/");
+        assert_eq!(canonicalized_resource(None, None, &[]), "/");
         assert_eq!(
-            canonicalized_resource(Some("b"), None, &q(&[("uploads", "")]), &[]),
+            canonicalized_resource(Some("b"), None, &q(&[("uploads", "")])),
             "/b/?uploads"
         );
         assert_eq!(
@@ -476,9 +472,8 @@ mod tests {
                     ("x-oss-process", "image/resize,w_10"),
                     ("mine", "v"),
                 ]),
-                &["mine".to_owned()],
             ),
-            "/b/a b/中+??mine=v&partNumber=2&uploadId=U1&x-oss-process=image/resize,w_10"
+            "/b/a b/中+??partNumber=2&uploadId=U1&x-oss-process=image/resize,w_10"
         );
     }
 }
