@@ -599,6 +599,28 @@ pub(crate) async fn write_answer(
 mod tests {
     use super::*;
 
+    /// The path is decoded (`%2F` included) before bucket and key are split,
+    /// so a key that is a dot segment can follow the bucket as `%2F%2E%2E`.
+    #[test]
+    fn path_style_targets_decode_before_splitting() {
+        let headers = HeaderMap::new();
+        for (uri, bucket, key) in [
+            ("http://127.0.0.1:9/bucket%2F%2E%2E", "bucket", Some("..")),
+            (
+                "http://127.0.0.1:9/bucket/a%2F%2E%2E%2Fb",
+                "bucket",
+                Some("a/../b"),
+            ),
+            ("http://127.0.0.1:9/bucket/%2E%2Fx", "bucket", Some("./x")),
+            ("http://127.0.0.1:9/bucket/", "bucket", None),
+        ] {
+            let uri: http::Uri = uri.parse().unwrap_or_else(|e| panic!("{e}"));
+            let target = target(&headers, &uri).unwrap_or_else(|e| panic!("{}", e.message));
+            assert_eq!(target.bucket.as_deref(), Some(bucket), "{uri}");
+            assert_eq!(target.key.as_deref(), key, "{uri}");
+        }
+    }
+
     #[test]
     fn virtual_host_detection() {
         assert_eq!(

@@ -13,6 +13,12 @@
 //! ```
 //! - CanonicalURI: `/bucket/key` percent-encoded with `/` kept (`/bucket/` for
 //!   bucket-level requests, `/` with no bucket). Unlike V1 the key is encoded.
+//!   It is the literal key whatever the URL path looks like: `a/../b` signs as
+//!   `/bucket/a/../b` even though the path carries `a%2F%2E%2E%2Fb`, because
+//!   OSS decodes the path before canonicalising it. oss2 does the same
+//!   (`auth.py`, `ProviderAuthV4.__get_canonical_uri`: `'/' + bucket_name +
+//!   '/' + key` through `__v4_uri_encode(.., ignoreSlashes=True)`, which keeps
+//!   `.`); the interop differential checks it byte for byte.
 //! - CanonicalQuery: every query parameter (not just sub-resources), key and
 //!   value percent-encoded, sorted by encoded key; `k=v`, or bare `k` when the
 //!   value is empty.
@@ -24,12 +30,17 @@
 //!   defaults (only those present and not signed anyway), lowercase, sorted,
 //!   joined with `;`; named in the `Authorization` header (`AdditionalHeaders=`)
 //!   or the `x-oss-additional-headers` query parameter.
+//!   `host` may be one: it is signed with the host of the request's URI
+//!   (`Endpoint::host_header`) without the caller setting a `Host` header —
+//!   the official V4 presigned URL example signs
+//!   `x-oss-additional-headers=host`.
 //! - HashedPayload: the `x-oss-content-sha256` header, `UNSIGNED-PAYLOAD` in
 //!   practice (and always in presigned URLs).
 //!
-//! Every piece is a public function so tests (and the emulator, which checks
-//! signatures) compare each intermediate string before the signature. Time is
-//! always a parameter.
+//! This module signs headers ([`sign`]), presigns ([`presign`]) and verifies
+//! ([`verify`], the server side of [`super::verify`]); the pieces are
+//! crate-private and tested here against the official vectors. Time is always
+//! a parameter.
 
 use std::fmt;
 use std::str::FromStr;
