@@ -98,7 +98,7 @@ pub(crate) mod fields {
 
 /// Which keys the policy allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyCondition {
+pub(crate) enum KeyCondition {
     /// Exactly this key: `["eq", "$key", key]`; the form carries the `key` field.
     Exact(ObjectKey),
     /// Any key starting with this (non-empty) prefix:
@@ -108,7 +108,7 @@ pub enum KeyCondition {
 
 /// Which content types the policy allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContentTypeCondition {
+pub(crate) enum ContentTypeCondition {
     /// Exactly this type; the form carries the `Content-Type` field.
     Exact(String),
     /// Any type starting with this (non-empty) prefix, e.g. `image/`.
@@ -167,7 +167,7 @@ struct PolicyDocument<'a> {
 
 impl PostPolicy {
     /// A policy for `bucket` and the keys `key` allows.
-    pub fn new(bucket: Bucket, key: KeyCondition) -> Self {
+    pub(crate) fn new(bucket: Bucket, key: KeyCondition) -> Self {
         Self {
             bucket,
             key,
@@ -225,16 +225,6 @@ impl PostPolicy {
     pub fn callback(mut self, callback: Callback) -> Self {
         self.callback = Some(callback);
         self
-    }
-
-    /// The bucket.
-    pub fn bucket(&self) -> &Bucket {
-        &self.bucket
-    }
-
-    /// The key condition.
-    pub fn key(&self) -> &KeyCondition {
-        &self.key
     }
 
     fn validate(&self) -> Result<(), Error> {

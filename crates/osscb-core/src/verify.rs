@@ -219,7 +219,7 @@ impl<'a> CallbackRequest<'a> {
     }
 
     /// The bytes OSS signed: `url_decode(path) + ("?" + query) + "\n" + body`.
-    pub fn string_to_sign(&self) -> Vec<u8> {
+    pub(crate) fn string_to_sign(&self) -> Vec<u8> {
         let mut out: Vec<u8> = percent_decode_str(self.path).collect();
         if !self.query.is_empty() {
             out.push(b'?');
