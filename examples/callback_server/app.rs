@@ -14,7 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use osscb_async::KeyCache;
 use osscb_core::callback::{Callback, CallbackBodyType};
-use osscb_core::post_policy::{PostPolicy, iso8601_millis};
+use osscb_core::post_policy::PostPolicy;
+use osscb_core::time::iso8601_millis;
 use osscb_core::verify::Verifier;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 use serde_json::{Value, json};
@@ -246,7 +247,7 @@ pub fn upload_form_json(
         .ok_or_else(|| bad("the key query parameter is required".to_owned()))?;
     let key = ObjectKey::new(key.clone()).map_err(|e| bad(e.to_string()))?;
     let content_type = params.get("content_type").filter(|c| !c.is_empty());
-    let config = Config::new(oss.endpoint.clone());
+    let config = Config::v1(oss.endpoint.clone());
     let policy_for = |via: &str| -> Result<PostPolicy, (StatusCode, String)> {
         let mut policy = PostPolicy::exact_key(oss.bucket.clone(), key.clone())
             .content_length_range(0, MAX_UPLOAD)

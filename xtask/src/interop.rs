@@ -3,7 +3,7 @@
 //!
 //! 1. A virtualenv in `target/interop-venv` with `interop/requirements.txt`
 //!    installed (reinstalled only when that file changes).
-//! 2. The emulator binary and two osscb-core examples built: `sign_v1_jsonl`
+//! 2. The emulator binary and two osscb-core examples built: `sign_jsonl`
 //!    (the differential's signer) and `app_server_jsonl` (signs direct
 //!    uploads with `post_policy` / presign and verifies callbacks).
 //! 3. Two emulators on `127.0.0.1:0`: one plain, one requiring an STS token.
@@ -46,7 +46,7 @@ pub(crate) fn run() -> Result {
             "osscb-emulator",
         ],
     )?;
-    let examples = ["sign_v1_jsonl", "app_server_jsonl"];
+    let examples = ["sign_jsonl", "app_server_jsonl"];
     let mut build = vec!["build", "-q", "-p", "osscb-core"];
     for example in examples {
         build.extend(["--example", example]);
@@ -77,7 +77,7 @@ pub(crate) fn run() -> Result {
         .env("OSSCB_ACCESS_KEY_ID", ACCESS_KEY_ID)
         .env("OSSCB_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
         .env("OSSCB_STS_TOKEN", SECURITY_TOKEN)
-        .env("OSSCB_SIGN_V1_JSONL", &signer_bin)
+        .env("OSSCB_SIGN_JSONL", &signer_bin)
         .env("OSSCB_APP_SERVER_JSONL", &app_server_bin)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUNBUFFERED", "1");

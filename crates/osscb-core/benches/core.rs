@@ -99,7 +99,7 @@ fn main() {
     let gib_per_s = data.len() as f64 / s.as_secs_f64() / f64::from(1u32 << 30);
     println!("{:<44} {gib_per_s:.2} GiB/s", "  crc64 throughput");
 
-    let config = Config::new(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").expect("endpoint"));
+    let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").expect("endpoint"));
     let credentials = Credentials::new("LTAI5tExampleKeyId", "ExampleSecretExampleSecret1234");
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let callback = Callback::builder("https://app.example.com/cb")
@@ -117,8 +117,9 @@ fn main() {
     let string_to_sign = put
         .request()
         .expect("request")
-        .string_to_sign(&credentials, now)
-        .expect("string to sign");
+        .signing_strings(&config, &credentials, now)
+        .expect("string to sign")
+        .string_to_sign;
     let (s, b) = compare(
         15,
         2_000,

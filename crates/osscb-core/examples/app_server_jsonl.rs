@@ -131,7 +131,7 @@ fn policy(upload: &Upload) -> Result<(PostPolicy, Config, Credentials, SystemTim
     if let Some(content_type) = &upload.content_type {
         policy = policy.content_type(content_type);
     }
-    let config = Config::new(Endpoint::parse(&upload.endpoint).map_err(|e| e.to_string())?);
+    let config = Config::v1(Endpoint::parse(&upload.endpoint).map_err(|e| e.to_string())?);
     let mut credentials = Credentials::new(&upload.access_key_id, &upload.access_key_secret);
     if let Some(token) = &upload.security_token {
         credentials = credentials.with_security_token(token);

@@ -23,9 +23,9 @@ pub const CALLBACK_QUERY: &str = "callback";
 /// Query parameter carrying the custom variables in presigned URLs.
 pub const CALLBACK_VAR_QUERY: &str = "callback-var";
 /// At most this many callback URLs, tried in order.
-pub const MAX_URLS: usize = 5;
+pub(crate) const MAX_URLS: usize = 5;
 /// Each encoded parameter (callback, callback-var) is at most this many bytes.
-pub const MAX_ENCODED_LEN: usize = 5 * 1024;
+pub(crate) const MAX_ENCODED_LEN: usize = 5 * 1024;
 
 /// The system variables OSS substitutes in a callback body template.
 pub mod vars {
@@ -58,24 +58,6 @@ pub mod vars {
     /// The operation that stored the object (`PutObject`, `CompleteMultipartUpload`, …).
     pub const OPERATION: &str = "${operation}";
 }
-
-/// The system variable names, as written inside `${…}`.
-pub const SYSTEM_VARIABLES: &[&str] = &[
-    "bucket",
-    "object",
-    "etag",
-    "size",
-    "mimeType",
-    "imageInfo.height",
-    "imageInfo.width",
-    "imageInfo.format",
-    "crc64",
-    "contentMd5",
-    "vpcId",
-    "clientIp",
-    "reqId",
-    "operation",
-];
 
 /// How OSS encodes the callback body.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,7 +97,7 @@ pub enum CallbackError {
     /// No callback URL was given.
     #[error("a callback needs at least one URL")]
     NoUrl,
-    /// More than [`MAX_URLS`] URLs.
+    /// More than 5 URLs.
     #[error("a callback takes at most {MAX_URLS} URLs, got {0}")]
     TooManyUrls(usize),
     /// A URL that OSS could not call.
@@ -137,7 +119,7 @@ pub enum CallbackError {
         "invalid callback variable name {0:?}: it must start with \"x:\" and be lowercase letters, digits, '_', '-' or '.'"
     )]
     InvalidVariableName(String),
-    /// An encoded parameter over [`MAX_ENCODED_LEN`].
+    /// An encoded parameter over 5 KiB.
     #[error("encoded {parameter} is {len} bytes, over OSS's {MAX_ENCODED_LEN}-byte limit")]
     TooLarge {
         /// `callback` or `callback-var`.
@@ -168,8 +150,7 @@ pub enum CallbackError {
 ///     .var("x:uid", "42")
 ///     .build()?;
 /// assert_eq!(callback.body_type(), CallbackBodyType::FormUrlEncoded);
-/// let (header, value) = &callback.header_pairs()[0];
-/// assert_eq!(*header, "x-oss-callback");
+/// assert!(callback.encoded_variables().is_some());
 /// # Ok::<(), osscb_core::callback::CallbackError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -377,7 +358,7 @@ fn validate_url(url: &str) -> Result<(), CallbackError> {
 }
 
 /// Whether `name` is a valid custom variable name (`x:` + lowercase).
-pub fn is_valid_variable_name(name: &str) -> bool {
+pub(crate) fn is_valid_variable_name(name: &str) -> bool {
     name.strip_prefix("x:").is_some_and(|rest| {
         !rest.is_empty()
             && rest
@@ -486,17 +467,12 @@ impl Callback {
     }
 
     /// Header names and values for PutObject and CompleteMultipartUpload.
-    pub fn header_pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn header_pairs(&self) -> Vec<(&'static str, String)> {
         self.pairs(CALLBACK_HEADER, CALLBACK_VAR_HEADER)
     }
 
-    /// Query parameters for presigned URLs (both are signed sub-resources).
-    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        self.pairs(CALLBACK_QUERY, CALLBACK_VAR_QUERY)
-    }
-
     /// PostObject form fields: `callback`, then each `x:` variable as its own field.
-    pub fn form_fields(&self) -> Vec<(String, String)> {
+    pub(crate) fn form_fields(&self) -> Vec<(String, String)> {
         let mut out = vec![(CALLBACK_QUERY.to_owned(), self.encoded.clone())];
         out.extend(self.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
@@ -589,10 +565,6 @@ mod tests {
         assert_eq!(
             cb.header_pairs().iter().map(|p| p.0).collect::<Vec<_>>(),
             ["x-oss-callback", "x-oss-callback-var"]
-        );
-        assert_eq!(
-            cb.query_pairs().iter().map(|p| p.0).collect::<Vec<_>>(),
-            ["callback", "callback-var"]
         );
         assert_eq!(
             cb.form_fields(),

@@ -12,6 +12,7 @@
 //! - Callbacks: [`callback`] builds them, [`verify`] checks OSS's signed
 //!   callbacks on the application server.
 //! - Responses: [`response`] (errors, `CallbackFailed`, callback answers), [`crc64`].
+//! - Dates in every format the protocol uses: [`time`].
 //! - What both transports share: [`transport`], [`retry`], [`upload`], [`key_cache`].
 //!
 //! ```
@@ -20,7 +21,7 @@
 //! use osscb_core::ops::{Operation, PutObject};
 //! use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 //!
-//! let config = Config::new(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
+//! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
 //! let credentials = Credentials::new("LTAI-example", "secret");
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
 //!     .body(format!("bucket={}&object={}", vars::BUCKET, vars::OBJECT))
@@ -48,22 +49,23 @@ pub use http;
 
 pub mod callback;
 pub mod crc64;
-pub mod credentials;
+mod credentials;
 mod error;
 pub mod key_cache;
-pub mod names;
+mod names;
 pub mod ops;
 pub mod post_policy;
-pub mod request;
+mod request;
 pub mod response;
 pub mod retry;
 pub mod sign;
+pub mod time;
 pub mod transport;
 pub mod upload;
 pub mod verify;
 
-pub use credentials::{Credentials, ProvideCredentials};
+pub use credentials::{Credentials, CredentialsError, ProvideCredentials};
 pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
-pub use request::{Config, OssRequest, PresignedRequest};
+pub use request::{Config, OssRequest, PresignedRequest, SigningStrings};
 pub use sign::{Region, SignatureVersion};

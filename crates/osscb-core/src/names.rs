@@ -90,9 +90,42 @@ impl ObjectKey {
         &self.0
     }
 
-    /// The key as it travels in a URL path: percent-encoded, `/` kept.
-    pub fn to_url_path(&self) -> String {
-        utf8_percent_encode(&self.0, KEY_PATH).to_string()
+    /// Whether a `/`-separated segment of the key is `.` or `..`.
+    fn has_dot_segment(&self) -> bool {
+        self.0.split('/').any(|s| s == "." || s == "..")
+    }
+
+    /// Whether the whole key is one dot segment (`.` or `..`).
+    fn is_dot_segment(&self) -> bool {
+        self.0 == "." || self.0 == ".."
+    }
+
+    /// The key as it travels in a URL path. OSS keys are literal: `a/../b`,
+    /// `a/./c`, `..`, `x/..` and `./x` are keys of their own, which no client
+    /// or proxy on the way may normalise as RFC 3986 dot segments (the WHATWG
+    /// URL rules that `reqwest` follows even treat `%2E` as `.`). So:
+    /// - a key without a `.` or `..` segment is percent-encoded with `/` kept
+    ///   (`dir/a%20b.txt`);
+    /// - a key with one is written as a single path segment: every `/` as
+    ///   `%2F` — as oss2 writes every key by default (`_UrlMaker`:
+    ///   `urlquote(key, safe='')`), since OSS decodes the path — and every `.`
+    ///   of a dot segment as `%2E`: `a/../b` → `a%2F%2E%2E%2Fb`.
+    ///
+    /// Signatures name the decoded key either way (see [`crate::sign`]).
+    pub(crate) fn to_url_path(&self) -> String {
+        if !self.has_dot_segment() {
+            return utf8_percent_encode(&self.0, KEY_PATH).to_string();
+        }
+        let segments: Vec<String> = self
+            .0
+            .split('/')
+            .map(|segment| match segment {
+                "." => "%2E".to_owned(),
+                ".." => "%2E%2E".to_owned(),
+                other => utf8_percent_encode(other, UNRESERVED).to_string(),
+            })
+            .collect();
+        segments.join("%2F")
     }
 }
 
@@ -236,26 +269,48 @@ impl Endpoint {
     }
 
     /// The `Host` a request for `bucket` goes to, with the port when one was given.
-    pub fn authority(&self, bucket: Option<&Bucket>) -> String {
+    pub(crate) fn authority(&self, bucket: Option<&Bucket>) -> String {
+        self.authority_with_port(bucket, self.port)
+    }
+
+    /// The `Host` header HTTP clients send for `bucket`: [`Endpoint::authority`]
+    /// without a default port (80 for http, 443 for https). V4 signs this
+    /// value when `host` is an additional header.
+    pub(crate) fn host_header(&self, bucket: Option<&Bucket>) -> String {
+        let default_port = if self.https { 443 } else { 80 };
+        self.authority_with_port(bucket, self.port.filter(|p| *p != default_port))
+    }
+
+    fn authority_with_port(&self, bucket: Option<&Bucket>, port: Option<u16>) -> String {
         let mut out = String::new();
         if let (Some(bucket), AddressingStyle::VirtualHosted) = (bucket, self.style) {
             out.push_str(bucket.as_str());
             out.push('.');
         }
         out.push_str(&self.host);
-        if let Some(port) = self.port {
+        if let Some(port) = port {
             out.push(':');
             out.push_str(&port.to_string());
         }
         out
     }
 
-    /// The URL path for a bucket and key: percent-encoded, `/` kept.
-    pub fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
+    /// The URL path for a bucket and key: the one place an object's URI path
+    /// is written (see [`ObjectKey`]'s rule for keys with dot segments). In
+    /// path style, a key that is itself `.` or `..` follows the bucket after
+    /// `%2F`, so the whole path is one segment: `/bucket%2F%2E%2E`. In
+    /// virtual-hosted and CNAME style such a key can only be `/%2E%2E`, which
+    /// WHATWG URL parsers (`reqwest`) turn into `/`: that transport cannot
+    /// send it, and refuses.
+    pub(crate) fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
         let mut path = String::from("/");
         if let (Some(bucket), AddressingStyle::Path) = (bucket, self.style) {
             path.push_str(bucket.as_str());
-            path.push('/');
+            if key.is_some_and(ObjectKey::is_dot_segment) {
+                path.push_str("%2F");
+            } else {
+                path.push('/');
+            }
         }
         if let Some(key) = key {
             path.push_str(&key.to_url_path());
@@ -269,7 +324,7 @@ impl Endpoint {
     /// # Errors
     /// [`Error::InvalidArgument`] if the pieces do not form a URI (cannot happen
     /// with validated names and an encoded query).
-    pub fn url(
+    pub(crate) fn url(
         &self,
         bucket: Option<&Bucket>,
         key: Option<&ObjectKey>,
@@ -389,6 +444,65 @@ mod tests {
         assert_eq!(
             url.to_string(),
             "https://examplebucket.oss-cn-beijing.aliyuncs.com/"
+        );
+    }
+
+    /// Keys with dot segments travel as one path segment, with no `.` or `..`
+    /// segment a URL parser could remove.
+    #[test]
+    fn dot_segment_keys_are_literal_on_the_wire() {
+        let bucket = b("bucket");
+        let path_style = e("http://127.0.0.1:9000");
+        let hosted = e("oss-cn-hangzhou.aliyuncs.com");
+        let cname = e("cdn.example.com").with_style(AddressingStyle::Cname);
+        for (key, path, hosted_path) in [
+            ("a/../b", "/bucket/a%2F%2E%2E%2Fb", "/a%2F%2E%2E%2Fb"),
+            ("a/./c", "/bucket/a%2F%2E%2Fc", "/a%2F%2E%2Fc"),
+            ("..", "/bucket%2F%2E%2E", "/%2E%2E"),
+            (".", "/bucket%2F%2E", "/%2E"),
+            ("x/..", "/bucket/x%2F%2E%2E", "/x%2F%2E%2E"),
+            ("./x", "/bucket/%2E%2Fx", "/%2E%2Fx"),
+            (
+                "a b/../c+d",
+                "/bucket/a%20b%2F%2E%2E%2Fc%2Bd",
+                "/a%20b%2F%2E%2E%2Fc%2Bd",
+            ),
+            // Dots inside a segment are not dot segments: written as before.
+            ("a/..b/c.", "/bucket/a/..b/c.", "/a/..b/c."),
+            (".../x", "/bucket/.../x", "/.../x"),
+        ] {
+            let key = k(key);
+            assert_eq!(path_style.path(Some(&bucket), Some(&key)), path, "{key}");
+            assert_eq!(hosted.path(Some(&bucket), Some(&key)), hosted_path, "{key}");
+            assert_eq!(cname.path(Some(&bucket), Some(&key)), hosted_path, "{key}");
+        }
+        assert_eq!(
+            path_style
+                .url(Some(&bucket), Some(&k("..")), "acl")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .to_string(),
+            "http://127.0.0.1:9000/bucket%2F%2E%2E?acl"
+        );
+    }
+
+    #[test]
+    fn host_header_drops_default_ports() {
+        let bucket = b("bucket");
+        assert_eq!(
+            e("https://oss.example.com:443").host_header(Some(&bucket)),
+            "bucket.oss.example.com"
+        );
+        assert_eq!(
+            e("http://oss.example.com:443").host_header(Some(&bucket)),
+            "bucket.oss.example.com:443"
+        );
+        assert_eq!(
+            e("http://127.0.0.1:80").host_header(Some(&bucket)),
+            "127.0.0.1"
+        );
+        assert_eq!(
+            e("http://127.0.0.1:9000").host_header(Some(&bucket)),
+            "127.0.0.1:9000"
         );
     }
 

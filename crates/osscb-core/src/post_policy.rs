@@ -31,7 +31,7 @@
 //! use osscb_core::post_policy::PostPolicy;
 //! use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 //!
-//! let config = Config::new(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
+//! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
 //! let credentials = Credentials::new("LTAI-example", "secret");
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
 //!     .body(format!("bucket={}&object={}&size={}", vars::BUCKET, vars::OBJECT, vars::SIZE))
@@ -56,7 +56,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -66,42 +66,39 @@ use serde_json::{Value, json};
 
 use crate::callback::Callback;
 use crate::ops::{Operation, PutObject, PutObjectOutput};
-use crate::request::{Config, PresignedRequest, SECURITY_TOKEN_HEADER};
+use crate::request::{Config, PresignedRequest};
 use crate::response::read_write_response;
-use crate::sign::{civil_from_days, v1};
+use crate::sign::{SECURITY_TOKEN_HEADER, v1};
+use crate::time::iso8601_millis;
 use crate::{Bucket, Credentials, Error, ObjectKey};
 
 /// The longest validity osscb gives a policy: seven days, like presigned URLs.
-pub const MAX_POLICY_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_POLICY_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The largest object a PostObject may upload (5 GiB).
-pub const MAX_POST_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub(crate) const MAX_POST_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Form field names, in the order [`PostForm::fields`] lists them.
-pub mod fields {
+pub(crate) mod fields {
     /// The object key (exact policies only; the client adds it for prefixes).
-    pub const KEY: &str = "key";
+    pub(crate) const KEY: &str = "key";
     /// base64 of the policy JSON.
-    pub const POLICY: &str = "policy";
+    pub(crate) const POLICY: &str = "policy";
     /// The AccessKey ID.
-    pub const ACCESS_KEY_ID: &str = "OSSAccessKeyId";
+    pub(crate) const ACCESS_KEY_ID: &str = "OSSAccessKeyId";
     /// base64(HMAC-SHA1(secret, policy)).
-    pub const SIGNATURE: &str = "Signature";
+    pub(crate) const SIGNATURE: &str = "Signature";
     /// The STS token, for temporary credentials.
-    pub const SECURITY_TOKEN: &str = super::SECURITY_TOKEN_HEADER;
+    pub(crate) const SECURITY_TOKEN: &str = super::SECURITY_TOKEN_HEADER;
     /// The status OSS answers a callback-less upload with (200, 201 or 204).
-    pub const SUCCESS_ACTION_STATUS: &str = "success_action_status";
+    pub(crate) const SUCCESS_ACTION_STATUS: &str = "success_action_status";
     /// The object's content type.
-    pub const CONTENT_TYPE: &str = "Content-Type";
-    /// The callback (base64 JSON); `x:` variables follow as their own fields.
-    pub const CALLBACK: &str = "callback";
-    /// The file itself: always the **last** part of the form.
-    pub const FILE: &str = "file";
+    pub(crate) const CONTENT_TYPE: &str = "Content-Type";
 }
 
 /// Which keys the policy allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyCondition {
+pub(crate) enum KeyCondition {
     /// Exactly this key: `["eq", "$key", key]`; the form carries the `key` field.
     Exact(ObjectKey),
     /// Any key starting with this (non-empty) prefix:
@@ -111,7 +108,7 @@ pub enum KeyCondition {
 
 /// Which content types the policy allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContentTypeCondition {
+pub(crate) enum ContentTypeCondition {
     /// Exactly this type; the form carries the `Content-Type` field.
     Exact(String),
     /// Any type starting with this (non-empty) prefix, e.g. `image/`.
@@ -170,7 +167,7 @@ struct PolicyDocument<'a> {
 
 impl PostPolicy {
     /// A policy for `bucket` and the keys `key` allows.
-    pub fn new(bucket: Bucket, key: KeyCondition) -> Self {
+    pub(crate) fn new(bucket: Bucket, key: KeyCondition) -> Self {
         Self {
             bucket,
             key,
@@ -228,21 +225,6 @@ impl PostPolicy {
     pub fn callback(mut self, callback: Callback) -> Self {
         self.callback = Some(callback);
         self
-    }
-
-    /// The bucket.
-    pub fn bucket(&self) -> &Bucket {
-        &self.bucket
-    }
-
-    /// The key condition.
-    pub fn key(&self) -> &KeyCondition {
-        &self.key
-    }
-
-    /// The callback, if any.
-    pub fn callback_config(&self) -> Option<&Callback> {
-        self.callback.as_ref()
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -467,34 +449,10 @@ fn check_validity(valid_for: Duration) -> Result<(), Error> {
     Ok(())
 }
 
-/// `2026-11-25T18:00:00.000Z`: ISO 8601 UTC with milliseconds (truncated).
-///
-/// # Errors
-/// [`Error::InvalidArgument`] before 1970 or after year 9999.
-pub fn iso8601_millis(time: SystemTime) -> Result<String, Error> {
-    let since = time
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| Error::InvalidArgument("policy expiration is before 1970".to_owned()))?;
-    let secs = since.as_secs();
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    if year > 9999 {
-        return Err(Error::InvalidArgument(
-            "policy expiration is after year 9999".to_owned(),
-        ));
-    }
-    Ok(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
     use crate::Endpoint;
     use crate::callback::CallbackBodyType;
@@ -512,7 +470,7 @@ mod tests {
     }
 
     fn config(endpoint: &str) -> Config {
-        Config::new(Endpoint::parse(endpoint).unwrap_or_else(|e| panic!("{e}")))
+        Config::v1(Endpoint::parse(endpoint).unwrap_or_else(|e| panic!("{e}")))
     }
 
     #[test]
@@ -524,7 +482,7 @@ mod tests {
             (1_795_629_600, 0, "2026-11-25T18:00:00.000Z"),
             (1_796_148_000, 987, "2026-12-01T18:00:00.987Z"),
             (4_102_444_799, 999, "2099-12-31T23:59:59.999Z"),
-            (253_402_300_799, 0, "9999-12-31T23:59:59.000Z"),
+            (253_402_207_200, 0, "9999-12-30T22:00:00.000Z"),
         ];
         for (secs, millis, want) in cases {
             let t = at(secs) + Duration::from_millis(millis);
@@ -534,7 +492,7 @@ mod tests {
                 "{secs}"
             );
         }
-        assert!(iso8601_millis(at(253_402_300_800)).is_err());
+        assert!(iso8601_millis(at(253_402_207_201)).is_err());
         assert!(iso8601_millis(UNIX_EPOCH - Duration::from_secs(1)).is_err());
     }
 

@@ -1,22 +1,19 @@
-//! An operation's request before signing, and how it becomes a signed
-//! `http::Request` or a presigned URL.
+//! An operation's request before signing, and the request types signing
+//! produces. The signatures themselves live in [`crate::sign`]: one module per
+//! version signs headers, presigns URLs and verifies.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use http::header::{AUTHORIZATION, DATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::callback::{CALLBACK_HEADER, CALLBACK_QUERY, CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY};
 use crate::names::encode_query_component;
-use crate::sign::{Region, SignatureVersion, v1, v4};
+use crate::sign::{Region, SignatureVersion, Signed, v1, v4};
 use crate::{Bucket, Credentials, Endpoint, Error, ObjectKey};
 
-/// The header that carries STS tokens in signed requests.
-pub const SECURITY_TOKEN_HEADER: &str = "x-oss-security-token";
-
-/// The longest validity OSS accepts for a V1 presigned URL is not bounded by
-/// the service; osscb caps it at seven days like V4 does.
-pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest validity of a presigned URL: seven days, V4's limit (OSS does
+/// not bound V1's; osscb caps it the same).
+pub(crate) const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Where requests go and how they are signed: everything but the operation,
 /// the credentials and the time.
@@ -32,13 +29,14 @@ pub struct Config {
     pub signature_version: SignatureVersion,
     /// V4 only: names of headers to sign besides the ones V4 always signs
     /// (`x-oss-*`, `Content-Type`, `Content-MD5`), such as
-    /// `content-disposition`. Names absent from a request are skipped.
+    /// `content-disposition`. Names absent from a request are skipped, except
+    /// `host`, which is signed with the host of the request's URI.
     pub additional_headers: Vec<String>,
 }
 
 impl Config {
     /// V1 signatures against `endpoint`.
-    pub fn new(endpoint: Endpoint) -> Self {
+    pub fn v1(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
             signature_version: SignatureVersion::V1,
@@ -59,7 +57,7 @@ impl Config {
     pub fn for_region(endpoint: Endpoint, region: Option<Region>) -> Self {
         match region {
             Some(region) => Self::v4(endpoint, region),
-            None => Self::new(endpoint),
+            None => Self::v1(endpoint),
         }
     }
 
@@ -91,13 +89,6 @@ pub struct SigningStrings {
     pub string_to_sign: String,
 }
 
-/// What V4 header signing produced.
-struct V4Signed {
-    headers: HeaderMap,
-    canonical_request: String,
-    string_to_sign: String,
-}
-
 /// An OSS request before signing: method, resource, query, headers and body.
 ///
 /// Operations build these; [`OssRequest::sign`] turns one into an
@@ -115,8 +106,6 @@ pub struct OssRequest<B> {
     pub query: Vec<(String, String)>,
     /// Headers to send and sign (`x-oss-*`, `Content-Type`, `Content-MD5`, …).
     pub headers: HeaderMap,
-    /// Query parameter names to sign besides the standard sub-resources.
-    pub extra_sub_resources: Vec<String>,
     /// The body.
     pub body: B,
 }
@@ -164,32 +153,22 @@ pub(crate) fn redact_tokens(url: &str) -> String {
     format!("{base}?{}", pairs.join("&"))
 }
 
-/// The `Date` header for `now`.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for a time before 1970 or after 9999, which HTTP
-/// dates cannot express.
-fn http_date(now: SystemTime) -> Result<HeaderValue, Error> {
-    const YEAR_10000: Duration = Duration::from_secs(253_402_300_800);
-    match now.duration_since(UNIX_EPOCH) {
-        Ok(since) if since < YEAR_10000 => HeaderValue::from_str(&httpdate::fmt_http_date(now))
-            .map_err(|_| Error::InvalidArgument(format!("cannot format {now:?} as an HTTP date"))),
-        _ => Err(Error::InvalidArgument(format!(
-            "{now:?} is outside 1970..=9999"
-        ))),
+/// The query, sorted by key and percent-encoded (without `?`).
+fn encoded_query(query: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = query.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (k, v) in sorted {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&encode_query_component(k));
+        if !v.is_empty() {
+            out.push('=');
+            out.push_str(&encode_query_component(v));
+        }
     }
-}
-
-/// The STS token as a header value, marked sensitive so `Debug` hides it.
-///
-/// # Errors
-/// [`Error::InvalidHeader`] if the token cannot travel in a header.
-fn security_token(token: &str) -> Result<HeaderValue, Error> {
-    let mut value = HeaderValue::from_str(token).map_err(|_| Error::InvalidHeader {
-        name: SECURITY_TOKEN_HEADER.to_owned(),
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
+    out
 }
 
 impl<B> OssRequest<B> {
@@ -201,7 +180,6 @@ impl<B> OssRequest<B> {
             key,
             query: Vec::new(),
             headers: HeaderMap::new(),
-            extra_sub_resources: Vec::new(),
             body,
         }
     }
@@ -211,21 +189,6 @@ impl<B> OssRequest<B> {
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
         self
-    }
-
-    /// Adds a query parameter that is signed although it is not a standard
-    /// sub-resource.
-    #[must_use]
-    pub fn sub_resource(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        let key = key.into();
-        self.extra_sub_resources.push(key.clone());
-        self.query.push((key, value.into()));
-        self
-    }
-
-    /// Sets a header from an already valid value.
-    pub fn set_header(&mut self, name: HeaderName, value: HeaderValue) {
-        self.headers.insert(name, value);
     }
 
     /// Sets a header from text, checking that it is a valid header value.
@@ -250,69 +213,22 @@ impl<B> OssRequest<B> {
             key: self.key,
             query: self.query,
             headers: self.headers,
-            extra_sub_resources: self.extra_sub_resources,
             body: f(self.body),
         }
     }
 
-    /// The query, sorted by key and percent-encoded (without `?`).
-    fn encoded_query(query: &[(String, String)]) -> String {
-        let mut sorted: Vec<&(String, String)> = query.iter().collect();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = String::new();
-        for (k, v) in sorted {
-            if !out.is_empty() {
-                out.push('&');
-            }
-            out.push_str(&encode_query_component(k));
-            if !v.is_empty() {
-                out.push('=');
-                out.push_str(&encode_query_component(v));
-            }
-        }
-        out
-    }
-
-    fn resource(&self, query: &[(String, String)]) -> String {
-        v1::canonicalized_resource(
-            self.bucket.as_ref().map(Bucket::as_str),
-            self.key.as_ref().map(ObjectKey::as_str),
-            query,
-            &self.extra_sub_resources,
-        )
-    }
-
-    /// The V1 string to sign for this request as [`OssRequest::sign`] would
-    /// send it at `now`.
-    ///
-    /// # Errors
-    /// As [`OssRequest::sign`].
-    pub fn string_to_sign(
+    /// The headers of a header signature at `now`, `Authorization` included,
+    /// and the strings behind it.
+    fn signed(
         &self,
+        config: &Config,
         credentials: &Credentials,
         now: SystemTime,
-    ) -> Result<String, Error> {
-        let headers = self.v1_headers(credentials, now)?;
-        Ok(v1::string_to_sign(
-            &self.method,
-            &headers,
-            &v1::date_line(&headers),
-            &self.resource(&self.query),
-        ))
-    }
-
-    /// The request's headers plus `Date` and the STS token: what a V1
-    /// signature covers.
-    fn v1_headers(&self, credentials: &Credentials, now: SystemTime) -> Result<HeaderMap, Error> {
-        let mut headers = self.headers.clone();
-        headers.insert(DATE, http_date(now)?);
-        if let Some(token) = credentials.security_token() {
-            headers.insert(
-                HeaderName::from_static(SECURITY_TOKEN_HEADER),
-                security_token(token)?,
-            );
+    ) -> Result<Signed, Error> {
+        match &config.signature_version {
+            SignatureVersion::V1 => v1::sign(self, credentials, now),
+            SignatureVersion::V4 { region } => v4::sign(self, config, region, credentials, now),
         }
-        Ok(headers)
     }
 
     /// The strings the signature of [`OssRequest::sign`] at `now` is computed
@@ -326,92 +242,7 @@ impl<B> OssRequest<B> {
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<SigningStrings, Error> {
-        match &config.signature_version {
-            SignatureVersion::V1 => Ok(SigningStrings {
-                canonical_request: None,
-                string_to_sign: self.string_to_sign(credentials, now)?,
-            }),
-            SignatureVersion::V4 { region } => {
-                let signed = self.v4_signed(config, region, credentials, now)?;
-                Ok(SigningStrings {
-                    canonical_request: Some(signed.canonical_request),
-                    string_to_sign: signed.string_to_sign,
-                })
-            }
-        }
-    }
-
-    /// The headers of a V4 header signature at `now` (without
-    /// `Authorization`): the request's headers plus `x-oss-date`, `Date`,
-    /// `x-oss-content-sha256` (`UNSIGNED-PAYLOAD` unless set) and the STS token;
-    /// and the canonical request and string to sign computed over them.
-    fn v4_signed(
-        &self,
-        config: &Config,
-        region: &Region,
-        credentials: &Credentials,
-        now: SystemTime,
-    ) -> Result<V4Signed, Error> {
-        let datetime = v4::format_datetime(now)?;
-        let mut headers = self.headers.clone();
-        let invalid = |name: &str| Error::InvalidHeader {
-            name: name.to_owned(),
-        };
-        headers.insert(
-            HeaderName::from_static(v4::DATE_HEADER),
-            HeaderValue::from_str(&datetime).map_err(|_| invalid(v4::DATE_HEADER))?,
-        );
-        headers.insert(DATE, http_date(now)?);
-        if !headers.contains_key(v4::CONTENT_SHA256_HEADER) {
-            headers.insert(
-                HeaderName::from_static(v4::CONTENT_SHA256_HEADER),
-                HeaderValue::from_static(v4::UNSIGNED_PAYLOAD),
-            );
-        }
-        if let Some(token) = credentials.security_token() {
-            headers.insert(
-                HeaderName::from_static(SECURITY_TOKEN_HEADER),
-                security_token(token)?,
-            );
-        }
-        let scope = v4::scope(v4::date_of(&datetime), region.as_str(), v4::PRODUCT);
-        let additional = v4::additional_headers(&headers, &config.additional_headers);
-        let canonical_request = v4::canonical_request(
-            &self.method,
-            &self.canonical_uri(),
-            &v4::canonical_query(&self.query),
-            &headers,
-            &additional,
-        );
-        let string_to_sign = v4::string_to_sign(&datetime, &scope, &canonical_request);
-        let key = v4::signing_key(
-            credentials.access_key_secret(),
-            v4::date_of(&datetime),
-            region.as_str(),
-            v4::PRODUCT,
-        );
-        let authorization = v4::authorization(
-            credentials.access_key_id(),
-            &scope,
-            &additional,
-            &v4::signature(&key, &string_to_sign),
-        );
-        let mut authorization =
-            HeaderValue::from_str(&authorization).map_err(|_| invalid("authorization"))?;
-        authorization.set_sensitive(true);
-        headers.insert(AUTHORIZATION, authorization);
-        Ok(V4Signed {
-            headers,
-            canonical_request,
-            string_to_sign,
-        })
-    }
-
-    fn canonical_uri(&self) -> String {
-        v4::canonical_uri(
-            self.bucket.as_ref().map(Bucket::as_str),
-            self.key.as_ref().map(ObjectKey::as_str),
-        )
+        Ok(self.signed(config, credentials, now)?.strings)
     }
 
     /// Signs the request at `now` with the signature version `config` selects
@@ -419,53 +250,24 @@ impl<B> OssRequest<B> {
     ///
     /// # Errors
     /// [`Error::InvalidHeader`] if the STS token cannot travel in a header;
-    /// for V4, [`Error::InvalidArgument`] for a time before 1970 or after 9999.
+    /// [`Error::InvalidArgument`] for a time before 1970 or after 9999.
     pub fn sign(
         self,
         config: &Config,
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<http::Request<B>, Error> {
-        let headers = match &config.signature_version {
-            SignatureVersion::V1 => self.v1_signed_headers(credentials, now)?,
-            SignatureVersion::V4 { region } => {
-                self.v4_signed(config, region, credentials, now)?.headers
-            }
-        };
+        let headers = self.signed(config, credentials, now)?.headers;
         let url = config.endpoint.url(
             self.bucket.as_ref(),
             self.key.as_ref(),
-            &Self::encoded_query(&self.query),
+            &encoded_query(&self.query),
         )?;
         let mut request = http::Request::new(self.body);
         *request.method_mut() = self.method;
         *request.uri_mut() = url;
         *request.headers_mut() = headers;
         Ok(request)
-    }
-
-    /// The headers of a V1 header signature, `Authorization` included.
-    fn v1_signed_headers(
-        &self,
-        credentials: &Credentials,
-        now: SystemTime,
-    ) -> Result<HeaderMap, Error> {
-        let mut headers = self.v1_headers(credentials, now)?;
-        let string_to_sign = v1::string_to_sign(
-            &self.method,
-            &headers,
-            &v1::date_line(&headers),
-            &self.resource(&self.query),
-        );
-        let signature = v1::signature(credentials.access_key_secret(), &string_to_sign);
-        let mut authorization =
-            HeaderValue::from_str(&v1::authorization(credentials.access_key_id(), &signature))
-                .map_err(|_| Error::InvalidHeader {
-                    name: "authorization".to_owned(),
-                })?;
-        authorization.set_sensitive(true);
-        headers.insert(AUTHORIZATION, authorization);
-        Ok(headers)
     }
 
     /// A presigned URL valid from `now` for `expires_in` (1 s to 7 days). The
@@ -483,157 +285,57 @@ impl<B> OssRequest<B> {
         if expires_in < Duration::from_secs(1) || expires_in > MAX_PRESIGN_EXPIRY {
             return Err(Error::InvalidExpiry(expires_in));
         }
-        let mut query = self.query.clone();
-        let mut headers = self.headers.clone();
+        let mut unsigned = OssRequest {
+            method: self.method.clone(),
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: (),
+        };
         // Presigned URLs carry a callback in the query, where it is a signed sub-resource.
         for (header, param) in [
             (CALLBACK_HEADER, CALLBACK_QUERY),
             (CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY),
         ] {
-            if let Some(value) = headers.remove(header) {
-                query.push((
+            if let Some(value) = unsigned.headers.remove(header) {
+                unsigned.query.push((
                     param.to_owned(),
                     String::from_utf8_lossy(value.as_bytes()).into_owned(),
                 ));
             }
         }
-        headers.remove(http::header::CONTENT_LENGTH);
-        let expires = match &config.signature_version {
-            SignatureVersion::V1 => {
-                self.presign_v1(credentials, now, expires_in, &headers, &mut query)?
+        unsigned.headers.remove(http::header::CONTENT_LENGTH);
+        let (query, expires) = match &config.signature_version {
+            SignatureVersion::V1 => v1::presign(&unsigned, credentials, now, expires_in)?,
+            SignatureVersion::V4 { region } => {
+                v4::presign(&unsigned, config, region, credentials, now, expires_in)?
             }
-            SignatureVersion::V4 { region } => self.presign_v4(
-                config,
-                region,
-                credentials,
-                now,
-                expires_in,
-                &headers,
-                &mut query,
-            )?,
         };
         let url = config.endpoint.url(
             self.bucket.as_ref(),
             self.key.as_ref(),
-            &Self::encoded_query(&query),
+            &encoded_query(&query),
         )?;
         Ok(PresignedRequest {
-            method: self.method.clone(),
+            method: unsigned.method,
             url,
-            headers,
+            headers: unsigned.headers,
             expires,
         })
-    }
-
-    /// Adds the V1 presign parameters to `query`; returns the expiry.
-    fn presign_v1(
-        &self,
-        credentials: &Credentials,
-        now: SystemTime,
-        expires_in: Duration,
-        headers: &HeaderMap,
-        query: &mut Vec<(String, String)>,
-    ) -> Result<SystemTime, Error> {
-        let expires = now
-            .checked_add(expires_in)
-            .ok_or(Error::InvalidExpiry(expires_in))?;
-        let epoch = expires
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::InvalidExpiry(expires_in))?
-            .as_secs();
-        if let Some(token) = credentials.security_token() {
-            query.push(("security-token".to_owned(), token.to_owned()));
-        }
-        let string_to_sign = v1::string_to_sign(
-            &self.method,
-            headers,
-            &epoch.to_string(),
-            &self.resource(query),
-        );
-        let signature = v1::signature(credentials.access_key_secret(), &string_to_sign);
-        query.push(("Expires".to_owned(), epoch.to_string()));
-        query.push((
-            "OSSAccessKeyId".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ));
-        query.push(("Signature".to_owned(), signature));
-        Ok(expires)
-    }
-
-    /// Adds the V4 presign parameters to `query` (`x-oss-signature-version`,
-    /// `x-oss-credential`, `x-oss-date`, `x-oss-expires`, optionally
-    /// `x-oss-additional-headers` and `x-oss-security-token`, then
-    /// `x-oss-signature`); returns the expiry (whole seconds).
-    #[allow(clippy::too_many_arguments)]
-    fn presign_v4(
-        &self,
-        config: &Config,
-        region: &Region,
-        credentials: &Credentials,
-        now: SystemTime,
-        expires_in: Duration,
-        headers: &HeaderMap,
-        query: &mut Vec<(String, String)>,
-    ) -> Result<SystemTime, Error> {
-        let datetime = v4::format_datetime(now)?;
-        let signed_at = v4::parse_datetime(&datetime)
-            .ok_or_else(|| Error::InvalidArgument(format!("signing time {datetime}")))?;
-        let seconds = expires_in.as_secs();
-        let expires = signed_at
-            .checked_add(Duration::from_secs(seconds))
-            .ok_or(Error::InvalidExpiry(expires_in))?;
-        let date = v4::date_of(&datetime);
-        let scope = v4::scope(date, region.as_str(), v4::PRODUCT);
-        let additional = v4::additional_headers(headers, &config.additional_headers);
-        if let Some(token) = credentials.security_token() {
-            query.push((v4::SECURITY_TOKEN_QUERY.to_owned(), token.to_owned()));
-        }
-        query.push((
-            v4::SIGNATURE_VERSION_QUERY.to_owned(),
-            v4::ALGORITHM.to_owned(),
-        ));
-        query.push((
-            v4::CREDENTIAL_QUERY.to_owned(),
-            format!("{}/{scope}", credentials.access_key_id()),
-        ));
-        query.push((v4::DATE_QUERY.to_owned(), datetime.clone()));
-        query.push((v4::EXPIRES_QUERY.to_owned(), seconds.to_string()));
-        if !additional.is_empty() {
-            query.push((
-                v4::ADDITIONAL_HEADERS_QUERY.to_owned(),
-                additional.join(";"),
-            ));
-        }
-        let canonical_request = v4::canonical_request(
-            &self.method,
-            &self.canonical_uri(),
-            &v4::canonical_query(query),
-            headers,
-            &additional,
-        );
-        let string_to_sign = v4::string_to_sign(&datetime, &scope, &canonical_request);
-        let key = v4::signing_key(
-            credentials.access_key_secret(),
-            date,
-            region.as_str(),
-            v4::PRODUCT,
-        );
-        query.push((
-            v4::SIGNATURE_QUERY.to_owned(),
-            v4::signature(&key, &string_to_sign),
-        ));
-        Ok(expires)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     /// PROTOCOL.md §1, vector V1-presign (Go SDK v1/v2, Python SDK v2 tests).
     #[test]
     fn v1_presign_vector() {
-        let config = Config::new(
+        let config = Config::v1(
             Endpoint::parse("http://oss-cn-hangzhou.aliyuncs.com")
                 .unwrap_or_else(|e| panic!("{e}")),
         );
@@ -646,7 +348,7 @@ mod tests {
         .query("versionId", "versionId");
         let expires = UNIX_EPOCH + Duration::from_secs(1_699_807_420);
         let now = expires - Duration::from_secs(900);
-        let resource = request.resource(&request.query);
+        let resource = v1::canonicalized_resource(Some("bucket"), Some("key"), &request.query);
         let sts = v1::string_to_sign(&request.method, &request.headers, "1699807420", &resource);
         assert_eq!(sts, "GET\n\n\n1699807420\n/bucket/key?versionId=versionId");
         let credentials = Credentials::new("ak", "sk");
@@ -663,7 +365,7 @@ mod tests {
     #[test]
     fn presign_with_sts_signs_the_token_as_a_sub_resource() {
         let config =
-            Config::new(Endpoint::parse("http://127.0.0.1:9000").unwrap_or_else(|e| panic!("{e}")));
+            Config::v1(Endpoint::parse("http://127.0.0.1:9000").unwrap_or_else(|e| panic!("{e}")));
         let request = OssRequest::new(
             Method::GET,
             Bucket::new("bucket").unwrap_or_else(|e| panic!("{e}")),
@@ -695,7 +397,7 @@ mod tests {
 
     #[test]
     fn tokens_never_show_in_debug_and_bad_times_are_errors() {
-        let config = Config::new(Endpoint::parse("http://127.0.0.1:9000").unwrap());
+        let config = Config::v1(Endpoint::parse("http://127.0.0.1:9000").unwrap());
         let credentials = Credentials::new("ak", "sk").with_security_token("SECRET-TOKEN");
         let request = || {
             OssRequest::new(
@@ -707,7 +409,7 @@ mod tests {
         };
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let signed = request().sign(&config, &credentials, now).unwrap();
-        assert_eq!(signed.headers()[SECURITY_TOKEN_HEADER], "SECRET-TOKEN");
+        assert_eq!(signed.headers()["x-oss-security-token"], "SECRET-TOKEN");
         let presigned = request()
             .presign(&config, &credentials, now, Duration::from_secs(60))
             .unwrap();
@@ -753,7 +455,7 @@ mod tests {
             }
         }
         assert!(matches!(
-            request().string_to_sign(&credentials, UNIX_EPOCH - Duration::from_secs(1)),
+            request().signing_strings(&config, &credentials, UNIX_EPOCH - Duration::from_secs(1)),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(
@@ -764,7 +466,7 @@ mod tests {
 
     #[test]
     fn header_signing_adds_date_token_and_authorization() {
-        let config = Config::new(
+        let config = Config::v1(
             Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap_or_else(|e| panic!("{e}")),
         );
         let now = UNIX_EPOCH + Duration::from_secs(1_672_223_261); // Wed, 28 Dec 2022 10:27:41 GMT
@@ -778,7 +480,10 @@ mod tests {
             .set_header_str("content-type", "text/html")
             .unwrap_or_else(|e| panic!("{e}"));
         let credentials = Credentials::new("ak", "sk").with_security_token("token");
-        let sts = request.string_to_sign(&credentials, now).unwrap();
+        let sts = request
+            .signing_strings(&config, &credentials, now)
+            .unwrap()
+            .string_to_sign;
         assert_eq!(
             sts,
             "PUT\n\ntext/html\nWed, 28 Dec 2022 10:27:41 GMT\nx-oss-security-token:token\n/examplebucket/nelson"
@@ -1043,11 +748,73 @@ mod tests {
         assert!(url.contains(&format!("x-oss-signature={sig}&")), "{url}");
     }
 
+    /// `host` as an additional header is signed with the host the URI
+    /// carries, without the caller setting a `Host` header (the official V4
+    /// presigned URL example signs `x-oss-additional-headers=host`).
+    #[test]
+    fn v4_signs_host_from_the_uri() {
+        let config = Config::v4(
+            Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap(),
+            Region::new("cn-hangzhou").unwrap(),
+        )
+        .with_additional_headers(["Host"]);
+        let request = OssRequest::new(
+            Method::GET,
+            Bucket::new("examplebucket").unwrap(),
+            Some(ObjectKey::new("exampleobject").unwrap()),
+            (),
+        );
+        let credentials = Credentials::new("ak", "sk");
+        let now = UNIX_EPOCH + Duration::from_secs(1_702_743_657);
+        let strings = request.signing_strings(&config, &credentials, now).unwrap();
+        assert_eq!(
+            strings.canonical_request.unwrap(),
+            "GET\n/examplebucket/exampleobject\n\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\nx-oss-content-sha256:UNSIGNED-PAYLOAD\nx-oss-date:20231216T162057Z\n\nhost\nUNSIGNED-PAYLOAD"
+        );
+        let signed = request.clone().sign(&config, &credentials, now).unwrap();
+        assert!(!signed.headers().contains_key("host"));
+        assert!(
+            signed.headers()["authorization"]
+                .to_str()
+                .unwrap()
+                .contains(",AdditionalHeaders=host,")
+        );
+
+        let presigned = request
+            .presign(&config, &credentials, now, Duration::from_secs(60))
+            .unwrap();
+        let url = presigned.url.to_string();
+        assert!(url.starts_with("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/exampleobject?x-oss-additional-headers=host&x-oss-credential="), "{url}");
+        let canonical = v4::canonical_request(
+            &Method::GET,
+            "/examplebucket/exampleobject",
+            "x-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256",
+            &HeaderMap::from_iter([(
+                http::header::HOST,
+                HeaderValue::from_static("examplebucket.oss-cn-hangzhou.aliyuncs.com"),
+            )]),
+            &["host"],
+        );
+        assert_eq!(
+            canonical,
+            "GET\n/examplebucket/exampleobject\nx-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\n\nhost\nUNSIGNED-PAYLOAD"
+        );
+        let sig = v4::signature(
+            &v4::signing_key("sk", "20231216", "cn-hangzhou", "oss"),
+            &v4::string_to_sign(
+                "20231216T162057Z",
+                "20231216/cn-hangzhou/oss/aliyun_v4_request",
+                &canonical,
+            ),
+        );
+        assert!(url.contains(&format!("&x-oss-signature={sig}&")), "{url}");
+    }
+
     #[test]
     fn region_selects_the_signature_version() {
         let endpoint = Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap();
         let v1 = Config::for_region(endpoint.clone(), None);
-        assert_eq!(v1, Config::new(endpoint.clone()));
+        assert_eq!(v1, Config::v1(endpoint.clone()));
         assert_eq!(v1.region(), None);
         let region = Region::new("cn-hangzhou").unwrap();
         let v4 = Config::for_region(endpoint.clone(), Some(region.clone()));

@@ -45,15 +45,15 @@ C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
 ";
 
 /// Key URLs trusted by default: OSS's own key host.
-pub const DEFAULT_TRUSTED_PREFIXES: [&str; 2] = [
+pub(crate) const DEFAULT_TRUSTED_PREFIXES: [&str; 2] = [
     "http://gosspublic.alicdn.com/",
     "https://gosspublic.alicdn.com/",
 ];
 
 /// Header with the base64 RSA signature.
-pub const AUTHORIZATION_HEADER: &str = "authorization";
+pub(crate) const AUTHORIZATION_HEADER: &str = "authorization";
 /// Header with the base64 public-key URL.
-pub const PUB_KEY_URL_HEADER: &str = "x-oss-pub-key-url";
+pub(crate) const PUB_KEY_URL_HEADER: &str = "x-oss-pub-key-url";
 
 /// Which check a callback failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -126,7 +126,7 @@ impl PublicKey {
     ///
     /// # Errors
     /// [`VerifyError::BadKey`] when it is not an RSA SPKI.
-    pub fn from_der(der: &[u8]) -> Result<Self, VerifyError> {
+    pub(crate) fn from_der(der: &[u8]) -> Result<Self, VerifyError> {
         let spki = pkcs8::SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|e| VerifyError::BadKey(e.to_string()))?;
         if spki.algorithm.oid != pkcs1::ALGORITHM_OID {
@@ -143,7 +143,7 @@ impl PublicKey {
     ///
     /// # Errors
     /// [`VerifyError::BadKey`] when malformed or outside 512..=4096 bits.
-    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, VerifyError> {
+    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, VerifyError> {
         let bad = |e: &dyn std::fmt::Display| VerifyError::BadKey(e.to_string());
         let key = pkcs1::RsaPublicKeyRef::from_der(der).map_err(|e| bad(&e))?;
         let uint = |bytes: &[u8]| {
@@ -219,7 +219,7 @@ impl<'a> CallbackRequest<'a> {
     }
 
     /// The bytes OSS signed: `url_decode(path) + ("?" + query) + "\n" + body`.
-    pub fn string_to_sign(&self) -> Vec<u8> {
+    pub(crate) fn string_to_sign(&self) -> Vec<u8> {
         let mut out: Vec<u8> = percent_decode_str(self.path).collect();
         if !self.query.is_empty() {
             out.push(b'?');
@@ -264,7 +264,7 @@ impl Default for Verifier {
 }
 
 impl Verifier {
-    /// Trusts only OSS's key host ([`DEFAULT_TRUSTED_PREFIXES`]).
+    /// Trusts only OSS's key host (`https://gosspublic.alicdn.com/` and its http form).
     pub fn new() -> Self {
         Self {
             trusted_prefixes: DEFAULT_TRUSTED_PREFIXES

@@ -123,7 +123,7 @@ fn each_bad_input_gives_its_specific_error() {
             "presign for zero seconds",
             GetObject::new(bucket(), key())
                 .request()
-                .and_then(|r| r.presign(&Config::new(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b"), SystemTime::now(), Duration::ZERO))
+                .and_then(|r| r.presign(&Config::v1(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b"), SystemTime::now(), Duration::ZERO))
                 .map(drop),
             |e| matches!(e, Error::InvalidExpiry(d) if d.is_zero()),
         ),
@@ -131,7 +131,7 @@ fn each_bad_input_gives_its_specific_error() {
             "presign for eight days",
             GetObject::new(bucket(), key())
                 .request()
-                .and_then(|r| r.presign(&Config::new(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b"), SystemTime::now(), Duration::from_secs(8 * 86_400)))
+                .and_then(|r| r.presign(&Config::v1(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b"), SystemTime::now(), Duration::from_secs(8 * 86_400)))
                 .map(drop),
             |e| matches!(e, Error::InvalidExpiry(_)),
         ),
@@ -139,7 +139,7 @@ fn each_bad_input_gives_its_specific_error() {
             "STS token that cannot be a header",
             PutObject::new(bucket(), key())
                 .request()
-                .and_then(|r| r.sign(&Config::new(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b").with_security_token("t\nx"), SystemTime::now()))
+                .and_then(|r| r.sign(&Config::v1(Endpoint::parse("127.0.0.1:9000").unwrap()), &Credentials::new("a", "b").with_security_token("t\nx"), SystemTime::now()))
                 .map(drop),
             |e| matches!(e, Error::InvalidHeader { name } if name == "x-oss-security-token"),
         ),

@@ -23,7 +23,7 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_672_223_261)
 }
 fn config() -> Config {
-    Config::new(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap())
+    Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com").unwrap())
 }
 fn bucket() -> Bucket {
     Bucket::new("examplebucket").unwrap()
@@ -51,15 +51,19 @@ fn check<B: std::fmt::Debug + PartialEq>(
     body: &B,
 ) {
     assert_eq!(
-        request.string_to_sign(credentials, now()).unwrap(),
+        request
+            .signing_strings(&config(), credentials, now())
+            .unwrap()
+            .string_to_sign,
         string_to_sign
     );
     let signed = request.sign(&config(), credentials, now()).unwrap();
     assert_eq!(signed.method(), method);
     assert_eq!(signed.uri().to_string(), url);
-    let authorization = v1::authorization(
+    let authorization = format!(
+        "OSS {}:{}",
         credentials.access_key_id(),
-        &v1::signature(credentials.access_key_secret(), string_to_sign),
+        v1::signature(credentials.access_key_secret(), string_to_sign),
     );
     let mut want: Vec<(String, String)> = headers
         .iter()

@@ -164,10 +164,13 @@ impl Emulator {
             addr
         };
         let shared = Arc::new(server::Shared {
-            creds: auth::Creds {
-                access_key_id: config.access_key_id,
-                access_key_secret: config.access_key_secret,
-                security_token: config.security_token,
+            creds: {
+                let creds =
+                    osscb_core::Credentials::new(config.access_key_id, config.access_key_secret);
+                match config.security_token {
+                    Some(token) => creds.with_security_token(token),
+                    None => creds,
+                }
             },
             store: Mutex::new(store),
             signer,

@@ -114,9 +114,10 @@ pub(crate) fn get_object(
         (ETAG, meta.etag.clone()),
         (
             LAST_MODIFIED,
-            httpdate::fmt_http_date(
+            osscb_core::time::http_date(
                 SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(meta.last_modified),
-            ),
+            )
+            .unwrap_or_default(),
         ),
         (
             HeaderName::from_static("x-oss-hash-crc64ecma"),

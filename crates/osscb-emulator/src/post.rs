@@ -16,7 +16,7 @@ use osscb_core::sign::v1;
 use osscb_core::{ObjectKey, crc64};
 use serde_json::Value;
 
-use crate::auth::{constant_time_eq, iso8601};
+use crate::auth::{constant_time_eq, invalid_access_key_id, iso8601};
 use crate::error::OssError;
 use crate::server::{Ctx, Resp, Target, Written, read_body, write_answer};
 use crate::store::{Object, ObjectMeta, epoch_secs, hex_upper};
@@ -94,29 +94,6 @@ async fn parse_form(headers: &HeaderMap, body: Bytes) -> Result<Form, OssError> 
     }
 }
 
-/// Seconds since the epoch from `2024-01-02T03:04:05Z` or `…05.000Z`.
-fn parse_iso8601(text: &str) -> Option<u64> {
-    let text = text.trim().strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
-}
-
 fn policy_failed(condition: &Value) -> OssError {
     OssError::access_denied(format!(
         "Invalid according to Policy: Policy Condition failed: {condition}"
@@ -130,12 +107,13 @@ fn check_policy(policy: &Value, form: &Form, bucket: &str, key: &str) -> Result<
         .get("expiration")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("the policy must have an expiration."))?;
-    let expires = parse_iso8601(expiration)
+    let expires = osscb_core::time::parse_iso8601(expiration)
         .ok_or_else(|| invalid("the expiration is not an ISO 8601 GMT time."))?;
-    if expires < epoch_secs(SystemTime::now()) {
+    let now = SystemTime::now();
+    if expires < now {
         return Err(
             OssError::access_denied("Invalid according to Policy: Policy expired.")
-                .with("ServerTime", iso8601(epoch_secs(SystemTime::now()))),
+                .with("ServerTime", iso8601(epoch_secs(now))),
         );
     }
     let field = |name: &str| -> Option<String> {
@@ -222,23 +200,19 @@ fn authenticate(ctx: &Ctx<'_>, form: &Form, bucket: &str, key: &str) -> Result<(
             "You have no right to access this object because of bucket acl.",
         ));
     };
-    if id != creds.access_key_id {
-        return Err(OssError::new(
-            403,
-            "InvalidAccessKeyId",
+    if id != creds.access_key_id() {
+        return Err(invalid_access_key_id(
             "The OSS Access Key Id you provided does not exist in our records.",
-        )
-        .with("OSSAccessKeyId", id));
+            id,
+        ));
     }
-    if let Some(token) = &creds.security_token {
+    if let Some(token) = creds.security_token() {
         let sent = form.get("x-oss-security-token").unwrap_or_default();
-        if !constant_time_eq(sent.as_bytes(), token.as_bytes()) {
-            return Err(OssError::new(
-                403,
-                "InvalidAccessKeyId",
+        if !constant_time_eq(sent, token) {
+            return Err(invalid_access_key_id(
                 "The security token you provided is invalid.",
-            )
-            .with("OSSAccessKeyId", id));
+                id,
+            ));
         }
     }
     let (Some(policy_b64), Some(signature)) = (form.get("policy"), form.get("Signature")) else {
@@ -246,8 +220,8 @@ fn authenticate(ctx: &Ctx<'_>, form: &Form, bucket: &str, key: &str) -> Result<(
             "A PostObject form with OSSAccessKeyId needs policy and Signature fields.",
         ));
     };
-    let expected = v1::signature(&creds.access_key_secret, policy_b64);
-    if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+    let expected = v1::signature(creds.access_key_secret(), policy_b64);
+    if !constant_time_eq(&expected, signature) {
         return Err(OssError::signature_mismatch(id, signature, policy_b64));
     }
     let policy: Value = STANDARD
@@ -357,19 +331,4 @@ pub(crate) async fn post_object(
         operation: "PostObject",
     };
     Ok(write_answer(ctx, written, callback, xml, status).await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_parse_round_trips() {
-        for secs in [0, 951_782_400, 1_672_223_261, 4_102_444_800] {
-            assert_eq!(parse_iso8601(&iso8601(secs)), Some(secs));
-        }
-        assert_eq!(parse_iso8601("2022-12-28T10:27:41Z"), Some(1_672_223_261));
-        assert_eq!(parse_iso8601("2022-13-28T10:27:41Z"), None);
-        assert_eq!(parse_iso8601("nonsense"), None);
-    }
 }

@@ -24,7 +24,7 @@ use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::{self, AuthRequest, Creds};
+use crate::auth::{self, AuthRequest};
 use crate::callback::{self, Signer};
 use crate::error::OssError;
 use crate::faults::Faults;
@@ -50,7 +50,7 @@ pub(crate) struct Stats {
 
 /// State shared by every connection.
 pub(crate) struct Shared {
-    pub(crate) creds: Creds,
+    pub(crate) creds: osscb_core::Credentials,
     pub(crate) store: Mutex<Store>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) faults: Faults,
@@ -176,7 +176,9 @@ async fn handle(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("x-oss-request-id", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+    if let Ok(v) =
+        HeaderValue::from_str(&osscb_core::time::http_date(SystemTime::now()).unwrap_or_default())
+    {
         headers.insert(DATE, v);
     }
     headers.insert("server", HeaderValue::from_static("AliyunOSS"));
@@ -596,6 +598,28 @@ pub(crate) async fn write_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The path is decoded (`%2F` included) before bucket and key are split,
+    /// so a key that is a dot segment can follow the bucket as `%2F%2E%2E`.
+    #[test]
+    fn path_style_targets_decode_before_splitting() {
+        let headers = HeaderMap::new();
+        for (uri, bucket, key) in [
+            ("http://127.0.0.1:9/bucket%2F%2E%2E", "bucket", Some("..")),
+            (
+                "http://127.0.0.1:9/bucket/a%2F%2E%2E%2Fb",
+                "bucket",
+                Some("a/../b"),
+            ),
+            ("http://127.0.0.1:9/bucket/%2E%2Fx", "bucket", Some("./x")),
+            ("http://127.0.0.1:9/bucket/", "bucket", None),
+        ] {
+            let uri: http::Uri = uri.parse().unwrap_or_else(|e| panic!("{e}"));
+            let target = target(&headers, &uri).unwrap_or_else(|e| panic!("{}", e.message));
+            assert_eq!(target.bucket.as_deref(), Some(bucket), "{uri}");
+            assert_eq!(target.key.as_deref(), key, "{uri}");
+        }
+    }
 
     #[test]
     fn virtual_host_detection() {

@@ -474,6 +474,25 @@ async fn post_object_with_policy_and_callback() {
         "{}",
         r.text()
     );
+    // Impossible dates are refused, not rolled over into March.
+    for expiration in ["2024-02-31T00:00:00Z", "2099-02-31T00:00:00.000Z"] {
+        let policy = STANDARD.encode(format!(
+            r#"{{"expiration":"{expiration}","conditions":[]}}"#
+        ));
+        let fields = vec![
+            ("key", "uploads/feb31".to_owned()),
+            ("policy", policy.clone()),
+            ("OSSAccessKeyId", ID.to_owned()),
+            ("Signature", v1::signature(SECRET, &policy)),
+        ];
+        let r = send(emu.addr(), send_form(fields, b"x")).await;
+        assert_eq!(r.status, 400, "{expiration}: {}", r.text());
+        assert!(
+            r.text().contains("<Code>InvalidArgument</Code>\n  <Message>Invalid Policy: the expiration is not an ISO 8601 GMT time.</Message>"),
+            "{}",
+            r.text()
+        );
+    }
     let r = send(
         emu.addr(),
         send_form(vec![("key", "uploads/anon".to_owned())], b"x"),

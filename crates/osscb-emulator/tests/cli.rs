@@ -104,7 +104,7 @@ async fn binary_loads_its_key_injects_faults_and_stops_on_ctrl_c() {
     assert_eq!(served.text().trim(), public.trim());
 
     // --fail-next 1:503 fails the first OSS request, --corrupt-crc64-next 1 the next write's CRC.
-    let config = osscb_core::Config::new(
+    let config = osscb_core::Config::v1(
         osscb_core::Endpoint::parse(&format!("http://{addr}")).expect("endpoint"),
     );
     let signed = |op: &dyn Fn() -> osscb_core::OssRequest<Vec<u8>>| {

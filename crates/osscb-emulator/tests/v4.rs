@@ -12,7 +12,7 @@ use osscb_core::ops::multipart::{
     CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, UploadPart,
 };
 use osscb_core::ops::{GetObject, Operation, PutObject};
-use osscb_core::sign::{Region, v4};
+use osscb_core::sign::Region;
 use osscb_core::{Config, Credentials, Endpoint};
 use osscb_emulator::{Emulator, EmulatorConfig};
 
@@ -302,10 +302,7 @@ async fn additional_headers_are_signed_and_checked() {
         .expect("presign");
     let url = presigned.url.to_string();
     assert!(
-        url.contains(&format!(
-            "{}=content-disposition",
-            v4::ADDITIONAL_HEADERS_QUERY
-        )),
+        url.contains("x-oss-additional-headers=content-disposition"),
         "{url}"
     );
     let mut req = Request::get(&url).body(Vec::new()).expect("req");
@@ -422,4 +419,53 @@ async fn callbacks_and_multipart_with_v4() {
         String::from_utf8_lossy(&got.body),
         format!("object=cb-multipart&size={}&who=v4%20user", 100 * 1024 + 4)
     );
+}
+
+#[tokio::test]
+async fn host_is_signed_from_the_uri_alone() {
+    let emu = emulator();
+    let config = v4_config(&emu).with_additional_headers(["host"]);
+    let put = PutObject::new(b("bucket"), k("host-signed")).content_length(2);
+    let req = sign_v4(&config, &put, b"hi", &creds(), SystemTime::now());
+    assert!(!req.headers().contains_key("host"));
+    let auth = req.headers()["authorization"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(auth.contains(",AdditionalHeaders=host,"), "{auth}");
+    let r = send(emu.addr(), req).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // The host is covered: another one is refused.
+    let mut req = sign_v4(&config, &put, b"hi", &creds(), SystemTime::now());
+    req.headers_mut()
+        .insert("host", HeaderValue::from_static("127.0.0.1:1"));
+    let r = send(emu.addr(), req).await;
+    assert_eq!(element(&r.text(), "Code"), "SignatureDoesNotMatch");
+    assert!(
+        element(&r.text(), "CanonicalRequest").contains("\nhost:127.0.0.1:1\n"),
+        "{}",
+        r.text()
+    );
+
+    // The official presigned URL example: x-oss-additional-headers=host.
+    let presigned = GetObject::new(b("bucket"), k("host-signed"))
+        .request()
+        .expect("request")
+        .presign(
+            &config,
+            &creds(),
+            SystemTime::now(),
+            Duration::from_secs(60),
+        )
+        .expect("presign");
+    let url = presigned.url.to_string();
+    assert!(url.contains("?x-oss-additional-headers=host&"), "{url}");
+    assert!(presigned.headers.is_empty());
+    let r = send(
+        emu.addr(),
+        Request::get(&url).body(Vec::new()).expect("req"),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_slice()), (200, b"hi".as_slice()));
 }

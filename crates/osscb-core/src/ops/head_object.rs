@@ -46,8 +46,7 @@ impl ObjectMetadata {
             object: StoredObject::from_headers(headers),
             content_length: header(headers, "content-length").and_then(|v| v.parse().ok()),
             content_type: text("content-type"),
-            last_modified: header(headers, "last-modified")
-                .and_then(|v| httpdate::parse_http_date(v).ok()),
+            last_modified: header(headers, "last-modified").and_then(crate::time::parse_http_date),
             metadata: headers
                 .iter()
                 .filter_map(|(name, value)| {

@@ -1,18 +1,29 @@
-//! OSS Signature V1: `Authorization: OSS <AccessKeyId>:<Signature>` and presigned URLs.
+//! OSS Signature V1: `Authorization: OSS <AccessKeyId>:<Signature>`, presigned
+//! URLs (`OSSAccessKeyId`, `Expires`, `Signature`), and their verification.
 //!
 //! ```text
 //! Signature = base64(HMAC-SHA1(AccessKeySecret,
 //!     VERB "\n" Content-MD5 "\n" Content-Type "\n" Date "\n"
 //!     CanonicalizedOSSHeaders CanonicalizedResource))
 //! ```
-//! Every piece is a public function so tests (and the emulator, which checks
-//! signatures) compare the string to sign before the signature.
+//! `Date` is the `Date` header (or `x-oss-date`) for header signatures and the
+//! absolute `Expires` (seconds since 1970) for presigned URLs. The
+//! CanonicalizedResource names the **raw** key: `/bucket/a/../b` for the key
+//! `a/../b`, however the URL path encodes it (oss2 `auth.py`
+//! `ProviderAuth.__get_resource_string`: `'/' + bucket_name + '/' + key`).
+
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit as _, Mac as _};
-use http::{HeaderMap, Method};
+use http::header::DATE;
+use http::{HeaderMap, HeaderValue, Method};
 use sha1::Sha1;
+
+use super::{IncomingRequest, Rejection, Signed};
+use crate::request::SigningStrings;
+use crate::{Bucket, Credentials, Error, ObjectKey, OssRequest, time};
 
 /// Query parameters that are part of the signed resource. There is no single
 /// official list; this is the union of `oss2`'s and Go SDK v2's lists (sorted
@@ -99,19 +110,18 @@ pub const SUB_RESOURCES: &[&str] = &[
 ];
 
 /// Whether the query parameter `name` is signed.
-pub fn is_sub_resource(name: &str) -> bool {
+pub(crate) fn is_sub_resource(name: &str) -> bool {
     SUB_RESOURCES.binary_search(&name).is_ok() || name.starts_with("x-oss-")
 }
 
 /// `/bucket/key?sub&resources`: the raw (not percent-encoded) key, `/bucket/`
 /// for bucket-level requests, `/` with no bucket; then the signed query
-/// parameters (sub-resources, plus `extra` names the caller chose) sorted by
-/// name, `k=v` or bare `k` when the value is empty. Values are decoded.
-pub fn canonicalized_resource(
+/// parameters (sub-resources) sorted by name, `k=v` or bare `k` when the
+/// value is empty. Values are decoded.
+pub(crate) fn canonicalized_resource(
     bucket: Option<&str>,
     key: Option<&str>,
     query: &[(String, String)],
-    extra: &[String],
 ) -> String {
     let mut out = String::from("/");
     if let Some(bucket) = bucket {
@@ -121,10 +131,8 @@ pub fn canonicalized_resource(
             out.push_str(key);
         }
     }
-    let mut signed: Vec<&(String, String)> = query
-        .iter()
-        .filter(|(k, _)| is_sub_resource(k) || extra.iter().any(|e| e == k))
-        .collect();
+    let mut signed: Vec<&(String, String)> =
+        query.iter().filter(|(k, _)| is_sub_resource(k)).collect();
     signed.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (k, v)) in signed.into_iter().enumerate() {
         out.push(if i == 0 { '?' } else { '&' });
@@ -139,7 +147,7 @@ pub fn canonicalized_resource(
 
 /// Every header whose name starts with `x-oss-`, sorted, as `name:value\n`
 /// (values trimmed; repeated headers joined with `,`).
-pub fn canonicalized_oss_headers(headers: &HeaderMap) -> String {
+pub(crate) fn canonicalized_oss_headers(headers: &HeaderMap) -> String {
     let mut names: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
@@ -151,24 +159,23 @@ pub fn canonicalized_oss_headers(headers: &HeaderMap) -> String {
 
 /// The value of the Date line of a header signature: `x-oss-date` when present,
 /// else `Date`, else empty.
-pub fn date_line(headers: &HeaderMap) -> String {
-    header_str(headers, "x-oss-date")
-        .or_else(|| header_str(headers, "date"))
+pub(crate) fn date_line(headers: &HeaderMap) -> String {
+    super::header_text(headers, "x-oss-date")
+        .or_else(|| super::header_text(headers, "date"))
         .unwrap_or_default()
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
 }
 
 /// The V1 string to sign. `date` is [`date_line`] for header signatures and the
 /// absolute `Expires` (epoch seconds) for presigned URLs; `resource` is
 /// [`canonicalized_resource`].
-pub fn string_to_sign(method: &Method, headers: &HeaderMap, date: &str, resource: &str) -> String {
-    let md5 = header_str(headers, "content-md5").unwrap_or_default();
-    let content_type = header_str(headers, "content-type").unwrap_or_default();
+pub(crate) fn string_to_sign(
+    method: &Method,
+    headers: &HeaderMap,
+    date: &str,
+    resource: &str,
+) -> String {
+    let md5 = super::header_text(headers, "content-md5").unwrap_or_default();
+    let content_type = super::header_text(headers, "content-type").unwrap_or_default();
     format!(
         "{method}\n{md5}\n{content_type}\n{date}\n{}{resource}",
         canonicalized_oss_headers(headers)
@@ -185,8 +192,165 @@ pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
 }
 
 /// The `Authorization` header value: `OSS <AccessKeyId>:<Signature>`.
-pub fn authorization(access_key_id: &str, signature: &str) -> String {
+pub(crate) fn authorization(access_key_id: &str, signature: &str) -> String {
     format!("OSS {access_key_id}:{signature}")
+}
+
+/// The query parameters of a presigned URL, in the order they are checked:
+/// AccessKey ID, expiry, signature.
+pub(crate) const PRESIGN_PARAMS: [&str; 3] = ["OSSAccessKeyId", "Expires", "Signature"];
+
+/// The STS token's query parameter in a V1 presigned URL (a sub-resource).
+const SECURITY_TOKEN_QUERY: &str = "security-token";
+
+fn resource<B>(request: &OssRequest<B>, query: &[(String, String)]) -> String {
+    canonicalized_resource(
+        request.bucket.as_ref().map(Bucket::as_str),
+        request.key.as_ref().map(ObjectKey::as_str),
+        query,
+    )
+}
+
+/// Signs `request`'s headers at `now`: adds `Date`, the STS token and
+/// `Authorization`.
+pub(crate) fn sign<B>(
+    request: &OssRequest<B>,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<Signed, Error> {
+    let mut headers = request.headers.clone();
+    let date = HeaderValue::from_str(&time::http_date(now)?)
+        .map_err(|_| Error::InvalidArgument(format!("cannot format {now:?} as an HTTP date")))?;
+    headers.insert(DATE, date);
+    super::add_security_token(&mut headers, credentials)?;
+    let string_to_sign = string_to_sign(
+        &request.method,
+        &headers,
+        &date_line(&headers),
+        &resource(request, &request.query),
+    );
+    let signature = signature(credentials.access_key_secret(), &string_to_sign);
+    super::set_authorization(
+        &mut headers,
+        &authorization(credentials.access_key_id(), &signature),
+    )?;
+    Ok(Signed {
+        headers,
+        strings: SigningStrings {
+            canonical_request: None,
+            string_to_sign,
+        },
+    })
+}
+
+/// Presigns `request` (whose headers are those the URL's user must send) at
+/// `now` for `expires_in`: returns the full query (the STS token as the signed
+/// sub-resource `security-token`, then `Expires`, `OSSAccessKeyId`,
+/// `Signature`) and the expiry.
+pub(crate) fn presign<B>(
+    request: &OssRequest<B>,
+    credentials: &Credentials,
+    now: SystemTime,
+    expires_in: Duration,
+) -> Result<(Vec<(String, String)>, SystemTime), Error> {
+    let expires = now
+        .checked_add(expires_in)
+        .ok_or(Error::InvalidExpiry(expires_in))?;
+    let epoch = time::epoch_seconds(expires)
+        .map_err(|_| Error::InvalidExpiry(expires_in))?
+        .to_string();
+    let mut query = request.query.clone();
+    if let Some(token) = credentials.security_token() {
+        query.push((SECURITY_TOKEN_QUERY.to_owned(), token.to_owned()));
+    }
+    let string_to_sign = string_to_sign(
+        &request.method,
+        &request.headers,
+        &epoch,
+        &resource(request, &query),
+    );
+    let signature = signature(credentials.access_key_secret(), &string_to_sign);
+    let [id_param, expires_param, signature_param] = PRESIGN_PARAMS;
+    query.push((expires_param.to_owned(), epoch));
+    query.push((id_param.to_owned(), credentials.access_key_id().to_owned()));
+    query.push((signature_param.to_owned(), signature));
+    Ok((query, expires))
+}
+
+/// Verifies `Authorization: OSS <id>:<signature>` (see [`super::verify`]).
+pub(crate) fn verify_header(
+    request: &IncomingRequest<'_>,
+    authorization: &str,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<SigningStrings, Rejection> {
+    let (id, sent) = authorization
+        .strip_prefix("OSS ")
+        .and_then(|rest| rest.trim().rsplit_once(':'))
+        .ok_or_else(|| Rejection::InvalidArgument("Authorization header is invalid.".to_owned()))?;
+    super::check_access_key_id(credentials, id)?;
+    super::check_security_token(credentials, request.header(super::SECURITY_TOKEN_HEADER))?;
+    let date = date_line(request.headers);
+    if date.is_empty() {
+        return Err(Rejection::AccessDenied("Missing Date header.".to_owned()));
+    }
+    let signed_at = time::parse_http_date(&date)
+        .ok_or_else(|| Rejection::AccessDenied("Invalid Date header.".to_owned()))?;
+    super::check_skew(signed_at, &date, now)?;
+    check(request, credentials, &date, request.query, id, sent)
+}
+
+/// Verifies a presigned URL's `OSSAccessKeyId`, `Expires` and `Signature`
+/// (see [`super::verify`]).
+pub(crate) fn verify_query(
+    request: &IncomingRequest<'_>,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<SigningStrings, Rejection> {
+    let [Some(id), Some(expires), Some(sent)] = PRESIGN_PARAMS.map(|name| request.param(name))
+    else {
+        return Err(Rejection::AccessDenied(
+            "Authentication requires OSSAccessKeyId, Expires and Signature.".to_owned(),
+        ));
+    };
+    super::check_access_key_id(credentials, id)?;
+    super::check_security_token(credentials, request.param(SECURITY_TOKEN_QUERY))?;
+    let expires_at: u64 = expires
+        .trim()
+        .parse()
+        .map_err(|_| Rejection::AccessDenied("Invalid Expires parameter.".to_owned()))?;
+    if time::epoch_seconds(now).is_ok_and(|now| expires_at < now) {
+        return Err(Rejection::AccessDenied("Request has expired.".to_owned()));
+    }
+    let signed: Vec<(String, String)> = request
+        .query
+        .iter()
+        .filter(|(k, _)| !PRESIGN_PARAMS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    check(request, credentials, expires, &signed, id, sent)
+}
+
+fn check(
+    request: &IncomingRequest<'_>,
+    credentials: &Credentials,
+    date: &str,
+    query: &[(String, String)],
+    id: &str,
+    sent: &str,
+) -> Result<SigningStrings, Rejection> {
+    let resource = canonicalized_resource(request.bucket, request.key, query);
+    let string_to_sign = string_to_sign(request.method, request.headers, date, &resource);
+    let expected = signature(credentials.access_key_secret(), &string_to_sign);
+    super::check_signature(
+        id,
+        sent,
+        &expected,
+        SigningStrings {
+            canonical_request: None,
+            string_to_sign,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -218,7 +382,7 @@ mod tests {
             ("x-oss-meta-author", "foo@bar.com"),
             ("x-oss-magic", "abracadabra"),
         ]);
-        let resource = canonicalized_resource(Some("oss-example"), Some("nelson"), &[], &[]);
+        let resource = canonicalized_resource(Some("oss-example"), Some("nelson"), &[]);
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert_eq!(
             sts,
@@ -242,7 +406,7 @@ mod tests {
             ("x-oss-date", "Wed, 28 Dec 2022 10:27:41 GMT"),
             ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
         ]);
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &[], &[]);
+        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &[]);
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert_eq!(
             sts,
@@ -251,7 +415,7 @@ mod tests {
         assert_eq!(signature("sk", &sts), "kSHKmLxlyEAKtZPkJhG9bZb5k7M=");
 
         let query = [("acl".to_owned(), String::new())];
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &query, &[]);
+        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &query);
         assert_eq!(resource, "/examplebucket/nelson?acl");
         let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
         assert!(sts.ends_with("x-oss-meta-magic:abracadabra\n/examplebucket/nelson?acl"));
@@ -292,9 +456,9 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect()
         };
-        assert_eq!(canonicalized_resource(None, None, &[], &[]), "/");
+        assert_eq!(canonicalized_resource(None, None, &[]), "/");
         assert_eq!(
-            canonicalized_resource(Some("b"), None, &q(&[("uploads", "")]), &[]),
+            canonicalized_resource(Some("b"), None, &q(&[("uploads", "")])),
             "/b/?uploads"
         );
         assert_eq!(
@@ -308,9 +472,8 @@ mod tests {
                     ("x-oss-process", "image/resize,w_10"),
                     ("mine", "v"),
                 ]),
-                &["mine".to_owned()],
             ),
-            "/b/a b/中+??mine=v&partNumber=2&uploadId=U1&x-oss-process=image/resize,w_10"
+            "/b/a b/中+??partNumber=2&uploadId=U1&x-oss-process=image/resize,w_10"
         );
     }
 }

@@ -13,6 +13,12 @@
 //! ```
 //! - CanonicalURI: `/bucket/key` percent-encoded with `/` kept (`/bucket/` for
 //!   bucket-level requests, `/` with no bucket). Unlike V1 the key is encoded.
+//!   It is the literal key whatever the URL path looks like: `a/../b` signs as
+//!   `/bucket/a/../b` even though the path carries `a%2F%2E%2E%2Fb`, because
+//!   OSS decodes the path before canonicalising it. oss2 does the same
+//!   (`auth.py`, `ProviderAuthV4.__get_canonical_uri`: `'/' + bucket_name +
+//!   '/' + key` through `__v4_uri_encode(.., ignoreSlashes=True)`, which keeps
+//!   `.`); the interop differential checks it byte for byte.
 //! - CanonicalQuery: every query parameter (not just sub-resources), key and
 //!   value percent-encoded, sorted by encoded key; `k=v`, or bare `k` when the
 //!   value is empty.
@@ -24,57 +30,62 @@
 //!   defaults (only those present and not signed anyway), lowercase, sorted,
 //!   joined with `;`; named in the `Authorization` header (`AdditionalHeaders=`)
 //!   or the `x-oss-additional-headers` query parameter.
+//!   `host` may be one: it is signed with the host of the request's URI
+//!   (`Endpoint::host_header`) without the caller setting a `Host` header —
+//!   the official V4 presigned URL example signs
+//!   `x-oss-additional-headers=host`.
 //! - HashedPayload: the `x-oss-content-sha256` header, `UNSIGNED-PAYLOAD` in
 //!   practice (and always in presigned URLs).
 //!
-//! Every piece is a public function so tests (and the emulator, which checks
-//! signatures) compare each intermediate string before the signature. Time is
-//! always a parameter.
+//! This module signs headers ([`sign`]), presigns ([`presign`]) and verifies
+//! ([`verify`], the server side of [`super::verify`]); the pieces are
+//! crate-private and tested here against the official vectors. Time is always
+//! a parameter.
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest as _, Sha256};
 
-use super::{canonical_header_lines, civil_from_days};
-use crate::Error;
+use http::HeaderValue;
+
+use super::{IncomingRequest, Rejection, Signed, canonical_header_lines};
+use crate::request::{Config, MAX_PRESIGN_EXPIRY, SigningStrings};
+use crate::{Bucket, Credentials, Error, ObjectKey, OssRequest, time};
 
 /// The algorithm name that opens the `Authorization` header and the string to sign.
-pub const ALGORITHM: &str = "OSS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "OSS4-HMAC-SHA256";
 /// The product in the scope of OSS requests.
-pub const PRODUCT: &str = "oss";
+pub(crate) const PRODUCT: &str = "oss";
 /// The last element of the scope.
-pub const TERMINATOR: &str = "aliyun_v4_request";
+pub(crate) const TERMINATOR: &str = "aliyun_v4_request";
 /// The prefix of the secret that keys the first HMAC of the signing key.
-pub const SECRET_PREFIX: &str = "aliyun_v4";
+pub(crate) const SECRET_PREFIX: &str = "aliyun_v4";
 /// The payload hash osscb signs: the body is not hashed.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The header carrying the payload hash.
-pub const CONTENT_SHA256_HEADER: &str = "x-oss-content-sha256";
+pub(crate) const CONTENT_SHA256_HEADER: &str = "x-oss-content-sha256";
 /// The header carrying the signing time (`YYYYMMDDTHHMMSSZ`) of a header signature.
-pub const DATE_HEADER: &str = "x-oss-date";
+pub(crate) const DATE_HEADER: &str = "x-oss-date";
 
 /// Query parameter naming the algorithm of a presigned URL.
-pub const SIGNATURE_VERSION_QUERY: &str = "x-oss-signature-version";
+pub(crate) const SIGNATURE_VERSION_QUERY: &str = "x-oss-signature-version";
 /// Query parameter carrying `AccessKeyId/Scope` in a presigned URL.
-pub const CREDENTIAL_QUERY: &str = "x-oss-credential";
+pub(crate) const CREDENTIAL_QUERY: &str = "x-oss-credential";
 /// Query parameter carrying the signing time of a presigned URL.
-pub const DATE_QUERY: &str = "x-oss-date";
+pub(crate) const DATE_QUERY: &str = "x-oss-date";
 /// Query parameter carrying the lifetime of a presigned URL, in seconds.
-pub const EXPIRES_QUERY: &str = "x-oss-expires";
+pub(crate) const EXPIRES_QUERY: &str = "x-oss-expires";
 /// Query parameter naming the additional signed headers of a presigned URL.
-pub const ADDITIONAL_HEADERS_QUERY: &str = "x-oss-additional-headers";
+pub(crate) const ADDITIONAL_HEADERS_QUERY: &str = "x-oss-additional-headers";
 /// Query parameter carrying the STS token of a presigned URL.
-pub const SECURITY_TOKEN_QUERY: &str = "x-oss-security-token";
+pub(crate) const SECURITY_TOKEN_QUERY: &str = "x-oss-security-token";
 /// Query parameter carrying the signature of a presigned URL (not itself signed).
-pub const SIGNATURE_QUERY: &str = "x-oss-signature";
-
-/// The longest lifetime of a V4 presigned URL: seven days.
-pub const MAX_EXPIRES: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const SIGNATURE_QUERY: &str = "x-oss-signature";
 
 /// RFC 3986 unreserved characters are kept; everything else is `%XX`.
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -160,102 +171,20 @@ impl AsRef<str> for Region {
     }
 }
 
-const SECS_PER_DAY: u64 = 86_400;
-/// 9999-12-31T23:59:59Z: the last instant with a four-digit year.
-const MAX_EPOCH_SECS: u64 = 253_402_300_799;
-
-/// `time` as `YYYYMMDDTHHMMSSZ` (UTC, whole seconds): the `x-oss-date` value
-/// and the timestamp line of the string to sign.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] for times before 1970 or after the year 9999.
-pub fn format_datetime(time: SystemTime) -> Result<String, Error> {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs())
-        .filter(|s| *s <= MAX_EPOCH_SECS)
-        .ok_or_else(|| {
-            Error::InvalidArgument("signing time must be between 1970 and 9999".to_owned())
-        })?;
-    let (year, month, day) = civil_from_days(secs / SECS_PER_DAY);
-    let rem = secs % SECS_PER_DAY;
-    Ok(format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    ))
-}
-
-/// The `YYYYMMDD` part of a [`format_datetime`] value (the scope's date).
-pub fn date_of(datetime: &str) -> &str {
+/// The `YYYYMMDD` part of a `YYYYMMDDTHHMMSSZ` signing time (the scope's date).
+pub(crate) fn date_of(datetime: &str) -> &str {
     datetime.get(..8).unwrap_or(datetime)
-}
-
-/// Parses a `YYYYMMDDTHHMMSSZ` timestamp; `None` unless it is exactly that
-/// shape and a real UTC instant from 1970 on.
-pub fn parse_datetime(datetime: &str) -> Option<SystemTime> {
-    let b = datetime.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<u64> {
-        let digits = datetime.get(range)?;
-        if digits.bytes().all(|c| c.is_ascii_digit()) {
-            digits.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if year < 1970
-        || !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = days * SECS_PER_DAY + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// The inverse of [`civil_from_days`], for years from 1970.
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y % 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// `date/region/product/aliyun_v4_request`; `date` is `YYYYMMDD` and
 /// `product` is [`PRODUCT`] for OSS.
-pub fn scope(date: &str, region: &str, product: &str) -> String {
+pub(crate) fn scope(date: &str, region: &str, product: &str) -> String {
     format!("{date}/{region}/{product}/{TERMINATOR}")
 }
 
 /// `/bucket/key` percent-encoded with `/` kept; `/bucket/` for bucket-level
 /// requests, `/` with no bucket.
-pub fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
+pub(crate) fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
     let mut uri = String::from("/");
     if let Some(bucket) = bucket {
         uri.push_str(bucket);
@@ -269,14 +198,14 @@ pub fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
 
 /// Percent-encodes a query key or value the way V4 signs it (unreserved
 /// characters kept, everything else `%XX` with uppercase hex).
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, ENCODE).to_string()
 }
 
 /// Every query parameter (given decoded), encoded, sorted by encoded key (then
 /// value), `k=v` or bare `k` when the value is empty, joined with `&`. For a
 /// presigned URL, `query` holds every parameter but `x-oss-signature`.
-pub fn canonical_query(query: &[(String, String)]) -> String {
+pub(crate) fn canonical_query(query: &[(String, String)]) -> String {
     let mut pairs: Vec<(String, String)> =
         query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     pairs.sort();
@@ -296,14 +225,17 @@ pub fn canonical_query(query: &[(String, String)]) -> String {
 
 /// Whether V4 signs the header `name` (lowercase) without being asked:
 /// `x-oss-*`, `content-type` and `content-md5`.
-pub fn is_default_signed_header(name: &str) -> bool {
+pub(crate) fn is_default_signed_header(name: &str) -> bool {
     name.starts_with("x-oss-") || name == "content-type" || name == "content-md5"
 }
 
 /// The additional headers actually signed: the `requested` names lowercased,
 /// keeping those present in `headers` with a non-empty value and not signed
 /// anyway ([`is_default_signed_header`]), sorted and deduplicated.
-pub fn additional_headers<S: AsRef<str>>(headers: &HeaderMap, requested: &[S]) -> Vec<String> {
+pub(crate) fn additional_headers<S: AsRef<str>>(
+    headers: &HeaderMap,
+    requested: &[S],
+) -> Vec<String> {
     let mut names: Vec<String> = requested
         .iter()
         .map(|n| n.as_ref().trim().to_ascii_lowercase())
@@ -321,7 +253,7 @@ pub fn additional_headers<S: AsRef<str>>(headers: &HeaderMap, requested: &[S]) -
 
 /// The signed headers (defaults plus `additional`), sorted, each
 /// `name:value\n` with values trimmed and repeated headers joined with `,`.
-pub fn canonical_headers<S: AsRef<str>>(headers: &HeaderMap, additional: &[S]) -> String {
+pub(crate) fn canonical_headers<S: AsRef<str>>(headers: &HeaderMap, additional: &[S]) -> String {
     let mut names: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
@@ -334,7 +266,7 @@ pub fn canonical_headers<S: AsRef<str>>(headers: &HeaderMap, additional: &[S]) -
 
 /// The payload hash line: the `x-oss-content-sha256` header, else
 /// [`UNSIGNED_PAYLOAD`].
-pub fn hashed_payload(headers: &HeaderMap) -> String {
+pub(crate) fn hashed_payload(headers: &HeaderMap) -> String {
     headers
         .get(CONTENT_SHA256_HEADER)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
@@ -344,7 +276,7 @@ pub fn hashed_payload(headers: &HeaderMap) -> String {
 
 /// The canonical request. `uri` is [`canonical_uri`], `query` is
 /// [`canonical_query`], `additional` is [`additional_headers`].
-pub fn canonical_request<S: AsRef<str>>(
+pub(crate) fn canonical_request<S: AsRef<str>>(
     method: &Method,
     uri: &str,
     query: &str,
@@ -362,12 +294,12 @@ pub fn canonical_request<S: AsRef<str>>(
 
 /// Lowercase hex of SHA-256 over `canonical_request`: the last line of the
 /// string to sign.
-pub fn hashed_canonical_request(canonical_request: &str) -> String {
+pub(crate) fn hashed_canonical_request(canonical_request: &str) -> String {
     hex(&Sha256::digest(canonical_request.as_bytes()))
 }
 
 /// `OSS4-HMAC-SHA256\n<datetime>\n<scope>\n<hex(SHA256(canonical_request))>`.
-pub fn string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
+pub(crate) fn string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{datetime}\n{scope}\n{}",
         hashed_canonical_request(canonical_request)
@@ -384,7 +316,12 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// The signing key: HMAC-SHA256 of `date`, `region`, `product` and
 /// `aliyun_v4_request` in turn, the first keyed with `"aliyun_v4" + secret`.
-pub fn signing_key(access_key_secret: &str, date: &str, region: &str, product: &str) -> Vec<u8> {
+pub(crate) fn signing_key(
+    access_key_secret: &str,
+    date: &str,
+    region: &str,
+    product: &str,
+) -> Vec<u8> {
     let k_secret = format!("{SECRET_PREFIX}{access_key_secret}");
     let k_date = hmac_sha256(k_secret.as_bytes(), date.as_bytes());
     let k_region = hmac_sha256(&k_date, region.as_bytes());
@@ -393,13 +330,13 @@ pub fn signing_key(access_key_secret: &str, date: &str, region: &str, product: &
 }
 
 /// Lowercase hex of HMAC-SHA256(`signing_key`, `string_to_sign`).
-pub fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
+pub(crate) fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
     hex(&hmac_sha256(signing_key, string_to_sign.as_bytes()))
 }
 
 /// The `Authorization` header value:
 /// `OSS4-HMAC-SHA256 Credential=<id>/<scope>[,AdditionalHeaders=a;b],Signature=<hex>`.
-pub fn authorization<S: AsRef<str>>(
+pub(crate) fn authorization<S: AsRef<str>>(
     access_key_id: &str,
     scope: &str,
     additional: &[S],
@@ -428,21 +365,21 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A parsed credential: `<AccessKeyId>/<date>/<region>/<product>/aliyun_v4_request`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credential {
+pub(crate) struct Credential {
     /// The AccessKey ID.
-    pub access_key_id: String,
+    pub(crate) access_key_id: String,
     /// `YYYYMMDD`.
-    pub date: String,
+    pub(crate) date: String,
     /// The region ID.
-    pub region: String,
+    pub(crate) region: String,
     /// The product (`oss`).
-    pub product: String,
+    pub(crate) product: String,
 }
 
 impl Credential {
     /// Parses a credential as found in `Credential=` or `x-oss-credential`;
     /// `None` unless it has five non-empty parts ending with `aliyun_v4_request`.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut parts = text.trim().rsplitn(5, '/');
         let terminator = parts.next()?;
         let product = parts.next()?;
@@ -462,26 +399,26 @@ impl Credential {
     }
 
     /// The scope this credential names.
-    pub fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         scope(&self.date, &self.region, &self.product)
     }
 }
 
 /// A parsed `Authorization: OSS4-HMAC-SHA256 …` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Authorization {
+pub(crate) struct Authorization {
     /// `Credential=`.
-    pub credential: Credential,
+    pub(crate) credential: Credential,
     /// `AdditionalHeaders=`, split on `;` (empty when absent).
-    pub additional_headers: Vec<String>,
+    pub(crate) additional_headers: Vec<String>,
     /// `Signature=`.
-    pub signature: String,
+    pub(crate) signature: String,
 }
 
 impl Authorization {
     /// Parses an `Authorization` header value; `None` unless it starts with
     /// [`ALGORITHM`] and has a valid `Credential=` and a `Signature=`.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         let rest = value.trim().strip_prefix(ALGORITHM)?;
         if !rest.starts_with(' ') {
             return None;
@@ -513,7 +450,7 @@ impl Authorization {
 
 /// Where an incoming V4 signature travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Carrier {
+pub(crate) enum Carrier {
     /// `Authorization: OSS4-HMAC-SHA256 …` with `x-oss-date`.
     Header,
     /// A presigned URL: `x-oss-signature-version=OSS4-HMAC-SHA256&…`.
@@ -524,32 +461,19 @@ pub enum Carrier {
 /// emulator) that check it: parse with [`IncomingSignature::from_request`],
 /// then recompute with [`IncomingSignature::check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncomingSignature {
+pub(crate) struct IncomingSignature {
     /// Header or query.
-    pub carrier: Carrier,
+    pub(crate) carrier: Carrier,
     /// Who signed, for which date, region and product.
-    pub credential: Credential,
+    pub(crate) credential: Credential,
     /// The signing time as sent (`x-oss-date` header or query parameter).
-    pub datetime: String,
+    pub(crate) datetime: String,
     /// The additional signed headers the request names.
-    pub additional_headers: Vec<String>,
+    pub(crate) additional_headers: Vec<String>,
     /// The signature as sent.
-    pub signature: String,
+    pub(crate) signature: String,
     /// Query only: `x-oss-expires`, in seconds.
-    pub expires_in: Option<u64>,
-}
-
-/// What a V4 signature was recomputed from, and whether it matched.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignatureCheck {
-    /// The canonical request rebuilt from what arrived.
-    pub canonical_request: String,
-    /// The string to sign rebuilt from it.
-    pub string_to_sign: String,
-    /// The signature the secret gives.
-    pub expected: String,
-    /// Whether it equals the signature sent.
-    pub matches: bool,
+    pub(crate) expires_in: Option<u64>,
 }
 
 impl IncomingSignature {
@@ -559,7 +483,7 @@ impl IncomingSignature {
     ///
     /// # Errors
     /// A message naming what is missing or malformed.
-    pub fn from_request(
+    pub(crate) fn from_request(
         headers: &HeaderMap,
         query: &[(String, String)],
     ) -> Result<Option<Self>, String> {
@@ -621,46 +545,38 @@ impl IncomingSignature {
     }
 
     /// The signing time, if [`IncomingSignature::datetime`] is valid.
-    pub fn signed_at(&self) -> Option<SystemTime> {
-        parse_datetime(&self.datetime)
+    pub(crate) fn signed_at(&self) -> Option<SystemTime> {
+        time::parse_v4_datetime(&self.datetime)
     }
 
     /// Query only: when the URL stops working (signing time + `x-oss-expires`).
-    pub fn expires_at(&self) -> Option<SystemTime> {
+    pub(crate) fn expires_at(&self) -> Option<SystemTime> {
         self.signed_at()?
             .checked_add(Duration::from_secs(self.expires_in?))
     }
 
-    /// Recomputes the signature from what arrived: `bucket` and `key` as
-    /// addressed (decoded), the decoded `query` (all of it; `x-oss-signature`
-    /// is left out here), the request's `headers`, and the secret of
-    /// [`Credential::access_key_id`].
-    pub fn check(
+    /// Recomputes the signature from what arrived (the query without
+    /// `x-oss-signature`); returns the strings and the expected signature.
+    fn recompute(
         &self,
-        method: &Method,
-        bucket: Option<&str>,
-        key: Option<&str>,
-        query: &[(String, String)],
-        headers: &HeaderMap,
+        request: &IncomingRequest<'_>,
         access_key_secret: &str,
-    ) -> SignatureCheck {
-        let signed_query: Vec<(String, String)> = match self.carrier {
-            Carrier::Header => query.to_vec(),
-            Carrier::Query => query
-                .iter()
-                .filter(|(k, _)| k != SIGNATURE_QUERY)
-                .cloned()
-                .collect(),
-        };
+    ) -> (SigningStrings, String) {
+        let signed_query: Vec<(String, String)> = request
+            .query
+            .iter()
+            .filter(|(k, _)| self.carrier == Carrier::Header || k != SIGNATURE_QUERY)
+            .cloned()
+            .collect();
         let canonical_request = canonical_request(
-            method,
-            &canonical_uri(bucket, key),
+            request.method,
+            &canonical_uri(request.bucket, request.key),
             &canonical_query(&signed_query),
-            headers,
+            request.headers,
             &self.additional_headers,
         );
-        let scope = self.credential.scope();
-        let string_to_sign = string_to_sign(&self.datetime, &scope, &canonical_request);
+        let string_to_sign =
+            string_to_sign(&self.datetime, &self.credential.scope(), &canonical_request);
         let key = signing_key(
             access_key_secret,
             &self.credential.date,
@@ -668,20 +584,214 @@ impl IncomingSignature {
             &self.credential.product,
         );
         let expected = signature(&key, &string_to_sign);
-        let matches = expected.eq_ignore_ascii_case(self.signature.trim());
-        SignatureCheck {
-            canonical_request,
+        let strings = SigningStrings {
+            canonical_request: Some(canonical_request),
             string_to_sign,
-            expected,
-            matches,
+        };
+        (strings, expected)
+    }
+}
+
+/// The headers a V4 signature covers: `headers`, plus `host` when the caller
+/// asked to sign it and did not set it — the official V4 presigned URL example
+/// signs `x-oss-additional-headers=host`, and a client always sends the host
+/// of the URI (`Endpoint::host_header`).
+fn signing_headers<B>(config: &Config, request: &OssRequest<B>, headers: &HeaderMap) -> HeaderMap {
+    let mut signing = headers.clone();
+    let wants_host = config
+        .additional_headers
+        .iter()
+        .any(|name| name.trim().eq_ignore_ascii_case("host"));
+    if wants_host
+        && !signing.contains_key(http::header::HOST)
+        && let Ok(host) =
+            HeaderValue::from_str(&config.endpoint.host_header(request.bucket.as_ref()))
+    {
+        signing.insert(http::header::HOST, host);
+    }
+    signing
+}
+
+/// The canonical URI of `request`.
+fn request_uri<B>(request: &OssRequest<B>) -> String {
+    canonical_uri(
+        request.bucket.as_ref().map(Bucket::as_str),
+        request.key.as_ref().map(ObjectKey::as_str),
+    )
+}
+
+/// Signs `request`'s headers at `now`: adds `x-oss-date`, `Date`,
+/// `x-oss-content-sha256` (`UNSIGNED-PAYLOAD` unless set), the STS token and
+/// `Authorization`.
+pub(crate) fn sign<B>(
+    request: &OssRequest<B>,
+    config: &Config,
+    region: &Region,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<Signed, Error> {
+    let datetime = time::v4_datetime(now)?;
+    let invalid = |name: &str| Error::InvalidHeader {
+        name: name.to_owned(),
+    };
+    let mut headers = request.headers.clone();
+    headers.insert(
+        http::HeaderName::from_static(DATE_HEADER),
+        HeaderValue::from_str(&datetime).map_err(|_| invalid(DATE_HEADER))?,
+    );
+    headers.insert(
+        http::header::DATE,
+        HeaderValue::from_str(&time::http_date(now)?).map_err(|_| invalid("date"))?,
+    );
+    if !headers.contains_key(CONTENT_SHA256_HEADER) {
+        headers.insert(
+            http::HeaderName::from_static(CONTENT_SHA256_HEADER),
+            HeaderValue::from_static(UNSIGNED_PAYLOAD),
+        );
+    }
+    super::add_security_token(&mut headers, credentials)?;
+    let date = date_of(&datetime);
+    let scope = scope(date, region.as_str(), PRODUCT);
+    let signing = signing_headers(config, request, &headers);
+    let additional = additional_headers(&signing, &config.additional_headers);
+    let canonical_request = canonical_request(
+        &request.method,
+        &request_uri(request),
+        &canonical_query(&request.query),
+        &signing,
+        &additional,
+    );
+    let string_to_sign = string_to_sign(&datetime, &scope, &canonical_request);
+    let key = signing_key(
+        credentials.access_key_secret(),
+        date,
+        region.as_str(),
+        PRODUCT,
+    );
+    let authorization = authorization(
+        credentials.access_key_id(),
+        &scope,
+        &additional,
+        &signature(&key, &string_to_sign),
+    );
+    super::set_authorization(&mut headers, &authorization)?;
+    Ok(Signed {
+        headers,
+        strings: SigningStrings {
+            canonical_request: Some(canonical_request),
+            string_to_sign,
+        },
+    })
+}
+
+/// Presigns `request` (whose headers are those the URL's user must send) at
+/// `now` for `expires_in`: returns the full query (`x-oss-signature-version`,
+/// `x-oss-credential`, `x-oss-date`, `x-oss-expires`, optionally
+/// `x-oss-additional-headers` and `x-oss-security-token`, then
+/// `x-oss-signature`) and the expiry (whole seconds).
+pub(crate) fn presign<B>(
+    request: &OssRequest<B>,
+    config: &Config,
+    region: &Region,
+    credentials: &Credentials,
+    now: SystemTime,
+    expires_in: Duration,
+) -> Result<(Vec<(String, String)>, SystemTime), Error> {
+    let datetime = time::v4_datetime(now)?;
+    let signed_at = time::parse_v4_datetime(&datetime)
+        .ok_or_else(|| Error::InvalidArgument(format!("signing time {datetime}")))?;
+    let seconds = expires_in.as_secs();
+    let expires = signed_at
+        .checked_add(Duration::from_secs(seconds))
+        .ok_or(Error::InvalidExpiry(expires_in))?;
+    let date = date_of(&datetime);
+    let scope = scope(date, region.as_str(), PRODUCT);
+    let signing = signing_headers(config, request, &request.headers);
+    let additional = additional_headers(&signing, &config.additional_headers);
+    let mut query = request.query.clone();
+    if let Some(token) = credentials.security_token() {
+        query.push((SECURITY_TOKEN_QUERY.to_owned(), token.to_owned()));
+    }
+    query.push((SIGNATURE_VERSION_QUERY.to_owned(), ALGORITHM.to_owned()));
+    query.push((
+        CREDENTIAL_QUERY.to_owned(),
+        format!("{}/{scope}", credentials.access_key_id()),
+    ));
+    query.push((DATE_QUERY.to_owned(), datetime.clone()));
+    query.push((EXPIRES_QUERY.to_owned(), seconds.to_string()));
+    if !additional.is_empty() {
+        query.push((ADDITIONAL_HEADERS_QUERY.to_owned(), additional.join(";")));
+    }
+    let canonical_request = canonical_request(
+        &request.method,
+        &request_uri(request),
+        &canonical_query(&query),
+        &signing,
+        &additional,
+    );
+    let string_to_sign = string_to_sign(&datetime, &scope, &canonical_request);
+    let key = signing_key(
+        credentials.access_key_secret(),
+        date,
+        region.as_str(),
+        PRODUCT,
+    );
+    query.push((SIGNATURE_QUERY.to_owned(), signature(&key, &string_to_sign)));
+    Ok((query, expires))
+}
+
+/// Verifies a V4 signature, header or presigned (see [`super::verify`]).
+pub(crate) fn verify(
+    request: &IncomingRequest<'_>,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<SigningStrings, Rejection> {
+    let incoming = IncomingSignature::from_request(request.headers, request.query)
+        .map_err(Rejection::InvalidArgument)?
+        .ok_or_else(|| Rejection::AccessDenied("Missing V4 signature.".to_owned()))?;
+    let id = incoming.credential.access_key_id.as_str();
+    super::check_access_key_id(credentials, id)?;
+    if incoming.credential.product != PRODUCT
+        || !incoming.datetime.starts_with(&incoming.credential.date)
+    {
+        return Err(Rejection::InvalidArgument(
+            "Invalid credential scope.".to_owned(),
+        ));
+    }
+    let signed_at = incoming
+        .signed_at()
+        .ok_or_else(|| Rejection::AccessDenied("Invalid x-oss-date.".to_owned()))?;
+    match incoming.carrier {
+        Carrier::Header => {
+            super::check_security_token(credentials, request.header(super::SECURITY_TOKEN_HEADER))?;
+            super::check_skew(signed_at, &incoming.datetime, now)?;
+        }
+        Carrier::Query => {
+            super::check_security_token(credentials, request.param(SECURITY_TOKEN_QUERY))?;
+            let expires_in = incoming.expires_in.unwrap_or_default();
+            if expires_in == 0 || expires_in > MAX_PRESIGN_EXPIRY.as_secs() {
+                return Err(Rejection::InvalidArgument(
+                    "Invalid x-oss-expires.".to_owned(),
+                ));
+            }
+            if signed_at > now {
+                super::check_skew(signed_at, &incoming.datetime, now)?;
+            }
+            if incoming.expires_at().is_none_or(|at| at < now) {
+                return Err(Rejection::AccessDenied("Request has expired.".to_owned()));
+            }
         }
     }
+    let (strings, expected) = incoming.recompute(request, credentials.access_key_secret());
+    let sent = incoming.signature.trim().to_ascii_lowercase();
+    super::check_signature(id, &sent, &expected, strings)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
-    use http::HeaderValue;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -735,7 +845,7 @@ mod tests {
     impl Case<'_> {
         /// Returns (datetime, scope, additional headers).
         fn check(&self) -> (String, String, Vec<String>) {
-            let datetime = format_datetime(at(self.time)).unwrap();
+            let datetime = time::v4_datetime(at(self.time)).unwrap();
             let scope = scope(date_of(&datetime), self.region, self.product);
             let additional = additional_headers(&self.headers, self.requested);
             let canonical = canonical_request(
@@ -785,7 +895,7 @@ mod tests {
     #[test]
     fn header_vector() {
         assert_eq!(
-            format_datetime(at(1_702_743_657)).unwrap(),
+            time::v4_datetime(at(1_702_743_657)).unwrap(),
             "20231216T162057Z"
         );
         let case = Case {
@@ -1069,36 +1179,6 @@ mod tests {
     }
 
     #[test]
-    fn datetimes_round_trip() {
-        for (secs, text) in [
-            (0, "19700101T000000Z"),
-            (951_782_400, "20000229T000000Z"),
-            (1_702_743_657, "20231216T162057Z"),
-            (4_102_444_799, "20991231T235959Z"),
-            (MAX_EPOCH_SECS, "99991231T235959Z"),
-        ] {
-            assert_eq!(format_datetime(at(secs)).unwrap(), text);
-            assert_eq!(parse_datetime(text), Some(at(secs)));
-        }
-        assert_eq!(date_of("20231216T162057Z"), "20231216");
-        assert!(format_datetime(at(MAX_EPOCH_SECS + 1)).is_err());
-        assert!(format_datetime(UNIX_EPOCH - Duration::from_secs(1)).is_err());
-        for bad in [
-            "",
-            "20231216T162057",
-            "20231316T162057Z",
-            "20230229T000000Z",
-            "20231216T246000Z",
-            "2023121GT162057Z",
-            "19691231T235959Z",
-            "+0231216T162057Z",
-            "２023121T162057Z",
-        ] {
-            assert_eq!(parse_datetime(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn regions_are_validated() {
         for ok in ["cn-hangzhou", "ap-southeast-1", "cb-123", " us-east-1 "] {
             assert_eq!(Region::new(ok).unwrap().as_str(), ok.trim());
@@ -1166,6 +1246,14 @@ mod tests {
         assert!(additional_headers::<&str>(&h, &[]).is_empty());
     }
 
+    fn incoming<'a>(
+        h: &'a HeaderMap,
+        query: &'a [(String, String)],
+        method: &'a Method,
+    ) -> IncomingRequest<'a> {
+        IncomingRequest::new(method, h, Some("bucket"), Some("1234+-/123/1.txt"), query)
+    }
+
     /// The official header vector as a server sees it: parse, then recompute.
     #[test]
     fn incoming_header_signature_checks() {
@@ -1175,37 +1263,49 @@ mod tests {
             HeaderValue::from_static("OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,Signature=e21d18daa82167720f9b1047ae7e7f1ce7cb77a31e8203a7d5f4624fa0284afe"),
         );
         let query = vector_query();
-        let incoming = IncomingSignature::from_request(&h, &query)
-            .unwrap()
-            .unwrap();
-        assert_eq!(incoming.carrier, Carrier::Header);
-        assert_eq!(incoming.signed_at(), Some(at(1_702_743_657)));
-        let check = incoming.check(
-            &Method::PUT,
-            Some("bucket"),
-            Some("1234+-/123/1.txt"),
-            &query,
-            &h,
-            "sk",
-        );
+        let credentials = Credentials::new("ak", "sk");
+        let now = at(1_702_743_657);
+        let strings =
+            super::super::verify(&incoming(&h, &query, &Method::PUT), &credentials, now).unwrap();
         assert_eq!(
-            hashed_canonical_request(&check.canonical_request),
+            hashed_canonical_request(&strings.canonical_request.unwrap()),
             "f4613657f1b108998e8dbd10a1aa5da621dc2c6e02c9ddec0f163664848704c4"
         );
-        assert!(check.matches);
-        let wrong = incoming.check(
-            &Method::GET,
-            Some("bucket"),
-            Some("1234+-/123/1.txt"),
-            &query,
-            &h,
-            "sk",
-        );
-        assert!(!wrong.matches);
+        let Err(Rejection::SignatureDoesNotMatch { strings, .. }) =
+            super::super::verify(&incoming(&h, &query, &Method::GET), &credentials, now)
+        else {
+            panic!("GET must not match a PUT signature");
+        };
         assert!(
-            wrong
+            strings
                 .string_to_sign
                 .starts_with("OSS4-HMAC-SHA256\n20231216T162057Z\n")
+        );
+        assert_eq!(
+            super::super::verify(
+                &incoming(&h, &query, &Method::PUT),
+                &credentials,
+                now + Duration::from_secs(15 * 60 + 1)
+            ),
+            Err(Rejection::RequestTimeTooSkewed(
+                "20231216T162057Z".to_owned()
+            ))
+        );
+        assert_eq!(
+            super::super::verify(
+                &incoming(&h, &query, &Method::PUT),
+                &Credentials::new("other", "sk"),
+                now
+            ),
+            Err(Rejection::InvalidAccessKeyId("ak".to_owned()))
+        );
+        assert_eq!(
+            super::super::verify(
+                &incoming(&h, &query, &Method::PUT),
+                &credentials.clone().with_security_token("t"),
+                now
+            ),
+            Err(Rejection::InvalidSecurityToken)
         );
     }
 
@@ -1219,32 +1319,32 @@ mod tests {
             "6bd984bfe531afb6db1f7550983a741b103a8c58e5e14f83ea474c2322dfa2b7".to_owned(),
         ));
         let h = presign_headers();
-        let incoming = IncomingSignature::from_request(&h, &query)
+        let parsed = IncomingSignature::from_request(&h, &query)
             .unwrap()
             .unwrap();
-        assert_eq!(incoming.carrier, Carrier::Query);
-        assert_eq!(incoming.additional_headers, ["abc", "zabc"]);
-        assert_eq!(incoming.expires_at(), Some(at(1_702_783_809 + 599)));
-        let check = incoming.check(
-            &Method::PUT,
-            Some("bucket"),
-            Some("1234+-/123/1.txt"),
-            &query,
-            &h,
-            "sk",
-        );
-        assert!(check.matches, "{check:?}");
+        assert_eq!(parsed.carrier, Carrier::Query);
+        assert_eq!(parsed.additional_headers, ["abc", "zabc"]);
+        assert_eq!(parsed.expires_at(), Some(at(1_702_783_809 + 599)));
+        let now = at(1_702_783_809 + 599);
+        let credentials = Credentials::new("ak", "sk");
         assert!(
-            !incoming
-                .check(
-                    &Method::PUT,
-                    Some("bucket"),
-                    Some("1234+-/123/1.txt"),
-                    &query,
-                    &h,
-                    "sk2"
-                )
-                .matches
+            super::super::verify(&incoming(&h, &query, &Method::PUT), &credentials, now).is_ok()
+        );
+        assert!(matches!(
+            super::super::verify(
+                &incoming(&h, &query, &Method::PUT),
+                &Credentials::new("ak", "sk2"),
+                now
+            ),
+            Err(Rejection::SignatureDoesNotMatch { .. })
+        ));
+        assert_eq!(
+            super::super::verify(
+                &incoming(&h, &query, &Method::PUT),
+                &credentials,
+                now + Duration::from_secs(1)
+            ),
+            Err(Rejection::AccessDenied("Request has expired.".to_owned()))
         );
 
         assert_eq!(

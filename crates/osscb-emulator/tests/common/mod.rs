@@ -24,7 +24,7 @@ pub fn emulator() -> Emulator {
 }
 
 pub fn config(emu: &Emulator) -> Config {
-    Config::new(Endpoint::parse(&emu.endpoint()).expect("endpoint"))
+    Config::v1(Endpoint::parse(&emu.endpoint()).expect("endpoint"))
 }
 
 pub fn creds() -> Credentials {
