@@ -8,14 +8,14 @@
 //! ```no_run
 //! # async fn run() -> Result<(), osscb_async::Error> {
 //! use osscb_async::{Client, UploadOptions};
-//! use osscb_async::osscb_core::callback::{Callback, vars};
+//! use osscb_async::osscb_core::callback::{Callback, Var};
 //!
 //! // OSS_ENDPOINT, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN;
 //! // OSS_REGION selects Signature V4).
 //! let client = Client::from_env()?;
 //! let bucket = client.bucket("examplebucket")?;
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
-//!     .body(format!("bucket={}&object={}", vars::BUCKET, vars::OBJECT))
+//!     .body(format!("bucket={}&object={}", Var::Bucket, Var::Object))
 //!     .build()
 //!     .map_err(osscb_async::osscb_core::Error::from)?;
 //! let options = UploadOptions::new().callback(callback);

@@ -27,36 +27,62 @@ pub(crate) const MAX_URLS: usize = 5;
 /// Each encoded parameter (callback, callback-var) is at most this many bytes.
 pub(crate) const MAX_ENCODED_LEN: usize = 5 * 1024;
 
-/// The system variables OSS substitutes in a callback body template.
-pub mod vars {
-    /// The bucket name.
-    pub const BUCKET: &str = "${bucket}";
-    /// The object key.
-    pub const OBJECT: &str = "${object}";
-    /// The object's ETag.
-    pub const ETAG: &str = "${etag}";
-    /// The object's size in bytes.
-    pub const SIZE: &str = "${size}";
-    /// The object's content type.
-    pub const MIME_TYPE: &str = "${mimeType}";
-    /// An image's height in pixels.
-    pub const IMAGE_HEIGHT: &str = "${imageInfo.height}";
-    /// An image's width in pixels.
-    pub const IMAGE_WIDTH: &str = "${imageInfo.width}";
-    /// An image's format (`jpg`, `png`, …).
-    pub const IMAGE_FORMAT: &str = "${imageInfo.format}";
-    /// The object's CRC-64 (unsigned decimal).
-    pub const CRC64: &str = "${crc64}";
-    /// The Content-MD5 of the upload (single PUTs only).
-    pub const CONTENT_MD5: &str = "${contentMd5}";
-    /// The uploader's VPC id, for requests from a VPC.
-    pub const VPC_ID: &str = "${vpcId}";
-    /// The uploader's IP address.
-    pub const CLIENT_IP: &str = "${clientIp}";
-    /// The upload's request id.
-    pub const REQ_ID: &str = "${reqId}";
-    /// The operation that stored the object (`PutObject`, `CompleteMultipartUpload`, …).
-    pub const OPERATION: &str = "${operation}";
+/// A system variable OSS substitutes in a callback body template. Its
+/// `Display` is the placeholder: `format!("bucket={}", Var::Bucket)` is
+/// `bucket=${bucket}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Var {
+    /// `${bucket}`: the bucket name.
+    Bucket,
+    /// `${object}`: the object key.
+    Object,
+    /// `${etag}`: the object's ETag.
+    ETag,
+    /// `${size}`: the object's size in bytes.
+    Size,
+    /// `${mimeType}`: the object's content type.
+    MimeType,
+    /// `${imageInfo.height}`: an image's height in pixels.
+    ImageHeight,
+    /// `${imageInfo.width}`: an image's width in pixels.
+    ImageWidth,
+    /// `${imageInfo.format}`: an image's format (`jpg`, `png`, …).
+    ImageFormat,
+    /// `${crc64}`: the object's CRC-64 (unsigned decimal).
+    Crc64,
+    /// `${contentMd5}`: the Content-MD5 of the upload (single PUTs only).
+    ContentMd5,
+    /// `${vpcId}`: the uploader's VPC id, for requests from a VPC.
+    VpcId,
+    /// `${clientIp}`: the uploader's IP address.
+    ClientIp,
+    /// `${reqId}`: the upload's request id.
+    ReqId,
+    /// `${operation}`: the operation that stored the object (`PutObject`,
+    /// `CompleteMultipartUpload`, …).
+    Operation,
+}
+
+impl fmt::Display for Var {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bucket => "${bucket}",
+            Self::Object => "${object}",
+            Self::ETag => "${etag}",
+            Self::Size => "${size}",
+            Self::MimeType => "${mimeType}",
+            Self::ImageHeight => "${imageInfo.height}",
+            Self::ImageWidth => "${imageInfo.width}",
+            Self::ImageFormat => "${imageInfo.format}",
+            Self::Crc64 => "${crc64}",
+            Self::ContentMd5 => "${contentMd5}",
+            Self::VpcId => "${vpcId}",
+            Self::ClientIp => "${clientIp}",
+            Self::ReqId => "${reqId}",
+            Self::Operation => "${operation}",
+        })
+    }
 }
 
 /// How OSS encodes the callback body.
@@ -143,10 +169,10 @@ pub enum CallbackError {
 /// A validated upload callback with its custom variables.
 ///
 /// ```
-/// use osscb_core::callback::{Callback, CallbackBodyType, vars};
+/// use osscb_core::callback::{Callback, CallbackBodyType, Var};
 ///
 /// let callback = Callback::builder("https://app.example.com/oss-callback")
-///     .body(format!("bucket={}&object={}&uid=${{x:uid}}", vars::BUCKET, vars::OBJECT))
+///     .body(format!("bucket={}&object={}&uid=${{x:uid}}", Var::Bucket, Var::Object))
 ///     .var("x:uid", "42")
 ///     .build()?;
 /// assert_eq!(callback.body_type(), CallbackBodyType::FormUrlEncoded);

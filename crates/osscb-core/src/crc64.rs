@@ -69,7 +69,7 @@ pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
 }
 
 /// Parses `x-oss-hash-crc64ecma` (unsigned decimal).
-pub fn parse(value: &str) -> Option<u64> {
+pub(crate) fn parse(value: &str) -> Option<u64> {
     value.trim().parse().ok()
 }
 

@@ -17,14 +17,14 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use osscb_core::callback::{Callback, vars};
+//! use osscb_core::callback::{Callback, Var};
 //! use osscb_core::ops::{Operation, PutObject};
 //! use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 //!
 //! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
 //! let credentials = Credentials::new("LTAI-example", "secret");
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
-//!     .body(format!("bucket={}&object={}", vars::BUCKET, vars::OBJECT))
+//!     .body(format!("bucket={}&object={}", Var::Bucket, Var::Object))
 //!     .build()?;
 //! let put = PutObject::new(Bucket::new("examplebucket")?, ObjectKey::new("exampleobject.txt")?)
 //!     .content_length(5)

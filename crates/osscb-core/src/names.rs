@@ -253,11 +253,6 @@ impl Endpoint {
         self.style
     }
 
-    /// `true` for https.
-    pub fn is_https(&self) -> bool {
-        self.https
-    }
-
     /// The host as typed (lowercased), without the port.
     pub fn host(&self) -> &str {
         &self.host

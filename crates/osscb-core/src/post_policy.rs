@@ -27,14 +27,14 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use osscb_core::callback::{Callback, vars};
+//! use osscb_core::callback::{Callback, Var};
 //! use osscb_core::post_policy::PostPolicy;
 //! use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 //!
 //! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
 //! let credentials = Credentials::new("LTAI-example", "secret");
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
-//!     .body(format!("bucket={}&object={}&size={}", vars::BUCKET, vars::OBJECT, vars::SIZE))
+//!     .body(format!("bucket={}&object={}&size={}", Var::Bucket, Var::Object, Var::Size))
 //!     .build()?;
 //! let policy = PostPolicy::exact_key(Bucket::new("examplebucket")?, ObjectKey::new("photos/cat.png")?)
 //!     .content_length_range(1, 10 * 1024 * 1024)
@@ -117,7 +117,7 @@ pub(crate) enum ContentTypeCondition {
 
 /// A PostObject policy with its form fields, before signing.
 ///
-/// Validation happens in [`PostPolicy::sign`] (and [`PostPolicy::policy_json`]),
+/// Validation happens in [`PostPolicy::sign`],
 /// so the builder methods never fail.
 #[derive(Clone, Debug)]
 pub struct PostPolicy {
@@ -292,7 +292,7 @@ impl PostPolicy {
     ///
     /// # Errors
     /// The first rule the policy breaks, or a time before 1970 or after 9999.
-    pub fn policy_json(&self, expiration: SystemTime) -> Result<String, Error> {
+    pub(crate) fn policy_json(&self, expiration: SystemTime) -> Result<String, Error> {
         self.validate()?;
         let expiration = iso8601_millis(expiration)?;
         let conditions = self.conditions();
@@ -527,7 +527,7 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         let json = r#"{"expiration":"2026-11-25T18:00:00.000Z","conditions":[{"bucket":"examplebucket"},["eq","$key","dir/a b&c.png"],["content-length-range",1,1048576],["eq","$content-type","image/png"]]}"#;
-        assert_eq!(form.policy_json(), json);
+        assert_eq!(form.policy_json, json);
         let policy_b64 = "eyJleHBpcmF0aW9uIjoiMjAyNi0xMS0yNVQxODowMDowMC4wMDBaIiwiY29uZGl0aW9ucyI6W3siYnVja2V0IjoiZXhhbXBsZWJ1Y2tldCJ9LFsiZXEiLCIka2V5IiwiZGlyL2EgYiZjLnBuZyJdLFsiY29udGVudC1sZW5ndGgtcmFuZ2UiLDEsMTA0ODU3Nl0sWyJlcSIsIiRjb250ZW50LXR5cGUiLCJpbWFnZS9wbmciXV19";
         assert_eq!(STANDARD.encode(json), policy_b64);
         let expected: Vec<(String, String)> = [
@@ -566,7 +566,7 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         let json = r#"{"expiration":"2026-11-25T19:00:00.000Z","conditions":[{"bucket":"examplebucket"},["starts-with","$key","user/42/"],["content-length-range",0,5368709120],["starts-with","$content-type","image/"]]}"#;
-        assert_eq!(form.policy_json(), json);
+        assert_eq!(form.policy_json, json);
         let names: Vec<&str> = form.fields().iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
