@@ -1,20 +1,24 @@
-//! The client: configuration, and one generic `send` that signs, executes
-//! (with retries) and hands the answer to the operation's parser.
+//! The client: configuration, and the executor of the core's workflow
+//! machines ([`osscb_core::flow`]): it signs and sends what a machine asks
+//! for, on threads, and hands each answer back as it came. Every decision —
+//! retries, backoff, checkpoints, lost answers — is the machine's.
 
+use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, SystemTime};
 
-use osscb_core::crc64::{self, Crc64};
-use osscb_core::http::{self, Method};
+use osscb_core::crc64::Crc64;
+use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Request, Send, SendId, Step};
+use osscb_core::http::{self, HeaderValue, Method, header::CONTENT_LENGTH};
 use osscb_core::ops::Operation;
-use osscb_core::response::{MAX_BODY_LEN, check_body_len};
-use osscb_core::retry::{RetryPolicy, is_retryable_status};
+use osscb_core::response::MAX_BODY_LEN;
+use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::{ClientOptions, FromOptions};
-use osscb_core::upload::Progress;
+use osscb_core::upload::UploadOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
@@ -66,28 +70,37 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-/// What a request carries besides what the core generates. Every kind can be
-/// replayed, so every kind may be retried.
+/// Where a machine's `Body::Source` bytes come from.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Payload<'a> {
-    /// The core's body (empty, or the CompleteMultipartUpload XML).
-    Core,
-    /// Bytes in memory.
+pub(crate) enum Source<'a> {
+    None,
     Bytes(&'a [u8]),
-    /// `len` bytes of the file at `path` from `offset`, streamed.
-    File {
-        path: &'a Path,
-        offset: u64,
-        len: u64,
-        progress: Option<&'a Progress>,
-    },
+    File(&'a Path),
 }
 
-/// A response whose body is not read yet, and the CRC-64 of what was sent.
-pub(crate) struct Sent {
-    pub(crate) response: http::Response<ureq::Body>,
-    pub(crate) crc64: u64,
-    head: bool,
+/// Where a run saves checkpoints, reports progress, and streams a GET's body.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Job<'a> {
+    pub(crate) options: Option<&'a UploadOptions>,
+    /// A successful answer's body goes to this file; its CRC-64 to the mutex.
+    pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
+}
+
+/// Feeds what is read through a CRC-64.
+struct CrcReader<R> {
+    inner: R,
+    crc: Arc<Mutex<Crc64>>,
+}
+
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl Client {
@@ -125,22 +138,20 @@ impl Client {
     ///
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
-    pub fn send<O: Operation>(&self, op: &O) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Core)?.0)
+    pub fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
+        self.run(self.call(op.clone()), Source::None, Job::default())
     }
 
-    /// Sends an operation with `body` (PutObject, UploadPart, …).
+    /// Sends an operation with `body` (PutObject, UploadPart, …). A
+    /// PutObject carrying a callback is never sent twice blindly (see
+    /// [`osscb_core::flow`]).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub fn send_with_body<O: Operation>(&self, op: &O, body: &[u8]) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Bytes(body))?.0)
+    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
+    /// [`osscb_core::Error::OutcomeUnknown`].
+    pub fn send_with_body<O: Operation + Clone>(&self, op: &O, body: &[u8]) -> Result<O::Output> {
+        let call = Call::with_source(op.clone(), body.len() as u64, self.inner.retry, seed());
+        self.run(call, Source::Bytes(body), Job::default())
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -166,201 +177,244 @@ impl Client {
     /// `op`'s parser (the operation it was presigned from).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub fn send_presigned<O: Operation>(
+    /// As [`Client::send_with_body`].
+    pub fn send_presigned<O: Operation + Clone>(
         &self,
         op: &O,
         presigned: &PresignedRequest,
         body: &[u8],
     ) -> Result<O::Output> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut request = http::Request::new(body);
-            *request.method_mut() = presigned.method.clone();
-            *request.uri_mut() = presigned.url.clone();
-            *request.headers_mut() = presigned.headers.clone();
-            let outcome = self.inner.agent.run(request);
-            if self.should_retry(&outcome, attempt) {
-                continue;
-            }
-            let sent = Sent {
-                response: outcome?,
-                crc64: crc64::checksum(body),
-                head: presigned.method == Method::HEAD,
-            };
-            let (response, crc) = read_capped(sent)?;
-            return Ok(op.parse_checked(response, crc)?);
-        }
+        let len = body.len() as u64;
+        let call = Call::presigned(op.clone(), presigned.clone(), len, self.inner.retry, seed());
+        self.run(call, Source::Bytes(body), Job::default())
     }
 
-    /// Signs and executes `op` with `payload`, retrying transport errors and
-    /// 5xx answers, then parses the answer and checks it against the CRC-64 of
-    /// the body sent (see [`Operation::parse_checked`]), which it returns.
-    pub(crate) fn send_payload<O: Operation>(
+    pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
+        Call::new(op, self.inner.retry, seed())
+    }
+
+    pub(crate) fn retry(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Runs `flow` to its end: sends on scoped threads, waits, saves.
+    pub(crate) fn run<F: Flow<Error>>(
         &self,
-        op: &O,
-        payload: Payload<'_>,
-    ) -> Result<(O::Output, u64)>
-    where
-        O::Body: CoreBody,
-    {
-        let (response, crc) = read_capped(self.execute(op, payload)?)?;
-        Ok((op.parse_checked(response, crc)?, crc))
-    }
-
-    /// Signs and executes `op`, retrying; the body is left unread.
-    pub(crate) fn execute<O: Operation>(&self, op: &O, payload: Payload<'_>) -> Result<Sent>
-    where
-        O::Body: CoreBody,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = op.request()?;
-            let head = request.method == Method::HEAD;
-            let mut core_body = Vec::new();
-            let request = request.map_body(|b| core_body = b.into_bytes());
-            let credentials = self
-                .inner
-                .credentials
-                .credentials()
-                .map_err(osscb_core::Error::from)?;
-            let signed = request.sign(&self.inner.config, &credentials, SystemTime::now())?;
-            let mut crc = Crc64::new();
-            let outcome = match payload {
-                Payload::Core => {
-                    crc.update(&core_body);
-                    self.inner.agent.run(signed.map(|()| core_body.as_slice()))
-                }
-                Payload::Bytes(bytes) => {
-                    crc.update(bytes);
-                    self.inner.agent.run(signed.map(|()| bytes))
-                }
-                Payload::File {
-                    path,
-                    offset,
-                    len,
-                    progress,
-                } => {
-                    let mut file = File::open(path).map_err(Error::io(path))?;
-                    file.seek(SeekFrom::Start(offset))
-                        .map_err(Error::io(path))?;
-                    let mut reader = CrcReader {
-                        inner: file.take(len),
-                        crc: &mut crc,
-                        progress: progress.map(|p| (p, len)),
-                    };
-                    self.inner
-                        .agent
-                        .run(signed.map(|()| SendBody::from_reader(&mut reader)))
-                }
-            };
-            if self.should_retry(&outcome, attempt) {
-                continue;
+        mut flow: F,
+        source: Source<'_>,
+        job: Job<'_>,
+    ) -> Result<F::Output> {
+        let (tx, rx) = mpsc::channel::<(SendId, Answer<Error>)>();
+        std::thread::scope(|scope| {
+            loop {
+                let (id, answer) = match flow.next(SystemTime::now()) {
+                    Step::Send(send) => {
+                        let tx = tx.clone();
+                        scope.spawn(move || {
+                            let id = send.id;
+                            let _ = tx.send((id, self.execute(send, source, job)));
+                        });
+                        continue;
+                    }
+                    Step::Wait(until) => {
+                        let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
+                        match rx.recv_timeout(wait) {
+                            Ok(answer) => answer,
+                            Err(_) => continue,
+                        }
+                    }
+                    Step::Pending => match rx.recv() {
+                        Ok(answer) => answer,
+                        Err(_) => continue,
+                    },
+                    Step::Save(bytes) => {
+                        save(job, &bytes)?;
+                        continue;
+                    }
+                    Step::Remove => {
+                        if let Some(path) = job.options.and_then(|o| o.checkpoint.as_deref()) {
+                            let _ = std::fs::remove_file(path);
+                        }
+                        continue;
+                    }
+                    Step::Progress { done, total } => {
+                        job.options.inspect(|o| o.report(done, total));
+                        continue;
+                    }
+                    Step::Done(result) => return result,
+                };
+                flow.on_answer(id, answer);
             }
-            return Ok(Sent {
-                response: outcome?,
-                crc64: crc.value(),
-                head,
-            });
-        }
+        })
     }
 
-    /// Whether to try again after `attempt`; sleeps the backoff if so.
-    fn should_retry(
-        &self,
-        outcome: &std::result::Result<http::Response<ureq::Body>, ureq::Error>,
-        attempt: u32,
-    ) -> bool {
-        let retryable = match outcome {
-            Ok(response) => is_retryable_status(response.status()),
-            Err(e) => matches!(
-                e,
-                ureq::Error::Io(_)
-                    | ureq::Error::Timeout(_)
-                    | ureq::Error::ConnectionFailed
-                    | ureq::Error::Protocol(_)
-            ),
+    /// Signs (or takes the presigned request), attaches the body, sends,
+    /// reads the answer (capped), and states what happened.
+    fn execute(&self, send: Send, source: Source<'_>, job: Job<'_>) -> Answer<Error> {
+        let crc = Arc::new(Mutex::new(Crc64::new()));
+        let failed = |fact, error: Error, crc: &Mutex<Crc64>| Answer::Failed {
+            fact,
+            sent_crc64: crc.lock().unwrap_or_else(PoisonError::into_inner).value(),
+            error,
         };
-        let again = retryable && self.inner.retry.allows_another(attempt);
-        if again {
-            std::thread::sleep(self.inner.retry.backoff(attempt, jitter()));
+        let request = match self.prepare(send.request) {
+            Ok(request) => request,
+            Err(e) => return failed(Fact::Local, e, &crc),
+        };
+        let (mut parts, own) = request.into_parts();
+        let (reader, len): (Box<dyn Read + std::marker::Send + '_>, u64) = match send.body {
+            Body::Own => (Box::new(Cursor::new(own.clone())), own.len() as u64),
+            Body::Source { offset, len, .. } => match open(source, offset, len) {
+                Ok(reader) => (reader, len),
+                Err(e) => return failed(Fact::Local, e, &crc),
+            },
+        };
+        if len > 0 || !matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE) {
+            parts
+                .headers
+                .entry(CONTENT_LENGTH)
+                .or_insert(HeaderValue::from(len));
         }
-        again
+        let head = parts.method == Method::HEAD;
+        let mut reader = CrcReader {
+            inner: reader,
+            crc: Arc::clone(&crc),
+        };
+        let outcome = if len == 0 {
+            self.inner
+                .agent
+                .run(http::Request::from_parts(parts, SendBody::none()))
+        } else {
+            let body = SendBody::from_reader(&mut reader);
+            self.inner.agent.run(http::Request::from_parts(parts, body))
+        };
+        let sent_all = crc.lock().unwrap_or_else(PoisonError::into_inner).len() == len;
+        let response = match outcome {
+            Ok(response) => response,
+            Err(e) => return failed(fact_of(&e, sent_all), Error::Http(e), &crc),
+        };
+        let (parts, body) = response.into_parts();
+        let mut bytes = Vec::new();
+        let mut reader = body.into_reader();
+        let read = match job.sink {
+            Some((path, received)) if parts.status.is_success() && !head => {
+                sink(&mut reader, path, received)
+            }
+            _ if head => Ok(()),
+            _ => (&mut reader)
+                .take(MAX_BODY_LEN as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map(drop)
+                .map_err(|e| Error::Http(ureq::Error::Io(e))),
+        };
+        if let Err(e) = read {
+            let fact = if matches!(e, Error::Io { .. }) {
+                Fact::Local
+            } else {
+                Fact::NoAnswer
+            };
+            return failed(fact, e, &crc);
+        }
+        let sent_crc64 = crc.lock().unwrap_or_else(PoisonError::into_inner).value();
+        Answer::Response {
+            response: http::Response::from_parts(parts, bytes),
+            sent_crc64,
+        }
+    }
+
+    fn prepare(&self, request: Request) -> Result<http::Request<Vec<u8>>> {
+        Ok(match request {
+            Request::Unsigned(request) => {
+                let credentials = self
+                    .inner
+                    .credentials
+                    .credentials()
+                    .map_err(osscb_core::Error::from)?;
+                request.sign(&self.inner.config, &credentials, SystemTime::now())?
+            }
+            Request::Presigned(p) => {
+                let mut request = http::Request::new(Vec::new());
+                *request.method_mut() = p.method;
+                *request.uri_mut() = p.url;
+                *request.headers_mut() = p.headers;
+                request
+            }
+        })
     }
 }
 
-/// Bodies the core supplies: none, or bytes it generated.
-pub trait CoreBody {
-    /// The bytes to send.
-    fn into_bytes(self) -> Vec<u8>;
-}
-
-impl CoreBody for () {
-    fn into_bytes(self) -> Vec<u8> {
-        Vec::new()
+/// What a failed exchange tells: whether the request went out in full.
+fn fact_of(error: &ureq::Error, sent_all: bool) -> Fact {
+    use ureq::Timeout;
+    match error {
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Fact::NotSent,
+        ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => Fact::NotSent,
+        ureq::Error::Timeout(_) if sent_all => Fact::TimedOut,
+        ureq::Error::Io(_) | ureq::Error::Protocol(_) | ureq::Error::Timeout(_) if !sent_all => {
+            Fact::NotSent
+        }
+        ureq::Error::Io(_) | ureq::Error::Protocol(_) | ureq::Error::BodyStalled => Fact::NoAnswer,
+        _ => Fact::Local,
     }
 }
 
-impl CoreBody for Vec<u8> {
-    fn into_bytes(self) -> Vec<u8> {
-        self
+/// `len` bytes of the source from `offset`.
+fn open(
+    source: Source<'_>,
+    offset: u64,
+    len: u64,
+) -> Result<Box<dyn Read + std::marker::Send + '_>> {
+    match source {
+        Source::Bytes(bytes) => {
+            let range = usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(offset + len).ok());
+            let slice = range.and_then(|(a, b)| bytes.get(a..b)).unwrap_or_default();
+            Ok(Box::new(slice))
+        }
+        Source::File(path) => {
+            let mut file = File::open(path).map_err(Error::io(path))?;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(Error::io(path))?;
+            Ok(Box::new(file.take(len)))
+        }
+        Source::None => Ok(Box::new(io::empty())),
     }
 }
 
-/// A uniform sample in `0.0..1.0` from std's randomly keyed hasher.
-fn jitter() -> f64 {
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+/// Streams a successful answer's body into the file at `path`.
+fn sink(reader: &mut impl Read, path: &Path, received: &Mutex<u64>) -> Result<()> {
+    let mut file = File::create(path).map_err(Error::io(path))?;
+    let mut crc = Crc64::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| Error::Http(ureq::Error::Io(e)))?;
+        if n == 0 {
+            break;
+        }
+        crc.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(Error::io(path))?;
+    }
+    file.flush().map_err(Error::io(path))?;
+    *received.lock().unwrap_or_else(PoisonError::into_inner) = crc.value();
+    Ok(())
 }
 
-/// Reads the body (at most [`MAX_BODY_LEN`] bytes; larger answers are refused
-/// unread) into an `http::Response` for the operation's parser.
-pub(crate) fn read_capped(sent: Sent) -> Result<(http::Response<Vec<u8>>, u64)> {
-    let (parts, body) = sent.response.into_parts();
-    if !sent.head
-        && let Some(len) = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-    {
-        check_body_len(len)?;
-    }
-    let bytes = if sent.head {
-        Vec::new()
-    } else {
-        body.into_with_config()
-            .limit(MAX_BODY_LEN as u64)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => {
-                    Error::Oss(osscb_core::Error::ResponseTooLarge {
-                        limit: MAX_BODY_LEN,
-                    })
-                }
-                other => Error::Http(other),
-            })?
+/// Saves checkpoint bytes atomically: a temporary file renamed over it.
+fn save(job: Job<'_>, bytes: &[u8]) -> Result<()> {
+    let Some(path) = job.options.and_then(|o| o.checkpoint.as_deref()) else {
+        return Ok(());
     };
-    Ok((http::Response::from_parts(parts, bytes), sent.crc64))
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = Path::new(&tmp);
+    std::fs::write(tmp, bytes).map_err(Error::io(tmp))?;
+    std::fs::rename(tmp, path).map_err(Error::io(path))
 }
 
-/// Feeds what is read through a CRC-64.
-struct CrcReader<'a, R> {
-    inner: R,
-    crc: &'a mut Crc64,
-    progress: Option<(&'a Progress, u64)>,
-}
-
-impl<R: Read> Read for CrcReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
-        if let Some((progress, total)) = self.progress {
-            progress.report(self.crc.len(), total);
-        }
-        Ok(n)
-    }
+/// A seed for the machines' backoff jitter, from std's randomly keyed hasher.
+pub(crate) fn seed() -> u64 {
+    RandomState::new().build_hasher().finish()
 }

@@ -50,6 +50,7 @@ pub mod callback;
 pub mod crc64;
 pub mod credentials;
 mod error;
+pub mod flow;
 pub mod key_cache;
 pub mod names;
 pub mod ops;
