@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
+use osscb_core::crc64;
 use osscb_core::flow::{Call, Multipart};
 use osscb_core::ops::multipart::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
@@ -16,7 +17,7 @@ use osscb_core::ops::{
 use osscb_core::upload::{FileFingerprint, UploadOptions};
 use osscb_core::{ObjectKey, PresignedRequest};
 
-use crate::client::{Job, Source, checksum, seed};
+use crate::client::{Job, seed};
 use crate::{Client, Error, Result};
 
 /// A bucket on a [`Client`]. Cheap to clone.
@@ -46,7 +47,7 @@ impl Bucket {
     ///
     /// # Errors
     /// [`Error::callback_failed`] on 203 (the object was stored), a CRC-64
-    /// mismatch, [`osscb_core::Error::AnswerLost`] and
+    /// mismatch, [`osscb_core::Error::AnswerLost`] or
     /// [`osscb_core::Error::OutcomeUnknown`] when a callback write's answer
     /// was lost, OSS and transport errors.
     pub async fn put_object(
@@ -56,15 +57,8 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
         let bytes = bytes.into();
-        let key = ObjectKey::new(key)?;
         let len = bytes.len() as u64;
-        let op = options.put_object(&self.name, &key, len, None);
-        let call = Call::with_source(op, len, self.client.retry(), seed()).reporting_progress();
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(call, Source::Bytes(&bytes), job).await
+        self.put(key, len, None, options, Job::bytes(&bytes)).await
     }
 
     /// Uploads the file at `path` to `key` in one request, streaming it (never
@@ -79,22 +73,30 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
-        let key = ObjectKey::new(key)?;
         let len = tokio::fs::metadata(path)
             .await
             .map_err(Error::io(path))?
             .len();
-        let op = options.put_object(&self.name, &key, len, file_name(path));
+        let job = Job::file(path, options);
+        self.put(key, len, file_name(path), options, job).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        len: u64,
+        file_name: Option<&str>,
+        options: &UploadOptions,
+        job: Job<'_>,
+    ) -> Result<PutObjectOutput> {
+        let op = options.put_object(&self.name, &ObjectKey::new(key)?, len, file_name);
         let call = Call::with_source(op, len, self.client.retry(), seed()).reporting_progress();
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(call, Source::File(path), job).await
+        let options = Some(options);
+        self.client.run(call, Job { options, ..job }).await
     }
 
     /// Uploads the file at `path` to `key` in parts, `options.parallelism`
-    /// at once on the calling task. The callback goes with the completion only. With
+    /// at once on threads. The callback goes with the completion only. With
     /// `options.checkpoint`, a rerun after a crash skips finished parts, and a
     /// failed upload is kept for that; without one it is aborted. A 203 means
     /// the object was stored: the upload is then never aborted.
@@ -108,28 +110,17 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
-        let key = ObjectKey::new(key)?;
         let meta = tokio::fs::metadata(path).await.map_err(Error::io(path))?;
         let file = FileFingerprint::new(meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let saved = match options.checkpoint.as_deref() {
             Some(p) => tokio::fs::read(p).await.ok(),
             None => None,
         };
-        let upload = Multipart::new(
-            &self.name,
-            &key,
-            options,
-            file,
-            file_name(path),
-            saved.as_deref(),
-            self.client.retry(),
-            seed(),
-        )?;
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(upload, Source::File(path), job).await
+        let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
+        let name = file_name(path);
+        let saved = saved.as_deref();
+        let upload = Multipart::new(&self.name, &key, options, file, name, saved, retry, seed())?;
+        self.client.run(upload, Job::file(path, options)).await
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),
@@ -138,14 +129,12 @@ impl Bucket {
     /// # Errors
     /// OSS errors, a CRC-64 mismatch, an object over the limit.
     pub async fn get_object(&self, key: &str) -> Result<(GetObjectOutput, Vec<u8>)> {
-        let op = GetObject::new(self.name.clone(), ObjectKey::new(key)?);
-        let mut call = self.client.call(op);
-        let output = self
+        let mut call = self
             .client
-            .run(&mut call, Source::None, Job::default())
-            .await?;
+            .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
+        let output = self.client.run(&mut call, Job::default()).await?;
         let body = call.take_body();
-        output.check_body(checksum(&body))?;
+        output.check_body(crc64::checksum(&body))?;
         Ok((output, body))
     }
 
@@ -158,14 +147,16 @@ impl Bucket {
         key: &str,
         path: impl AsRef<Path>,
     ) -> Result<GetObjectOutput> {
-        let op = GetObject::new(self.name.clone(), ObjectKey::new(key)?);
+        let call = self
+            .client
+            .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
         let received = Mutex::new(0);
+        let sink = Some((path.as_ref(), &received));
         let job = Job {
-            options: None,
-            sink: Some((path.as_ref(), &received)),
+            sink,
+            ..Job::default()
         };
-        let call = self.client.call(op);
-        let output = self.client.run(call, Source::None, job).await?;
+        let output = self.client.run(call, job).await?;
         output.check_body(received.into_inner().unwrap_or_default())?;
         Ok(output)
     }

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use osscb_core::crc64::{self, Crc64};
-use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Request, Send, Step};
-use osscb_core::http::{self, HeaderValue, Method, header::CONTENT_LENGTH};
+use osscb_core::crc64::Crc64;
+use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Send, Step};
+use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
@@ -36,53 +36,38 @@ impl FromOptions for Client {
     type Error = Error;
 
     fn from_options(options: ClientOptions) -> Result<Self> {
-        let config = options.config()?;
-        let credentials = options.credentials_provider()?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.io_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                credentials,
-                retry: options.retry,
-            }),
-        })
+        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let retry = options.retry;
+        Ok(Client(Arc::new((http, config, credentials, retry))))
     }
-}
-
-#[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
-    config: Config,
-    credentials: Arc<dyn ProvideCredentials>,
-    retry: RetryPolicy,
 }
 
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
+pub struct Client(
+    Arc<(
+        reqwest::Client,
+        Config,
+        Arc<dyn ProvideCredentials>,
+        RetryPolicy,
+    )>,
+);
 
-/// Where a machine's `Body::Source` bytes come from.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Source<'a> {
-    None,
-    Bytes(&'a Bytes),
-    File(&'a Path),
-}
-
-/// Where a run saves checkpoints, reports progress, and streams a GET's body.
+/// What a run needs besides its machine: where `Body::Source` bytes come
+/// from, the options (checkpoint file, progress), and where a successful
+/// answer's body is streamed (a file, and the CRC-64 of what was received).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Job<'a> {
+    pub(crate) bytes: Option<&'a Bytes>,
+    pub(crate) file: Option<&'a Path>,
     pub(crate) options: Option<&'a UploadOptions>,
-    /// A successful answer's body goes to this file; its CRC-64 to the mutex.
     pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
 }
 
@@ -120,7 +105,7 @@ impl Client {
 
     /// The endpoint and signature configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.0.1
     }
 
     /// Sends any operation whose body the core supplies (none, or generated).
@@ -128,8 +113,7 @@ impl Client {
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
     pub async fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
-        self.run(self.call(op.clone()), Source::None, Job::default())
-            .await
+        self.run(self.call(op.clone()), Job::default()).await
     }
 
     /// Sends an operation with `body` (PutObject, UploadPart, …). A
@@ -145,8 +129,8 @@ impl Client {
         body: impl Into<Bytes>,
     ) -> Result<O::Output> {
         let body = body.into();
-        let call = Call::with_source(op.clone(), body.len() as u64, self.inner.retry, seed());
-        self.run(call, Source::Bytes(&body), Job::default()).await
+        let call = Call::with_source(op.clone(), body.len() as u64, self.retry(), seed());
+        self.run(call, Job::bytes(&body)).await
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -155,17 +139,11 @@ impl Client {
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
     pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self
-            .inner
-            .credentials
-            .credentials()
-            .map_err(osscb_core::Error::from)?;
-        Ok(op.request()?.presign(
-            &self.inner.config,
-            &credentials,
-            SystemTime::now(),
-            expires_in,
-        )?)
+        let credentials = self.0.2.credentials().map_err(osscb_core::Error::from)?;
+        let now = SystemTime::now();
+        Ok(op
+            .request()?
+            .presign(self.config(), &credentials, now, expires_in)?)
     }
 
     /// Executes a presigned request with `body` and reads the answer with
@@ -181,106 +159,74 @@ impl Client {
     ) -> Result<O::Output> {
         let body = body.into();
         let len = body.len() as u64;
-        let call = Call::presigned(op.clone(), presigned.clone(), len, self.inner.retry, seed());
-        self.run(call, Source::Bytes(&body), Job::default()).await
+        let (op, presigned) = (op.clone(), presigned.clone());
+        let call = Call::presigned(op, presigned, len, self.retry(), seed());
+        self.run(call, Job::bytes(&body)).await
     }
 
     pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
-        Call::new(op, self.inner.retry, seed())
+        Call::new(op, self.retry(), seed())
     }
 
     pub(crate) fn retry(&self) -> RetryPolicy {
-        self.inner.retry
+        self.0.3
     }
 
     /// Runs `flow` to its end: sends concurrently, waits, saves.
-    pub(crate) async fn run<F: Flow<Error>>(
-        &self,
-        mut flow: F,
-        source: Source<'_>,
-        job: Job<'_>,
-    ) -> Result<F::Output> {
+    pub(crate) async fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
         let mut in_flight = FuturesUnordered::new();
         loop {
-            let (id, answer) = match flow.next(SystemTime::now()) {
+            let now = SystemTime::now();
+            let answer = match flow.next(now) {
                 Step::Send(send) => {
                     let id = send.id;
-                    in_flight.push(async move { (id, self.execute(send, source, job).await) });
-                    continue;
+                    in_flight.push(async move { (id, self.execute(send, job).await) });
+                    None
                 }
                 Step::Wait(until) => {
-                    let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
-                    if in_flight.is_empty() {
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    match tokio::time::timeout(wait, in_flight.next()).await {
-                        Ok(Some(answer)) => answer,
-                        _ => continue,
-                    }
+                    let wait = until.duration_since(now).unwrap_or_default();
+                    tokio::time::timeout(wait, in_flight.next())
+                        .await
+                        .ok()
+                        .flatten()
                 }
-                Step::Pending => match in_flight.next().await {
-                    Some(answer) => answer,
-                    None => return Err(stalled()),
-                },
-                Step::Save(bytes) => {
-                    save(job, &bytes).await?;
-                    continue;
-                }
-                Step::Remove => {
-                    if let Some(path) = job.options.and_then(|o| o.checkpoint.as_deref()) {
-                        let _ = tokio::fs::remove_file(path).await;
-                    }
-                    continue;
-                }
-                Step::Progress { done, total } => {
-                    job.options.inspect(|o| o.report(done, total));
-                    continue;
-                }
+                Step::Pending => in_flight.next().await,
                 Step::Done(result) => return result,
+                step => job.apply(step).await.map(|()| None)?,
             };
-            flow.on_answer(id, answer);
+            if let Some((id, answer)) = answer {
+                flow.on_answer(id, answer);
+            }
         }
     }
 
-    /// Signs (or takes the presigned request), attaches the body, sends,
-    /// reads the answer (capped), and states what happened.
-    async fn execute(&self, send: Send, source: Source<'_>, job: Job<'_>) -> Answer<Error> {
+    /// Sends one request with its body, reads the answer (capped), and
+    /// states what happened.
+    async fn execute(&self, send: Send, job: Job<'_>) -> Answer<Error> {
         let crc: Shared = Arc::default();
         let failed = |fact, error: Error, crc: &Mutex<Crc64>| Answer::Failed {
             fact,
             sent_crc64: lock(crc).value(),
             error,
         };
-        let request = match self.prepare(send.request) {
-            Ok(request) => request,
-            Err(e) => return failed(Fact::Local, e, &crc),
+        let source = match send.body {
+            Body::Own => None,
+            Body::Source { offset, len, .. } => Some((offset, len)),
         };
-        let (mut parts, own) = request.into_parts();
-        let (body, len) = match send.body {
-            Body::Own => (Ok(Bytes::from(own)), None),
-            Body::Source { offset, len, .. } => (body(source, offset, len, &crc).await, Some(len)),
+        let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
+            Ok(request) => request.into_parts(),
+            Err(e) => return failed(Fact::Local, e.into(), &crc),
+        };
+        let body = match source {
+            None => Ok(Bytes::from(own)),
+            Some((offset, len)) => job.body(offset, len, &crc).await,
         };
         let body = match body {
             Ok(bytes) => {
                 lock(&crc).update(&bytes);
-                let n = bytes.len() as u64;
-                if n > 0 || len.is_some() {
-                    parts
-                        .headers
-                        .entry(CONTENT_LENGTH)
-                        .or_insert(HeaderValue::from(n));
-                }
                 reqwest::Body::from(bytes)
             }
-            Err(Ok(stream)) => {
-                let n = len.unwrap_or_default();
-                parts
-                    .headers
-                    .entry(CONTENT_LENGTH)
-                    .or_insert(HeaderValue::from(n));
-                stream
-            }
+            Err(Ok(stream)) => stream,
             Err(Err(e)) => return failed(Fact::Local, e, &crc),
         };
         let head = parts.method == Method::HEAD;
@@ -290,58 +236,34 @@ impl Client {
             Ok(_) => return failed(Fact::Local, changed(&uri), &crc),
             Err(e) => return failed(Fact::Local, e.into(), &crc),
         };
-        let mut response = match self.inner.http.execute(request).await {
+        let mut response = match self.0.0.execute(request).await {
             Ok(response) => response,
             Err(e) => {
-                let sent_all = len.is_none_or(|len| lock(&crc).len() == len);
+                let sent_all = source.is_none_or(|(_, len)| lock(&crc).len() == len);
                 return failed(fact_of(&e, sent_all), e.into(), &crc);
             }
         };
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
+        let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
         let mut bytes = Vec::new();
         let read = match job.sink {
-            Some((path, received)) if status.is_success() && !head => {
-                sink(&mut response, path, received).await
-            }
             _ if head => Ok(()),
-            _ => read_capped(&mut response, &mut bytes).await,
+            Some((path, received)) if status.is_success() => sink(response, path, received).await,
+            _ => read_capped(response, &mut bytes).await,
         };
-        if let Err(e) = read {
-            let fact = if matches!(e, Error::Io { .. }) {
-                Fact::Local
-            } else {
-                Fact::NoAnswer
-            };
-            return failed(fact, e, &crc);
-        }
-        let mut answer = http::Response::new(bytes);
-        *answer.status_mut() = status;
-        *answer.headers_mut() = headers;
-        Answer::Response {
-            response: answer,
-            sent_crc64: lock(&crc).value(),
-        }
-    }
-
-    fn prepare(&self, request: Request) -> Result<http::Request<Vec<u8>>> {
-        Ok(match request {
-            Request::Unsigned(request) => {
-                let credentials = self
-                    .inner
-                    .credentials
-                    .credentials()
-                    .map_err(osscb_core::Error::from)?;
-                request.sign(&self.inner.config, &credentials, SystemTime::now())?
+        match read {
+            Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
+            Err(e) => failed(Fact::NoAnswer, e, &crc),
+            Ok(()) => {
+                let mut answer = http::Response::new(bytes);
+                *answer.status_mut() = status;
+                *answer.headers_mut() = headers;
+                let sent_crc64 = lock(&crc).value();
+                Answer::Response {
+                    response: answer,
+                    sent_crc64,
+                }
             }
-            Request::Presigned(p) => {
-                let mut request = http::Request::new(Vec::new());
-                *request.method_mut() = p.method;
-                *request.uri_mut() = p.url;
-                *request.headers_mut() = p.headers;
-                request
-            }
-        })
+        }
     }
 }
 
@@ -353,10 +275,6 @@ fn changed(uri: &http::Uri) -> Error {
         reason: "reqwest's URL parser would change this path (dot segments); not sent",
     }
     .into()
-}
-
-fn stalled() -> Error {
-    osscb_core::Error::InvalidArgument("the workflow waits for no answer".to_owned()).into()
 }
 
 /// What a failed exchange tells: whether the request went out in full.
@@ -374,49 +292,86 @@ fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
 
 type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
 
-/// `len` bytes of the source from `offset`: bytes in memory, or a file
-/// streamed in 64 KiB chunks through `crc`.
-async fn body(source: Source<'_>, offset: u64, len: u64, crc: &Shared) -> BodyResult {
-    match source {
-        Source::Bytes(bytes) => {
+impl<'a> Job<'a> {
+    pub(crate) fn file(path: &'a Path, options: &'a UploadOptions) -> Self {
+        let (file, options) = (Some(path), Some(options));
+        Self {
+            file,
+            options,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn bytes(bytes: &'a Bytes) -> Self {
+        Self {
+            bytes: Some(bytes),
+            ..Self::default()
+        }
+    }
+
+    /// `len` bytes of the source from `offset`: bytes in memory, or a file
+    /// streamed in 64 KiB chunks through `crc`.
+    async fn body(&self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
+        let Some(path) = self.file else {
+            let bytes = self.bytes.cloned().unwrap_or_default();
             let range = usize::try_from(offset)
                 .ok()
                 .zip(usize::try_from(offset + len).ok());
-            match range.filter(|(_, end)| *end <= bytes.len()) {
-                Some((start, end)) => Ok(bytes.slice(start..end)),
-                None => Ok(Bytes::new()),
+            let range = range.filter(|(_, end)| *end <= bytes.len());
+            return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
+        };
+        let open = async {
+            let mut file = tokio::fs::File::open(path).await?;
+            file.seek(std::io::SeekFrom::Start(offset)).await?;
+            Ok(file.take(len))
+        };
+        let reader = open.await.map_err(Error::io(path)).map_err(Err)?;
+        let crc = Arc::clone(crc);
+        let stream = futures_util::stream::unfold(reader, move |mut reader| {
+            let crc = Arc::clone(&crc);
+            async move {
+                let mut buf = vec![0; 64 * 1024];
+                match reader.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        lock(&crc).update(&buf);
+                        Some((Ok(Bytes::from(buf)), reader))
+                    }
+                    Err(e) => Some((Err(e), reader)),
+                }
             }
+        });
+        Err(Ok(reqwest::Body::wrap_stream(stream)))
+    }
+
+    /// Saves checkpoint bytes atomically (a temporary file renamed over
+    /// it), removes the checkpoint, or reports progress.
+    async fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
+        let options = self.options;
+        let path = options.and_then(|o| o.checkpoint.as_deref());
+        match (step, path) {
+            (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
+            (Step::Remove, Some(path)) => drop(tokio::fs::remove_file(path).await),
+            (Step::Save(bytes), Some(path)) => {
+                let mut tmp = path.as_os_str().to_owned();
+                tmp.push(".tmp");
+                let tmp = std::path::PathBuf::from(tmp);
+                tokio::fs::write(&tmp, bytes)
+                    .await
+                    .map_err(Error::io(&tmp))?;
+                tokio::fs::rename(&tmp, path)
+                    .await
+                    .map_err(Error::io(path))?;
+            }
+            _ => {}
         }
-        Source::None => Ok(Bytes::new()),
-        Source::File(path) => Err(file_stream(path, offset, len, Arc::clone(crc)).await),
+        Ok(())
     }
 }
 
-async fn file_stream(path: &Path, offset: u64, len: u64, crc: Shared) -> Result<reqwest::Body> {
-    let mut file = tokio::fs::File::open(path).await.map_err(Error::io(path))?;
-    file.seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(Error::io(path))?;
-    let stream = futures_util::stream::unfold(file.take(len), move |mut reader| {
-        let crc = Arc::clone(&crc);
-        async move {
-            let mut buf = vec![0; 64 * 1024];
-            match reader.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    lock(&crc).update(&buf);
-                    Some((Ok(Bytes::from(buf)), reader))
-                }
-                Err(e) => Some((Err(e), reader)),
-            }
-        }
-    });
-    Ok(reqwest::Body::wrap_stream(stream))
-}
-
 /// Reads the body, up to one byte past [`MAX_BODY_LEN`].
-async fn read_capped(response: &mut reqwest::Response, bytes: &mut Vec<u8>) -> Result<()> {
+async fn read_capped(mut response: reqwest::Response, bytes: &mut Vec<u8>) -> Result<()> {
     while let Some(chunk) = response.chunk().await? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_BODY_LEN {
@@ -427,7 +382,7 @@ async fn read_capped(response: &mut reqwest::Response, bytes: &mut Vec<u8>) -> R
 }
 
 /// Streams a successful answer's body into the file at `path`.
-async fn sink(response: &mut reqwest::Response, path: &Path, received: &Mutex<u64>) -> Result<()> {
+async fn sink(mut response: reqwest::Response, path: &Path, received: &Mutex<u64>) -> Result<()> {
     let mut file = tokio::fs::File::create(path)
         .await
         .map_err(Error::io(path))?;
@@ -441,24 +396,7 @@ async fn sink(response: &mut reqwest::Response, path: &Path, received: &Mutex<u6
     Ok(())
 }
 
-/// Saves checkpoint bytes atomically: a temporary file renamed over it.
-async fn save(job: Job<'_>, bytes: &[u8]) -> Result<()> {
-    let Some(path) = job.options.and_then(|o| o.checkpoint.as_deref()) else {
-        return Ok(());
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = Path::new(&tmp);
-    tokio::fs::write(tmp, bytes).await.map_err(Error::io(tmp))?;
-    tokio::fs::rename(tmp, path).await.map_err(Error::io(path))
-}
-
 /// A seed for the machines' backoff jitter, from std's randomly keyed hasher.
 pub(crate) fn seed() -> u64 {
     RandomState::new().build_hasher().finish()
-}
-
-/// The CRC-64 of bytes received in memory.
-pub(crate) fn checksum(bytes: &[u8]) -> u64 {
-    crc64::checksum(bytes)
 }

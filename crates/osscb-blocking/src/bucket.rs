@@ -16,7 +16,7 @@ use osscb_core::ops::{
 use osscb_core::upload::{FileFingerprint, UploadOptions};
 use osscb_core::{ObjectKey, PresignedRequest};
 
-use crate::client::{Job, Source, seed};
+use crate::client::{Job, seed};
 use crate::{Client, Error, Result};
 
 /// A bucket on a [`Client`]. Cheap to clone.
@@ -46,7 +46,7 @@ impl Bucket {
     ///
     /// # Errors
     /// [`Error::callback_failed`] on 203 (the object was stored), a CRC-64
-    /// mismatch, [`osscb_core::Error::AnswerLost`] and
+    /// mismatch, [`osscb_core::Error::AnswerLost`] or
     /// [`osscb_core::Error::OutcomeUnknown`] when a callback write's answer
     /// was lost, OSS and transport errors.
     pub fn put_object(
@@ -55,15 +55,7 @@ impl Bucket {
         bytes: &[u8],
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
-        let key = ObjectKey::new(key)?;
-        let len = bytes.len() as u64;
-        let op = options.put_object(&self.name, &key, len, None);
-        let call = Call::with_source(op, len, self.client.retry(), seed()).reporting_progress();
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(call, Source::Bytes(bytes), job)
+        self.put(key, bytes.len() as u64, None, options, Job::bytes(bytes))
     }
 
     /// Uploads the file at `path` to `key` in one request, streaming it (never
@@ -78,15 +70,23 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
-        let key = ObjectKey::new(key)?;
         let len = std::fs::metadata(path).map_err(Error::io(path))?.len();
-        let op = options.put_object(&self.name, &key, len, file_name(path));
+        let job = Job::file(path, options);
+        self.put(key, len, file_name(path), options, job)
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        len: u64,
+        file_name: Option<&str>,
+        options: &UploadOptions,
+        job: Job<'_>,
+    ) -> Result<PutObjectOutput> {
+        let op = options.put_object(&self.name, &ObjectKey::new(key)?, len, file_name);
         let call = Call::with_source(op, len, self.client.retry(), seed()).reporting_progress();
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(call, Source::File(path), job)
+        let options = Some(options);
+        self.client.run(call, Job { options, ..job })
     }
 
     /// Uploads the file at `path` to `key` in parts, `options.parallelism`
@@ -104,28 +104,17 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
-        let key = ObjectKey::new(key)?;
         let meta = std::fs::metadata(path).map_err(Error::io(path))?;
         let file = FileFingerprint::new(meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let saved = options
             .checkpoint
             .as_deref()
             .and_then(|p| std::fs::read(p).ok());
-        let upload = Multipart::new(
-            &self.name,
-            &key,
-            options,
-            file,
-            file_name(path),
-            saved.as_deref(),
-            self.client.retry(),
-            seed(),
-        )?;
-        let job = Job {
-            options: Some(options),
-            sink: None,
-        };
-        self.client.run(upload, Source::File(path), job)
+        let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
+        let name = file_name(path);
+        let saved = saved.as_deref();
+        let upload = Multipart::new(&self.name, &key, options, file, name, saved, retry, seed())?;
+        self.client.run(upload, Job::file(path, options))
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),
@@ -134,9 +123,10 @@ impl Bucket {
     /// # Errors
     /// OSS errors, a CRC-64 mismatch, an object over the limit.
     pub fn get_object(&self, key: &str) -> Result<(GetObjectOutput, Vec<u8>)> {
-        let op = GetObject::new(self.name.clone(), ObjectKey::new(key)?);
-        let mut call = self.client.call(op);
-        let output = self.client.run(&mut call, Source::None, Job::default())?;
+        let mut call = self
+            .client
+            .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
+        let output = self.client.run(&mut call, Job::default())?;
         let body = call.take_body();
         output.check_body(crc64::checksum(&body))?;
         Ok((output, body))
@@ -147,13 +137,16 @@ impl Bucket {
     /// # Errors
     /// OSS errors, file errors, a CRC-64 mismatch.
     pub fn get_object_to_file(&self, key: &str, path: impl AsRef<Path>) -> Result<GetObjectOutput> {
-        let op = GetObject::new(self.name.clone(), ObjectKey::new(key)?);
+        let call = self
+            .client
+            .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
         let received = Mutex::new(0);
+        let sink = Some((path.as_ref(), &received));
         let job = Job {
-            options: None,
-            sink: Some((path.as_ref(), &received)),
+            sink,
+            ..Job::default()
         };
-        let output = self.client.run(self.client.call(op), Source::None, job)?;
+        let output = self.client.run(call, job)?;
         output.check_body(received.into_inner().unwrap_or_default())?;
         Ok(output)
     }

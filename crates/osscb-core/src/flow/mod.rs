@@ -57,7 +57,7 @@
 
 use std::time::SystemTime;
 
-use crate::{OssRequest, PresignedRequest};
+use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
 
 mod call;
 mod multipart;
@@ -109,6 +109,40 @@ pub struct Send {
     pub request: Request,
     /// Its body.
     pub body: Body,
+}
+
+impl Send {
+    /// The `http::Request` to send at `now` — signed with the credentials
+    /// `provider` gives now, or the presigned one as it is — with the
+    /// request's own body, and `Content-Length` set for a source body.
+    ///
+    /// # Errors
+    /// Credentials unavailable, or a request that cannot be signed.
+    pub fn into_http(
+        self,
+        config: &Config,
+        provider: &dyn ProvideCredentials,
+        now: SystemTime,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let mut request = match self.request {
+            Request::Unsigned(request) => request.sign(config, &provider.credentials()?, now)?,
+            Request::Presigned(p) => {
+                let mut request = http::Request::new(Vec::new());
+                *request.method_mut() = p.method;
+                *request.uri_mut() = p.url;
+                *request.headers_mut() = p.headers;
+                request
+            }
+        };
+        if let Body::Source { len, .. } = self.body {
+            let length = http::HeaderValue::from(len);
+            request
+                .headers_mut()
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert(length);
+        }
+        Ok(request)
+    }
 }
 
 /// What the transport knows about a request that got no complete answer:
