@@ -51,13 +51,13 @@ impl FromOptions for Client {
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Client(
-    Arc<(
-        reqwest::Client,
-        Config,
-        Arc<dyn ProvideCredentials>,
-        RetryPolicy,
-    )>,
+pub struct Client(Arc<Inner>);
+
+type Inner = (
+    reqwest::Client,
+    Config,
+    Arc<dyn ProvideCredentials>,
+    RetryPolicy,
 );
 
 /// What a run needs besides its machine: where `Body::Source` bytes come

@@ -50,13 +50,13 @@ impl FromOptions for Client {
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Client(
-    Arc<(
-        ureq::Agent,
-        Config,
-        Arc<dyn ProvideCredentials>,
-        RetryPolicy,
-    )>,
+pub struct Client(Arc<Inner>);
+
+type Inner = (
+    ureq::Agent,
+    Config,
+    Arc<dyn ProvideCredentials>,
+    RetryPolicy,
 );
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
