@@ -93,7 +93,7 @@ pub fn put_with_callback_returns_the_answer_and_reads_back<T: Transport>() {
     assert_eq!(meta.content_length, Some(1024 * 1024));
     assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
     assert_eq!(
-        meta.metadata.get("author").map(String::as_str),
+        meta.user_metadata.get("author").map(String::as_str),
         Some("alice")
     );
     let (got, body) = bucket

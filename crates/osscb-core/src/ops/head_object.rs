@@ -30,8 +30,8 @@ pub struct ObjectMetadata {
     pub content_type: Option<String>,
     /// `Last-Modified`.
     pub last_modified: Option<SystemTime>,
-    /// `x-oss-meta-*` headers, without the prefix.
-    pub metadata: BTreeMap<String, String>,
+    /// User metadata: the `x-oss-meta-*` headers, without the prefix.
+    pub user_metadata: BTreeMap<String, String>,
     /// `x-oss-object-type`: `Normal`, `Multipart`, `Appendable`, `Symlink`.
     pub object_type: Option<String>,
     /// `x-oss-storage-class`.
@@ -40,7 +40,7 @@ pub struct ObjectMetadata {
 
 impl ObjectMetadata {
     /// Reads the metadata headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header(headers, name).map(str::to_owned);
         Self {
             object: StoredObject::from_headers(headers),
@@ -48,7 +48,7 @@ impl ObjectMetadata {
             content_type: text("content-type"),
             last_modified: header(headers, "last-modified")
                 .and_then(|v| httpdate::parse_http_date(v).ok()),
-            metadata: headers
+            user_metadata: headers
                 .iter()
                 .filter_map(|(name, value)| {
                     let meta = name.as_str().strip_prefix("x-oss-meta-")?;
