@@ -61,6 +61,8 @@ use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
 
 mod call;
 mod multipart;
+#[cfg(test)]
+mod tests;
 
 pub use call::Call;
 pub use multipart::Multipart;
