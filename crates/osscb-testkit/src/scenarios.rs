@@ -49,6 +49,7 @@ macro_rules! scenarios {
             a_presigned_callback_put_that_was_not_stored_is_not_resent,
             another_object_at_the_key_is_an_unknown_outcome,
             lost_answers_without_a_callback_are_retried,
+            dot_segments_never_reach_another_key,
             v4_put_with_callback_and_multipart,
             v4_presigned_put_with_callback_runs_through_the_transport,
         );
@@ -866,6 +867,31 @@ pub fn lost_answers_without_a_callback_are_retried<T: Transport>() {
     assert_eq!(output.object.crc64, Some(crc64::checksum(&content)));
     let (_, body) = bucket.get_object("plain/multi.bin").expect("get");
     assert_eq!(body, content);
+}
+
+/// A key with `.` or `..` segments is written to exactly that key, or
+/// refused with a typed error before anything is sent; never to another key.
+pub fn dot_segments_never_reach_another_key<T: Transport>() {
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    for (key, elsewhere) in [("a/../b", "b"), ("a/./c", "a/c"), ("x/..", "x")] {
+        let seen = emu.faults().requests_seen();
+        match bucket.put_object(key, b"dots", &UploadOptions::new()) {
+            Ok(_) => {
+                let (_, body) = bucket.get_object(key).expect("the very key");
+                assert_eq!(body, b"dots", "{key}");
+            }
+            Err(e) => {
+                assert!(
+                    matches!(T::oss(&e), Some(CoreError::InvalidKey { .. })),
+                    "{key}: {e}"
+                );
+                assert_eq!(emu.faults().requests_seen(), seen, "{key}: nothing sent");
+            }
+        }
+        let other = bucket.head_object(elsewhere).expect_err("never written");
+        assert_eq!(service::<T>(&other).map(|s| s.status.as_u16()), Some(404));
+    }
 }
 
 /// Keys with `.` and `..` segments are written to exactly that key. (Needs
