@@ -53,12 +53,8 @@ impl FromOptions for Client {
 #[derive(Clone, Debug)]
 pub struct Client(Arc<Inner>);
 
-type Inner = (
-    reqwest::Client,
-    Config,
-    Arc<dyn ProvideCredentials>,
-    RetryPolicy,
-);
+type Inner = (reqwest::Client, Config, Arc<dyn ProvideCredentials>, Policy);
+type Policy = RetryPolicy;
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
 /// from, the options (checkpoint file, progress), and where a successful
@@ -183,6 +179,10 @@ impl Client {
                     in_flight.push(async move { (id, self.execute(send, job).await) });
                     None
                 }
+                Step::Wait(until) if in_flight.is_empty() => {
+                    tokio::time::sleep(until.duration_since(now).unwrap_or_default()).await;
+                    None
+                }
                 Step::Wait(until) => {
                     let wait = until.duration_since(now).unwrap_or_default();
                     tokio::time::timeout(wait, in_flight.next())
@@ -190,7 +190,8 @@ impl Client {
                         .ok()
                         .flatten()
                 }
-                Step::Pending => in_flight.next().await,
+                // The machine waits for an answer: one is always in flight.
+                Step::Pending => Some(in_flight.next().await.ok_or_else(stalled)?),
                 Step::Done(result) => return result,
                 step => job.apply(step).await.map(|()| None)?,
             };
@@ -275,6 +276,10 @@ fn changed(uri: &http::Uri) -> Error {
         reason: "reqwest's URL parser would change this path (dot segments); not sent",
     }
     .into()
+}
+
+fn stalled() -> Error {
+    osscb_core::Error::InvalidArgument("the workflow waits with nothing in flight".into()).into()
 }
 
 /// What a failed exchange tells: whether the request went out in full.
