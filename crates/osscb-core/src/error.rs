@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::callback::CallbackError;
 use crate::credentials::CredentialsError;
-use crate::response::{CallbackFailed, ServiceError, StoredObject};
+use crate::response::{CallbackFailed, ObjectFacts, ServiceError};
 
 /// Everything that can go wrong building a request or reading a response.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ pub enum Error {
         "the object was stored (ETag {}), but OSS's answer, with the upload callback's, was lost in transit",
         .0.etag.as_deref().unwrap_or("unknown")
     )]
-    AnswerLost(Box<StoredObject>),
+    AnswerLost(Box<ObjectFacts>),
     /// A write carrying an upload callback failed ambiguously (it may have
     /// taken effect) and osscb could not establish what happened without
     /// risking a second callback, so it did not send it again.
@@ -92,7 +92,7 @@ pub enum Error {
     )]
     OutcomeUnknown {
         /// What HeadObject found at the key, if it found an object.
-        found: Option<Box<StoredObject>>,
+        found: Option<Box<ObjectFacts>>,
         /// Why the outcome could not be established.
         reason: &'static str,
     },

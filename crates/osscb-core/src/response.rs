@@ -172,9 +172,11 @@ pub(crate) fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
         .map_err(|e| Error::MalformedResponse(format!("unexpected XML: {e}")))
 }
 
-/// What OSS reports about a stored object and the request that stored it.
+/// What OSS's answer headers say about an object: its ETag, CRC-64 and
+/// version id, and the answer's request id — after a write (the object it
+/// stored) or a HeadObject / GetObject (the object found).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StoredObject {
+pub struct ObjectFacts {
     /// The ETag, quotes included, as OSS sends it.
     pub etag: Option<String>,
     /// `x-oss-hash-crc64ecma`.
@@ -185,7 +187,7 @@ pub struct StoredObject {
     pub request_id: Option<String>,
 }
 
-impl StoredObject {
+impl ObjectFacts {
     /// Reads the facts from response headers.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header(headers, name).map(str::to_owned);
@@ -251,7 +253,7 @@ impl fmt::Debug for CallbackAnswer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackFailed {
     /// The stored object's ETag, CRC-64, version id and the request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// OSS's `CallbackFailed` error (`Message` says why, e.g. `Error status : 301.`).
     pub error: ServiceError,
 }
@@ -285,9 +287,9 @@ pub(crate) fn read_write_response(
     headers: &HeaderMap,
     body: &[u8],
     with_callback: bool,
-) -> Result<(StoredObject, Option<CallbackAnswer>), Error> {
+) -> Result<(ObjectFacts, Option<CallbackAnswer>), Error> {
     check_body_len(body.len() as u64)?;
-    let object = StoredObject::from_headers(headers);
+    let object = ObjectFacts::from_headers(headers);
     if status == CALLBACK_FAILED_STATUS {
         let error = ServiceError::from_response(status, headers, body);
         return Err(CallbackFailed { object, error }.into());
@@ -313,7 +315,7 @@ pub(crate) fn check_status(
 ) -> Result<(), Error> {
     if status == CALLBACK_FAILED_STATUS {
         let error = ServiceError::from_response(status, headers, body);
-        let object = StoredObject::from_headers(headers);
+        let object = ObjectFacts::from_headers(headers);
         return Err(CallbackFailed { object, error }.into());
     }
     if status.is_success() {

@@ -7,7 +7,7 @@ use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 
 use super::{Answer, Body, Fact, Flow, Request, Send, SendId, Step};
 use crate::ops::{HeadObject, ObjectMetadata, Operation};
-use crate::response::{MAX_BODY_LEN, StoredObject};
+use crate::response::{MAX_BODY_LEN, ObjectFacts};
 use crate::retry::{Jitter, RetryPolicy, is_retryable_status};
 use crate::{Error, OssRequest, PresignedRequest};
 
@@ -83,7 +83,7 @@ pub struct Call<O: Operation, E> {
     body: Body,
     callback: bool,
     expect: Expect,
-    recovered: Option<fn(StoredObject) -> O::Output>,
+    recovered: Option<fn(ObjectFacts) -> O::Output>,
     policy: RetryPolicy,
     jitter: Jitter,
     tag: u64,
@@ -204,7 +204,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
     pub(crate) fn recognising(
         mut self,
         expect: Expect,
-        recovered: fn(StoredObject) -> O::Output,
+        recovered: fn(ObjectFacts) -> O::Output,
     ) -> Self {
         self.expect = expect;
         self.recovered = Some(recovered);
@@ -262,7 +262,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
         }
     }
 
-    fn unknown(&mut self, found: Option<StoredObject>, reason: &'static str) {
+    fn unknown(&mut self, found: Option<ObjectFacts>, reason: &'static str) {
         self.finish(Err(Error::OutcomeUnknown {
             found: found.map(Box::new),
             reason,

@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, Response};
 
 use super::Operation;
 use super::common::success;
-use crate::response::{StoredObject, header};
+use crate::response::{ObjectFacts, header};
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// HeadObject. Errors arrive in the `x-oss-err` header, which the parser reads.
@@ -23,7 +23,7 @@ pub struct HeadObject {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMetadata {
     /// ETag, CRC-64, version id, request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// `Content-Length` (of this response's body, for ranged GETs).
     pub content_length: Option<u64>,
     /// `Content-Type`.
@@ -43,7 +43,7 @@ impl ObjectMetadata {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header(headers, name).map(str::to_owned);
         Self {
-            object: StoredObject::from_headers(headers),
+            object: ObjectFacts::from_headers(headers),
             content_length: header(headers, "content-length").and_then(|v| v.parse().ok()),
             content_type: text("content-type"),
             last_modified: header(headers, "last-modified")
