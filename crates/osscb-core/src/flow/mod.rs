@@ -61,8 +61,6 @@ use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
 
 mod call;
 mod multipart;
-#[cfg(test)]
-mod tests;
 
 pub use call::Call;
 pub use multipart::Multipart;
@@ -233,3 +231,6 @@ impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
         (**self).on_answer(id, answer);
     }
 }
+
+#[cfg(test)]
+mod tests;
