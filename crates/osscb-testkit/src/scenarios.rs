@@ -50,6 +50,7 @@ macro_rules! scenarios {
             another_object_at_the_key_is_an_unknown_outcome,
             lost_answers_without_a_callback_are_retried,
             dot_segments_never_reach_another_key,
+            empty_objects_round_trip,
             v4_put_with_callback_and_multipart,
             v4_presigned_put_with_callback_runs_through_the_transport,
         );
@@ -892,6 +893,33 @@ pub fn dot_segments_never_reach_another_key<T: Transport>() {
         let other = bucket.head_object(elsewhere).expect_err("never written");
         assert_eq!(service::<T>(&other).map(|s| s.status.as_u16()), Some(404));
     }
+}
+
+/// Empty bodies: from bytes, from a file, and a multipart upload of one empty part.
+pub fn empty_objects_round_trip<T: Transport>() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu);
+    let bucket = bucket::<T>(&emu);
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    let output = bucket
+        .put_object("empty/bytes", b"", &options)
+        .expect("put");
+    assert!(output.callback.expect("answer").text().contains("size=0"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("empty.bin");
+    std::fs::write(&path, b"").expect("write");
+    bucket
+        .put_object_from_file("empty/file", &path, &options)
+        .expect("put file");
+    let output = bucket
+        .upload_file("empty/multi", &path, &options)
+        .expect("multipart");
+    assert_eq!(output.object.crc64, Some(0));
+    for key in ["empty/bytes", "empty/file", "empty/multi"] {
+        let (_, body) = bucket.get_object(key).expect("get");
+        assert!(body.is_empty(), "{key}");
+    }
+    assert_eq!(receiver.count(), 3);
 }
 
 /// Keys with `.` and `..` segments are written to exactly that key. (Needs
