@@ -11,7 +11,9 @@
 //! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_BUCKET` and
 //! `OSS_CALLBACK_URL` it talks to that endpoint. Prints the callback server's
 //! answer, then `Object uploaded with callback successfully.`; exits 2 when OSS
-//! stored the object but the callback failed (HTTP 203), 1 on other errors.
+//! stored the object but the callback failed (HTTP 203), 3 when OSS stored
+//! the object and ran the callback but its answer was lost in transit, 4 when
+//! the outcome is unknown (see the README's Decisions), 1 on other errors.
 
 use std::process::ExitCode;
 
@@ -33,6 +35,20 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            let core = e
+                .downcast_ref::<osscb_blocking::Error>()
+                .and_then(|e| e.oss());
+            if let Some(osscb_core::Error::AnswerLost(object)) = core {
+                eprintln!(
+                    "The object was stored (ETag {}) and OSS ran the callback, but its answer was lost in transit; the upload was not repeated.",
+                    object.etag.as_deref().unwrap_or("unknown")
+                );
+                return ExitCode::from(3);
+            }
+            if let Some(unknown @ osscb_core::Error::OutcomeUnknown { .. }) = core {
+                eprintln!("{unknown}");
+                return ExitCode::from(4);
+            }
             if let Some(failed) = e
                 .downcast_ref::<osscb_blocking::Error>()
                 .and_then(|e| e.callback_failed())

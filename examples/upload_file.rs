@@ -69,10 +69,16 @@ fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
             println!("Uploaded {} to {key}.", path.display());
             Ok(())
         }
-        // The object is stored: nothing to resume.
+        // The object is (or may be) stored: nothing to resume. A lost
+        // answer or an unknown outcome says so in its message.
         Err(e)
             if e.callback_failed().is_some()
-                || matches!(e.oss(), Some(osscb_core::Error::CompletionAnswerLost(_))) =>
+                || matches!(
+                    e.oss(),
+                    Some(
+                        osscb_core::Error::AnswerLost(_) | osscb_core::Error::OutcomeUnknown { .. }
+                    )
+                ) =>
         {
             Err(e.into())
         }

@@ -109,6 +109,44 @@ fn a_failed_callback_exits_non_zero_saying_the_object_was_stored() {
     );
 }
 
+#[test]
+fn a_lost_answer_exits_non_zero_saying_the_object_was_stored_once() {
+    let emulator = osscb_emulator::Emulator::start(osscb_emulator::EmulatorConfig::new(
+        "quickstart-id",
+        "quickstart-secret",
+    ))
+    .expect("emulator");
+    // The example's PutObject is stored (its callback tried), then the
+    // connection closes instead of answering.
+    emulator.faults().lose_response_next(1);
+    let output = cargo_run_example("put_object_callback")
+        .env("OSS_ENDPOINT", emulator.endpoint())
+        .env("OSS_ACCESS_KEY_ID", "quickstart-id")
+        .env("OSS_ACCESS_KEY_SECRET", "quickstart-secret")
+        .env_remove("OSS_SESSION_TOKEN")
+        .env_remove("OSS_REGION")
+        .env("OSS_BUCKET", "quickstart")
+        .env("OSS_CALLBACK_URL", "http://127.0.0.1:9/unreachable")
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains("The object was stored (ETag \""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its answer was lost in transit; the upload was not repeated."),
+        "{stderr}"
+    );
+    assert_eq!(
+        emulator.faults().requests_seen(),
+        2,
+        "the PutObject once, then HeadObject"
+    );
+}
+
 fn readme() -> String {
     std::fs::read_to_string(repo_root().join("README.md")).expect("README.md")
 }

@@ -1,93 +1,77 @@
-//! The client: configuration, and one generic `send` that signs, executes
-//! (with retries) and hands the answer to the operation's parser.
+//! The client: configuration, and the executor of the core's workflow
+//! machines ([`osscb_core::flow`]): it signs and sends what a machine asks
+//! for, concurrently on the calling task, and hands each answer back as it
+//! came. Every decision — retries, backoff, checkpoints, lost answers — is
+//! the machine's.
 
+use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use osscb_core::crc64::{self, Crc64};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use osscb_core::crc64::Crc64;
+use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Send, Step};
 use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
-use osscb_core::response::{MAX_BODY_LEN, check_body_len};
-use osscb_core::retry::{RetryPolicy, is_retryable_status};
+use osscb_core::response::MAX_BODY_LEN;
+use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::{ClientOptions, FromOptions};
-use osscb_core::upload::Progress;
+use osscb_core::upload::UploadOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::{Bucket, Error, Result};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION"));
 
-/// Builds a [`Client`]: `Client::builder().endpoint(…).credentials(…).build()`. Reads are bounded by the I/O
-/// timeout; reqwest has no write timeout.
+/// Builds a [`Client`]: `Client::builder().endpoint(…).credentials(…).build()`.
+/// Reads are bounded by the I/O timeout; reqwest has no write timeout.
 pub type ClientBuilder = osscb_core::transport::ClientBuilder<Client>;
 
 impl FromOptions for Client {
     type Error = Error;
 
     fn from_options(options: ClientOptions) -> Result<Self> {
-        let config = options.config()?;
-        let credentials = options.credentials_provider()?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.io_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                credentials,
-                retry: options.retry,
-            }),
-        })
+        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let retry = options.retry;
+        Ok(Client(Arc::new((http, config, credentials, retry))))
     }
-}
-
-#[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
-    config: Config,
-    credentials: Arc<dyn ProvideCredentials>,
-    retry: RetryPolicy,
 }
 
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Client {
-    inner: Arc<Inner>,
+pub struct Client(Arc<Inner>);
+
+type Inner = (reqwest::Client, Config, Arc<dyn ProvideCredentials>, Policy);
+type Policy = RetryPolicy;
+
+/// What a run needs besides its machine: where `Body::Source` bytes come
+/// from, the options (checkpoint file, progress), and where a successful
+/// answer's body is streamed (a file, and the CRC-64 of what was received).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Job<'a> {
+    pub(crate) bytes: Option<&'a Bytes>,
+    pub(crate) file: Option<&'a Path>,
+    pub(crate) options: Option<&'a UploadOptions>,
+    pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
 }
 
-/// What a request carries besides what the core generates. Every kind can be
-/// replayed, so every kind may be retried.
-#[derive(Clone, Debug)]
-pub(crate) enum Payload<'a> {
-    /// The core's body (empty, or the CompleteMultipartUpload XML).
-    Core,
-    /// Bytes in memory.
-    Bytes(Bytes),
-    /// `len` bytes of the file at `path` from `offset`, streamed.
-    File {
-        path: &'a Path,
-        offset: u64,
-        len: u64,
-        progress: Option<Progress>,
-    },
-}
+type Shared = Arc<Mutex<Crc64>>;
 
-/// A response whose body is not read yet, and the CRC-64 of what was sent.
-pub(crate) struct Sent {
-    pub(crate) response: reqwest::Response,
-    pub(crate) crc64: u64,
-    head: bool,
+fn lock(crc: &Mutex<Crc64>) -> std::sync::MutexGuard<'_, Crc64> {
+    crc.lock().unwrap_or_else(PoisonError::into_inner)
 }
-
-type Outcome = std::result::Result<reqwest::Response, reqwest::Error>;
 
 impl Client {
     /// A builder.
@@ -117,33 +101,32 @@ impl Client {
 
     /// The endpoint and signature configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.0.1
     }
 
     /// Sends any operation whose body the core supplies (none, or generated).
     ///
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
-    pub async fn send<O: Operation>(&self, op: &O) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Core).await?.0)
+    pub async fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
+        self.run(self.call(op.clone()), Job::default()).await
     }
 
-    /// Sends an operation with `body` (PutObject, UploadPart, …).
+    /// Sends an operation with `body` (PutObject, UploadPart, …). A
+    /// PutObject carrying a callback is never sent twice blindly (see
+    /// [`osscb_core::flow`]).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub async fn send_with_body<O: Operation>(
+    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
+    /// [`osscb_core::Error::OutcomeUnknown`].
+    pub async fn send_with_body<O: Operation + Clone>(
         &self,
         op: &O,
         body: impl Into<Bytes>,
-    ) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Bytes(body.into())).await?.0)
+    ) -> Result<O::Output> {
+        let body = body.into();
+        let call = Call::with_source(op.clone(), body.len() as u64, self.retry(), seed());
+        self.run(call, Job::bytes(&body)).await
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -152,227 +135,273 @@ impl Client {
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
     pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self
-            .inner
-            .credentials
-            .credentials()
-            .map_err(osscb_core::Error::from)?;
-        Ok(op.request()?.presign(
-            &self.inner.config,
-            &credentials,
-            SystemTime::now(),
-            expires_in,
-        )?)
+        let credentials = self.0.2.credentials().map_err(osscb_core::Error::from)?;
+        let now = SystemTime::now();
+        Ok(op
+            .request()?
+            .presign(self.config(), &credentials, now, expires_in)?)
     }
 
     /// Executes a presigned request with `body` and reads the answer with
     /// `op`'s parser (the operation it was presigned from).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub async fn send_presigned<O: Operation>(
+    /// As [`Client::send_with_body`].
+    pub async fn send_presigned<O: Operation + Clone>(
         &self,
         op: &O,
         presigned: &PresignedRequest,
         body: impl Into<Bytes>,
     ) -> Result<O::Output> {
         let body = body.into();
-        let mut attempt = 0;
+        let len = body.len() as u64;
+        let (op, presigned) = (op.clone(), presigned.clone());
+        let call = Call::presigned(op, presigned, len, self.retry(), seed());
+        self.run(call, Job::bytes(&body)).await
+    }
+
+    pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
+        Call::new(op, self.retry(), seed())
+    }
+
+    pub(crate) fn retry(&self) -> RetryPolicy {
+        self.0.3
+    }
+
+    /// Runs `flow` to its end: sends concurrently, waits, saves.
+    pub(crate) async fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
+        let mut in_flight = FuturesUnordered::new();
         loop {
-            attempt += 1;
-            let mut request = http::Request::new(reqwest::Body::from(body.clone()));
-            *request.method_mut() = presigned.method.clone();
-            *request.uri_mut() = presigned.url.clone();
-            *request.headers_mut() = presigned.headers.clone();
-            let outcome = self.inner.http.execute(request.try_into()?).await;
-            if self.should_retry(&outcome, attempt).await {
-                continue;
-            }
-            let sent = Sent {
-                response: outcome?,
-                crc64: crc64::checksum(&body),
-                head: presigned.method == Method::HEAD,
+            let now = SystemTime::now();
+            let answer = match flow.next(now) {
+                Step::Send(send) => {
+                    let id = send.id;
+                    in_flight.push(async move { (id, self.execute(send, job).await) });
+                    None
+                }
+                Step::Wait(until) if in_flight.is_empty() => {
+                    tokio::time::sleep(until.duration_since(now).unwrap_or_default()).await;
+                    None
+                }
+                Step::Wait(until) => {
+                    let wait = until.duration_since(now).unwrap_or_default();
+                    tokio::time::timeout(wait, in_flight.next())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                // The machine waits for an answer: one is always in flight.
+                Step::Pending => Some(in_flight.next().await.ok_or_else(stalled)?),
+                Step::Done(result) => return result,
+                step => job.apply(step).await.map(|()| None)?,
             };
-            let (response, crc) = read_capped(sent).await?;
-            return Ok(op.parse_checked(response, crc)?);
+            if let Some((id, answer)) = answer {
+                flow.on_answer(id, answer);
+            }
         }
     }
 
-    /// Signs and executes `op` with `payload`, retrying transport errors and
-    /// 5xx answers, then parses the answer and checks it against the CRC-64 of
-    /// the body sent (see [`Operation::parse_checked`]), which it returns.
-    pub(crate) async fn send_payload<O: Operation>(
-        &self,
-        op: &O,
-        payload: Payload<'_>,
-    ) -> Result<(O::Output, u64)>
-    where
-        O::Body: CoreBody,
-    {
-        let (response, crc) = read_capped(self.execute(op, payload).await?).await?;
-        Ok((op.parse_checked(response, crc)?, crc))
-    }
-
-    /// Signs and executes `op`, retrying; the body is left unread.
-    pub(crate) async fn execute<O: Operation>(&self, op: &O, payload: Payload<'_>) -> Result<Sent>
-    where
-        O::Body: CoreBody,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = op.request()?;
-            let head = request.method == Method::HEAD;
-            let mut core_body = Vec::new();
-            let request = request.map_body(|b| core_body = b.into_bytes());
-            let credentials = self
-                .inner
-                .credentials
-                .credentials()
-                .map_err(osscb_core::Error::from)?;
-            let signed = request.sign(&self.inner.config, &credentials, SystemTime::now())?;
-            let crc = Arc::new(Mutex::new(Crc64::new()));
-            let body = match &payload {
-                Payload::Core => {
-                    lock(&crc).update(&core_body);
-                    reqwest::Body::from(core_body)
-                }
-                Payload::Bytes(bytes) => {
-                    lock(&crc).update(bytes);
-                    reqwest::Body::from(bytes.clone())
-                }
-                Payload::File {
-                    path,
-                    offset,
-                    len,
-                    progress,
-                } => {
-                    let stream =
-                        file_stream(path, *offset, *len, Arc::clone(&crc), progress.clone())
-                            .await?;
-                    reqwest::Body::wrap_stream(stream)
-                }
-            };
-            let outcome = self
-                .inner
-                .http
-                .execute(signed.map(|()| body).try_into()?)
-                .await;
-            if self.should_retry(&outcome, attempt).await {
-                continue;
-            }
-            let crc64 = lock(&crc).value();
-            return Ok(Sent {
-                response: outcome?,
-                crc64,
-                head,
-            });
-        }
-    }
-
-    /// Whether to try again after `attempt`; sleeps the backoff if so.
-    async fn should_retry(&self, outcome: &Outcome, attempt: u32) -> bool {
-        let retryable = match outcome {
-            Ok(response) => is_retryable_status(response.status()),
-            Err(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+    /// Sends one request with its body, reads the answer (capped), and
+    /// states what happened.
+    async fn execute(&self, send: Send, job: Job<'_>) -> Answer<Error> {
+        let crc: Shared = Arc::default();
+        let failed = |fact, error: Error, crc: &Mutex<Crc64>| Answer::Failed {
+            fact,
+            sent_crc64: lock(crc).value(),
+            error,
         };
-        let again = retryable && self.inner.retry.allows_another(attempt);
-        if again {
-            tokio::time::sleep(self.inner.retry.backoff(attempt, jitter())).await;
+        let source = match send.body {
+            Body::Own => None,
+            Body::Source { offset, len, .. } => Some((offset, len)),
+        };
+        let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
+            Ok(request) => request.into_parts(),
+            Err(e) => return failed(Fact::Local, e.into(), &crc),
+        };
+        let body = match source {
+            None => Ok(Bytes::from(own)),
+            Some((offset, len)) => job.body(offset, len, &crc).await,
+        };
+        let body = match body {
+            Ok(bytes) => {
+                lock(&crc).update(&bytes);
+                reqwest::Body::from(bytes)
+            }
+            Err(Ok(stream)) => stream,
+            Err(Err(e)) => return failed(Fact::Local, e, &crc),
+        };
+        let head = parts.method == Method::HEAD;
+        let uri = parts.uri.clone();
+        let request = match reqwest::Request::try_from(http::Request::from_parts(parts, body)) {
+            Ok(request) if request.url().path() == uri.path() => request,
+            Ok(_) => return failed(Fact::Local, changed(&uri), &crc),
+            Err(e) => return failed(Fact::Local, e.into(), &crc),
+        };
+        let mut response = match self.0.0.execute(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                let sent_all = source.is_none_or(|(_, len)| lock(&crc).len() == len);
+                return failed(fact_of(&e, sent_all), e.into(), &crc);
+            }
+        };
+        let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
+        let mut bytes = Vec::new();
+        let read = match job.sink {
+            _ if head => Ok(()),
+            Some((path, received)) if status.is_success() => sink(response, path, received).await,
+            _ => read_capped(response, &mut bytes).await,
+        };
+        match read {
+            Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
+            Err(e) => failed(Fact::NoAnswer, e, &crc),
+            Ok(()) => {
+                let mut answer = http::Response::new(bytes);
+                *answer.status_mut() = status;
+                *answer.headers_mut() = headers;
+                let sent_crc64 = lock(&crc).value();
+                Answer::Response {
+                    response: answer,
+                    sent_crc64,
+                }
+            }
         }
-        again
     }
 }
 
-/// Bodies the core supplies: none, or bytes it generated.
-pub trait CoreBody {
-    /// The bytes to send.
-    fn into_bytes(self) -> Vec<u8>;
+/// The URL parser would send to another path (a key with `.` or `..`
+/// segments that it normalises): refused before sending.
+fn changed(uri: &http::Uri) -> Error {
+    osscb_core::Error::InvalidKey {
+        key: uri.path().to_owned(),
+        reason: "reqwest's URL parser would change this path (dot segments); not sent",
+    }
+    .into()
 }
 
-impl CoreBody for () {
-    fn into_bytes(self) -> Vec<u8> {
-        Vec::new()
+fn stalled() -> Error {
+    osscb_core::Error::InvalidArgument("the workflow waits with nothing in flight".into()).into()
+}
+
+/// What a failed exchange tells: whether the request went out in full.
+fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
+    if error.is_connect() || !sent_all {
+        Fact::NotSent
+    } else if error.is_timeout() {
+        Fact::TimedOut
+    } else if error.is_builder() {
+        Fact::Local
+    } else {
+        Fact::NoAnswer
     }
 }
 
-impl CoreBody for Vec<u8> {
-    fn into_bytes(self) -> Vec<u8> {
-        self
+type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
+
+impl<'a> Job<'a> {
+    pub(crate) fn file(path: &'a Path, options: &'a UploadOptions) -> Self {
+        let (file, options) = (Some(path), Some(options));
+        Self {
+            file,
+            options,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn bytes(bytes: &'a Bytes) -> Self {
+        Self {
+            bytes: Some(bytes),
+            ..Self::default()
+        }
+    }
+
+    /// `len` bytes of the source from `offset`: bytes in memory, or a file
+    /// streamed in 64 KiB chunks through `crc`.
+    async fn body(&self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
+        let Some(path) = self.file else {
+            let bytes = self.bytes.cloned().unwrap_or_default();
+            let range = usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(offset + len).ok());
+            let range = range.filter(|(_, end)| *end <= bytes.len());
+            return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
+        };
+        let open = async {
+            let mut file = tokio::fs::File::open(path).await?;
+            file.seek(std::io::SeekFrom::Start(offset)).await?;
+            Ok(file.take(len))
+        };
+        let reader = open.await.map_err(Error::io(path)).map_err(Err)?;
+        let crc = Arc::clone(crc);
+        let stream = futures_util::stream::unfold(reader, move |mut reader| {
+            let crc = Arc::clone(&crc);
+            async move {
+                let mut buf = vec![0; 64 * 1024];
+                match reader.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        lock(&crc).update(&buf);
+                        Some((Ok(Bytes::from(buf)), reader))
+                    }
+                    Err(e) => Some((Err(e), reader)),
+                }
+            }
+        });
+        Err(Ok(reqwest::Body::wrap_stream(stream)))
+    }
+
+    /// Saves checkpoint bytes atomically (a temporary file renamed over
+    /// it), removes the checkpoint, or reports progress.
+    async fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
+        let options = self.options;
+        let path = options.and_then(|o| o.checkpoint.as_deref());
+        match (step, path) {
+            (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
+            (Step::Remove, Some(path)) => drop(tokio::fs::remove_file(path).await),
+            (Step::Save(bytes), Some(path)) => {
+                let mut tmp = path.as_os_str().to_owned();
+                tmp.push(".tmp");
+                let tmp = std::path::PathBuf::from(tmp);
+                tokio::fs::write(&tmp, bytes)
+                    .await
+                    .map_err(Error::io(&tmp))?;
+                tokio::fs::rename(&tmp, path)
+                    .await
+                    .map_err(Error::io(path))?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
-fn lock(crc: &Mutex<Crc64>) -> std::sync::MutexGuard<'_, Crc64> {
-    crc.lock().unwrap_or_else(PoisonError::into_inner)
+/// Reads the body, up to one byte past [`MAX_BODY_LEN`].
+async fn read_capped(mut response: reqwest::Response, bytes: &mut Vec<u8>) -> Result<()> {
+    while let Some(chunk) = response.chunk().await? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_BODY_LEN {
+            break;
+        }
+    }
+    Ok(())
 }
 
-/// A uniform sample in `0.0..1.0` from std's randomly keyed hasher.
-fn jitter() -> f64 {
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// `len` bytes of the file from `offset` as a stream of 64 KiB chunks, fed
-/// through `crc` and reported to `progress` as they go out.
-async fn file_stream(
-    path: &Path,
-    offset: u64,
-    len: u64,
-    crc: Arc<Mutex<Crc64>>,
-    progress: Option<Progress>,
-) -> Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
-    let mut file = tokio::fs::File::open(path).await.map_err(Error::io(path))?;
-    file.seek(std::io::SeekFrom::Start(offset))
+/// Streams a successful answer's body into the file at `path`.
+async fn sink(mut response: reqwest::Response, path: &Path, received: &Mutex<u64>) -> Result<()> {
+    let mut file = tokio::fs::File::create(path)
         .await
         .map_err(Error::io(path))?;
-    let reader = file.take(len);
-    Ok(futures_util::stream::unfold(reader, move |mut reader| {
-        let (crc, progress) = (Arc::clone(&crc), progress.clone());
-        async move {
-            let mut buf = vec![0; 64 * 1024];
-            match reader.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    let done = {
-                        let mut crc = lock(&crc);
-                        crc.update(&buf);
-                        crc.len()
-                    };
-                    if let Some(p) = &progress {
-                        p.report(done, len);
-                    }
-                    Some((Ok(Bytes::from(buf)), reader))
-                }
-                Err(e) => Some((Err(e), reader)),
-            }
-        }
-    }))
+    let mut crc = Crc64::new();
+    while let Some(chunk) = response.chunk().await? {
+        crc.update(&chunk);
+        file.write_all(&chunk).await.map_err(Error::io(path))?;
+    }
+    file.flush().await.map_err(Error::io(path))?;
+    *received.lock().unwrap_or_else(PoisonError::into_inner) = crc.value();
+    Ok(())
 }
 
-/// Reads the body (at most [`MAX_BODY_LEN`] bytes; larger answers are refused
-/// unread) into an `http::Response` for the operation's parser.
-pub(crate) async fn read_capped(sent: Sent) -> Result<(http::Response<Vec<u8>>, u64)> {
-    let mut response = sent.response;
-    let mut bytes = Vec::new();
-    if !sent.head {
-        if let Some(len) = response.content_length() {
-            check_body_len(len)?;
-        }
-        while let Some(chunk) = response.chunk().await? {
-            if bytes.len() + chunk.len() > MAX_BODY_LEN {
-                return Err(osscb_core::Error::ResponseTooLarge {
-                    limit: MAX_BODY_LEN,
-                }
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-    }
-    let mut out = http::Response::new(bytes);
-    *out.status_mut() = response.status();
-    *out.headers_mut() = response.headers().clone();
-    Ok((out, sent.crc64))
+/// A seed for the machines' backoff jitter, from std's randomly keyed hasher.
+pub(crate) fn seed() -> u64 {
+    RandomState::new().build_hasher().finish()
 }

@@ -1,9 +1,10 @@
 //! # osscb-async
 //!
 //! Alibaba Cloud OSS uploads with upload callbacks over [reqwest] and tokio: a thin
-//! transport for [`osscb_core`]. The core builds and signs every request and
-//! reads every answer; this crate moves bytes (streamed files, parallel
-//! parts on tasks), retries, and reads and writes checkpoint files.
+//! transport for [`osscb_core`]. The core builds and signs every request,
+//! reads every answer and makes every decision of the workflow (retries,
+//! checkpoints, lost answers: [`osscb_core::flow`]); this crate moves bytes
+//! (streamed files, parallel parts on one task) and writes checkpoint files.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), osscb_async::Error> {
@@ -38,7 +39,7 @@ pub use osscb_core;
 pub use osscb_core::upload::UploadOptions;
 
 pub use bucket::Bucket;
-pub use client::{Client, ClientBuilder, CoreBody};
+pub use client::{Client, ClientBuilder};
 pub use keys::{KeyCache, verify_callback};
 
 /// Everything that can go wrong in this crate.

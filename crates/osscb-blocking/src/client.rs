@@ -1,20 +1,23 @@
-//! The client: configuration, and one generic `send` that signs, executes
-//! (with retries) and hands the answer to the operation's parser.
+//! The client, and the executor of the core's workflow machines
+//! ([`osscb_core::flow`]): it sends what a machine asks for, on threads, and
+//! hands each answer back as it came. Every decision is the machine's.
 
+use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write as _};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, SystemTime};
 
-use osscb_core::crc64::{self, Crc64};
+use osscb_core::crc64::Crc64;
+use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Send, Step};
 use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
-use osscb_core::response::{MAX_BODY_LEN, check_body_len};
-use osscb_core::retry::{RetryPolicy, is_retryable_status};
+use osscb_core::response::MAX_BODY_LEN;
+use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::{ClientOptions, FromOptions};
-use osscb_core::upload::Progress;
+use osscb_core::upload::UploadOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
@@ -29,8 +32,6 @@ impl FromOptions for Client {
     type Error = Error;
 
     fn from_options(options: ClientOptions) -> Result<Self> {
-        let config = options.config()?;
-        let credentials = options.credentials_provider()?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -40,54 +41,44 @@ impl FromOptions for Client {
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .new_agent();
-        Ok(Client {
-            inner: Arc::new(Inner {
-                agent,
-                config,
-                credentials,
-                retry: options.retry,
-            }),
-        })
+        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let retry = options.retry;
+        Ok(Client(Arc::new((agent, config, credentials, retry))))
     }
-}
-
-#[derive(Debug)]
-struct Inner {
-    agent: ureq::Agent,
-    config: Config,
-    credentials: Arc<dyn ProvideCredentials>,
-    retry: RetryPolicy,
 }
 
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Client {
-    inner: Arc<Inner>,
+pub struct Client(Arc<Inner>);
+
+type Inner = (
+    ureq::Agent,
+    Config,
+    Arc<dyn ProvideCredentials>,
+    RetryPolicy,
+);
+
+/// What a run needs besides its machine: where `Body::Source` bytes come
+/// from, the options (checkpoint file, progress), and where a successful
+/// answer's body is streamed (a file, and the CRC-64 of what was received).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Job<'a> {
+    pub(crate) bytes: Option<&'a [u8]>,
+    pub(crate) file: Option<&'a Path>,
+    pub(crate) options: Option<&'a UploadOptions>,
+    pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
 }
 
-/// What a request carries besides what the core generates. Every kind can be
-/// replayed, so every kind may be retried.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Payload<'a> {
-    /// The core's body (empty, or the CompleteMultipartUpload XML).
-    Core,
-    /// Bytes in memory.
-    Bytes(&'a [u8]),
-    /// `len` bytes of the file at `path` from `offset`, streamed.
-    File {
-        path: &'a Path,
-        offset: u64,
-        len: u64,
-        progress: Option<&'a Progress>,
-    },
-}
+/// Feeds what is read through a CRC-64.
+struct CrcReader<R>(R, Crc64);
 
-/// A response whose body is not read yet, and the CRC-64 of what was sent.
-pub(crate) struct Sent {
-    pub(crate) response: http::Response<ureq::Body>,
-    pub(crate) crc64: u64,
-    head: bool,
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl Client {
@@ -118,29 +109,26 @@ impl Client {
 
     /// The endpoint and signature configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.0.1
     }
 
     /// Sends any operation whose body the core supplies (none, or generated).
     ///
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
-    pub fn send<O: Operation>(&self, op: &O) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Core)?.0)
+    pub fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
+        self.run(self.call(op.clone()), Job::default())
     }
 
-    /// Sends an operation with `body` (PutObject, UploadPart, …).
+    /// Sends an operation with `body` (PutObject, UploadPart, …). A write
+    /// carrying a callback is never sent twice blindly ([`osscb_core::flow`]).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub fn send_with_body<O: Operation>(&self, op: &O, body: &[u8]) -> Result<O::Output>
-    where
-        O::Body: CoreBody,
-    {
-        Ok(self.send_payload(op, Payload::Bytes(body))?.0)
+    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
+    /// [`osscb_core::Error::OutcomeUnknown`].
+    pub fn send_with_body<O: Operation + Clone>(&self, op: &O, body: &[u8]) -> Result<O::Output> {
+        let call = Call::with_source(op.clone(), body.len() as u64, self.retry(), seed());
+        self.run(call, Job::bytes(body))
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -149,218 +137,204 @@ impl Client {
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
     pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self
-            .inner
-            .credentials
-            .credentials()
-            .map_err(osscb_core::Error::from)?;
-        Ok(op.request()?.presign(
-            &self.inner.config,
-            &credentials,
-            SystemTime::now(),
-            expires_in,
-        )?)
+        let credentials = self.0.2.credentials().map_err(osscb_core::Error::from)?;
+        let now = SystemTime::now();
+        Ok(op
+            .request()?
+            .presign(self.config(), &credentials, now, expires_in)?)
     }
 
     /// Executes a presigned request with `body` and reads the answer with
     /// `op`'s parser (the operation it was presigned from).
     ///
     /// # Errors
-    /// As [`Client::send`].
-    pub fn send_presigned<O: Operation>(
+    /// As [`Client::send_with_body`].
+    pub fn send_presigned<O: Operation + Clone>(
         &self,
         op: &O,
         presigned: &PresignedRequest,
         body: &[u8],
     ) -> Result<O::Output> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut request = http::Request::new(body);
-            *request.method_mut() = presigned.method.clone();
-            *request.uri_mut() = presigned.url.clone();
-            *request.headers_mut() = presigned.headers.clone();
-            let outcome = self.inner.agent.run(request);
-            if self.should_retry(&outcome, attempt) {
-                continue;
+        let (op, len) = (op.clone(), body.len() as u64);
+        let call = Call::presigned(op, presigned.clone(), len, self.retry(), seed());
+        self.run(call, Job::bytes(body))
+    }
+
+    pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
+        Call::new(op, self.retry(), seed())
+    }
+
+    pub(crate) fn retry(&self) -> RetryPolicy {
+        self.0.3
+    }
+
+    /// Runs `flow` to its end: sends on scoped threads, waits, saves.
+    pub(crate) fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            loop {
+                let now = SystemTime::now();
+                let answer = match flow.next(now) {
+                    Step::Send(send) => {
+                        let tx = tx.clone();
+                        scope.spawn(move || drop(tx.send((send.id, self.execute(send, job)))));
+                        None
+                    }
+                    Step::Wait(until) => rx
+                        .recv_timeout(until.duration_since(now).unwrap_or_default())
+                        .ok(),
+                    Step::Pending => rx.recv().ok(),
+                    Step::Done(result) => return result,
+                    step => job.apply(step).map(|()| None)?,
+                };
+                if let Some((id, answer)) = answer {
+                    flow.on_answer(id, answer);
+                }
             }
-            let sent = Sent {
-                response: outcome?,
-                crc64: crc64::checksum(body),
-                head: presigned.method == Method::HEAD,
-            };
-            let (response, crc) = read_capped(sent)?;
-            return Ok(op.parse_checked(response, crc)?);
-        }
+        })
     }
 
-    /// Signs and executes `op` with `payload`, retrying transport errors and
-    /// 5xx answers, then parses the answer and checks it against the CRC-64 of
-    /// the body sent (see [`Operation::parse_checked`]), which it returns.
-    pub(crate) fn send_payload<O: Operation>(
-        &self,
-        op: &O,
-        payload: Payload<'_>,
-    ) -> Result<(O::Output, u64)>
-    where
-        O::Body: CoreBody,
-    {
-        let (response, crc) = read_capped(self.execute(op, payload)?)?;
-        Ok((op.parse_checked(response, crc)?, crc))
-    }
-
-    /// Signs and executes `op`, retrying; the body is left unread.
-    pub(crate) fn execute<O: Operation>(&self, op: &O, payload: Payload<'_>) -> Result<Sent>
-    where
-        O::Body: CoreBody,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = op.request()?;
-            let head = request.method == Method::HEAD;
-            let mut core_body = Vec::new();
-            let request = request.map_body(|b| core_body = b.into_bytes());
-            let credentials = self
-                .inner
-                .credentials
-                .credentials()
-                .map_err(osscb_core::Error::from)?;
-            let signed = request.sign(&self.inner.config, &credentials, SystemTime::now())?;
-            let mut crc = Crc64::new();
-            let outcome = match payload {
-                Payload::Core => {
-                    crc.update(&core_body);
-                    self.inner.agent.run(signed.map(|()| core_body.as_slice()))
-                }
-                Payload::Bytes(bytes) => {
-                    crc.update(bytes);
-                    self.inner.agent.run(signed.map(|()| bytes))
-                }
-                Payload::File {
-                    path,
-                    offset,
-                    len,
-                    progress,
-                } => {
-                    let mut file = File::open(path).map_err(Error::io(path))?;
-                    file.seek(SeekFrom::Start(offset))
-                        .map_err(Error::io(path))?;
-                    let mut reader = CrcReader {
-                        inner: file.take(len),
-                        crc: &mut crc,
-                        progress: progress.map(|p| (p, len)),
-                    };
-                    self.inner
-                        .agent
-                        .run(signed.map(|()| SendBody::from_reader(&mut reader)))
-                }
-            };
-            if self.should_retry(&outcome, attempt) {
-                continue;
-            }
-            return Ok(Sent {
-                response: outcome?,
-                crc64: crc.value(),
-                head,
-            });
-        }
-    }
-
-    /// Whether to try again after `attempt`; sleeps the backoff if so.
-    fn should_retry(
-        &self,
-        outcome: &std::result::Result<http::Response<ureq::Body>, ureq::Error>,
-        attempt: u32,
-    ) -> bool {
-        let retryable = match outcome {
-            Ok(response) => is_retryable_status(response.status()),
-            Err(e) => matches!(
-                e,
-                ureq::Error::Io(_)
-                    | ureq::Error::Timeout(_)
-                    | ureq::Error::ConnectionFailed
-                    | ureq::Error::Protocol(_)
-            ),
+    /// Sends one request with its body, reads the answer (capped), and
+    /// states what happened.
+    fn execute(&self, send: Send, job: Job<'_>) -> Answer<Error> {
+        let failed = |fact, error: Error, crc: &Crc64| Answer::Failed {
+            fact,
+            sent_crc64: crc.value(),
+            error,
         };
-        let again = retryable && self.inner.retry.allows_another(attempt);
-        if again {
-            std::thread::sleep(self.inner.retry.backoff(attempt, jitter()));
+        let empty = Crc64::new();
+        let body = send.body;
+        let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
+            Ok(request) => request.into_parts(),
+            Err(e) => return failed(Fact::Local, e.into(), &empty),
+        };
+        let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match body {
+            Body::Own => {
+                let len = own.len() as u64;
+                (len, Box::new(io::Cursor::new(own)))
+            }
+            Body::Source { offset, len, .. } => match job.open(offset, len) {
+                Ok(reader) => (len, reader),
+                Err(e) => return failed(Fact::Local, e, &empty),
+            },
+        };
+        let head = parts.method == Method::HEAD;
+        let mut reader = CrcReader(reader, Crc64::new());
+        let outcome = if len == 0 {
+            let request = http::Request::from_parts(parts, SendBody::none());
+            self.0.0.run(request)
+        } else {
+            let request = http::Request::from_parts(parts, SendBody::from_reader(&mut reader));
+            self.0.0.run(request)
+        };
+        let crc = reader.1;
+        let (parts, body) = match outcome {
+            Ok(response) => response.into_parts(),
+            Err(e) => return failed(fact_of(&e, crc.len() == len), Error::Http(e), &crc),
+        };
+        let mut reader = body.into_reader();
+        let mut bytes = Vec::new();
+        let read = match job.sink {
+            _ if head => Ok(()),
+            Some((path, received)) if parts.status.is_success() => sink(reader, path, received),
+            _ => (&mut reader)
+                .take(MAX_BODY_LEN as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map(drop)
+                .map_err(|e| Error::Http(ureq::Error::Io(e))),
+        };
+        match read {
+            Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
+            Err(e) => failed(Fact::NoAnswer, e, &crc),
+            Ok(()) => Answer::Response {
+                response: http::Response::from_parts(parts, bytes),
+                sent_crc64: crc.value(),
+            },
         }
-        again
     }
 }
 
-/// Bodies the core supplies: none, or bytes it generated.
-pub trait CoreBody {
-    /// The bytes to send.
-    fn into_bytes(self) -> Vec<u8>;
-}
-
-impl CoreBody for () {
-    fn into_bytes(self) -> Vec<u8> {
-        Vec::new()
-    }
-}
-
-impl CoreBody for Vec<u8> {
-    fn into_bytes(self) -> Vec<u8> {
-        self
-    }
-}
-
-/// A uniform sample in `0.0..1.0` from std's randomly keyed hasher.
-fn jitter() -> f64 {
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Reads the body (at most [`MAX_BODY_LEN`] bytes; larger answers are refused
-/// unread) into an `http::Response` for the operation's parser.
-pub(crate) fn read_capped(sent: Sent) -> Result<(http::Response<Vec<u8>>, u64)> {
-    let (parts, body) = sent.response.into_parts();
-    if !sent.head
-        && let Some(len) = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-    {
-        check_body_len(len)?;
-    }
-    let bytes = if sent.head {
-        Vec::new()
-    } else {
-        body.into_with_config()
-            .limit(MAX_BODY_LEN as u64)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => {
-                    Error::Oss(osscb_core::Error::ResponseTooLarge {
-                        limit: MAX_BODY_LEN,
-                    })
-                }
-                other => Error::Http(other),
-            })?
-    };
-    Ok((http::Response::from_parts(parts, bytes), sent.crc64))
-}
-
-/// Feeds what is read through a CRC-64.
-struct CrcReader<'a, R> {
-    inner: R,
-    crc: &'a mut Crc64,
-    progress: Option<(&'a Progress, u64)>,
-}
-
-impl<R: Read> Read for CrcReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
-        if let Some((progress, total)) = self.progress {
-            progress.report(self.crc.len(), total);
+/// What a failed exchange tells: whether the request went out in full.
+fn fact_of(error: &ureq::Error, sent_all: bool) -> Fact {
+    use ureq::{Error as E, Timeout as T};
+    match error {
+        E::ConnectionFailed | E::HostNotFound | E::Timeout(T::Resolve | T::Connect) => {
+            Fact::NotSent
         }
-        Ok(n)
+        E::Io(_) | E::Protocol(_) | E::Timeout(_) | E::BodyStalled if !sent_all => Fact::NotSent,
+        E::Timeout(_) => Fact::TimedOut,
+        E::Io(_) | E::Protocol(_) | E::BodyStalled => Fact::NoAnswer,
+        _ => Fact::Local,
     }
+}
+
+impl<'a> Job<'a> {
+    pub(crate) fn file(path: &'a Path, options: &'a UploadOptions) -> Self {
+        let (file, options) = (Some(path), Some(options));
+        Self {
+            file,
+            options,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn bytes(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes: Some(bytes),
+            ..Self::default()
+        }
+    }
+
+    /// `len` bytes of the source from `offset`.
+    fn open(&self, offset: u64, len: u64) -> Result<Box<dyn Read + std::marker::Send + 'a>> {
+        if let Some(path) = self.file {
+            let mut file = File::open(path).map_err(Error::io(path))?;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(Error::io(path))?;
+            return Ok(Box::new(file.take(len)));
+        }
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(offset + len).ok());
+        let bytes = self.bytes.unwrap_or_default();
+        Ok(Box::new(
+            range.and_then(|(a, b)| bytes.get(a..b)).unwrap_or_default(),
+        ))
+    }
+
+    /// Saves checkpoint bytes atomically (a temporary file renamed over
+    /// it), removes the checkpoint, or reports progress.
+    fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
+        let options = self.options;
+        let path = options.and_then(|o| o.checkpoint.as_deref());
+        match (step, path) {
+            (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
+            (Step::Remove, Some(path)) => drop(std::fs::remove_file(path)),
+            (Step::Save(bytes), Some(path)) => {
+                let mut tmp = path.as_os_str().to_owned();
+                tmp.push(".tmp");
+                let tmp = std::path::PathBuf::from(tmp);
+                std::fs::write(&tmp, bytes).map_err(Error::io(&tmp))?;
+                std::fs::rename(&tmp, path).map_err(Error::io(path))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Streams a successful answer's body into the file at `path`.
+fn sink(reader: impl Read, path: &Path, received: &Mutex<u64>) -> Result<()> {
+    let mut file = File::create(path).map_err(Error::io(path))?;
+    let mut reader = CrcReader(reader, Crc64::new());
+    io::copy(&mut reader, &mut file)
+        .and_then(|_| file.flush())
+        .map_err(|e| Error::Http(e.into()))?;
+    *received.lock().unwrap_or_else(PoisonError::into_inner) = reader.1.value();
+    Ok(())
+}
+
+/// A seed for the machines' backoff jitter, from std's randomly keyed hasher.
+pub(crate) fn seed() -> u64 {
+    RandomState::new().build_hasher().finish()
 }

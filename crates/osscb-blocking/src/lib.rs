@@ -1,9 +1,10 @@
 //! # osscb-blocking
 //!
 //! Alibaba Cloud OSS uploads with upload callbacks over [ureq]: a thin
-//! transport for [`osscb_core`]. The core builds and signs every request and
-//! reads every answer; this crate moves bytes (streamed files, parallel
-//! parts), retries, and reads and writes checkpoint files.
+//! transport for [`osscb_core`]. The core builds and signs every request,
+//! reads every answer and makes every decision of the workflow (retries,
+//! checkpoints, lost answers: [`osscb_core::flow`]); this crate moves bytes
+//! (streamed files, parallel parts on threads) and writes checkpoint files.
 //!
 //! ```no_run
 //! use osscb_blocking::{Client, UploadOptions};
@@ -36,7 +37,7 @@ pub use osscb_core;
 pub use osscb_core::upload::UploadOptions;
 
 pub use bucket::Bucket;
-pub use client::{Client, ClientBuilder, CoreBody};
+pub use client::{Client, ClientBuilder};
 pub use keys::{KeyCache, verify_callback};
 
 /// Everything that can go wrong in this crate.

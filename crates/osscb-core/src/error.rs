@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::callback::CallbackError;
 use crate::credentials::CredentialsError;
-use crate::response::{CallbackFailed, ServiceError, StoredObject};
+use crate::response::{CallbackFailed, ObjectFacts, ServiceError};
 
 /// Everything that can go wrong building a request or reading a response.
 #[derive(Debug, thiserror::Error)]
@@ -70,14 +70,32 @@ pub enum Error {
     /// A success response that does not have the documented shape.
     #[error("malformed OSS response: {0}")]
     MalformedResponse(String),
-    /// CompleteMultipartUpload took effect — the object is stored — but its
-    /// answer, and with it any callback answer, was lost in transit: a retry
-    /// met `NoSuchUpload` and HeadObject showed this upload's object.
+    /// A write carrying an upload callback took effect — the object is
+    /// stored, and OSS ran (or tried) the callback — but OSS's answer, with
+    /// the application server's, was lost in transit. Found by HeadObject
+    /// after an ambiguous failure: the object at the key has the size and
+    /// CRC-64 of what was sent (multipart: the parts' combined CRC-64 and a
+    /// `-N` ETag). The write is not sent again, so the app server saw at most
+    /// one callback from this call. An identical object stored earlier cannot
+    /// be told apart. Carries HeadObject's view: ETag, CRC-64, version id and
+    /// HeadObject's request id.
     #[error(
-        "the multipart upload was completed and the object stored (ETag {}), but OSS's answer, with any callback answer, was lost in transit",
+        "the object was stored (ETag {}), but OSS's answer, with the upload callback's, was lost in transit",
         .0.etag.as_deref().unwrap_or("unknown")
     )]
-    CompletionAnswerLost(Box<StoredObject>),
+    AnswerLost(Box<ObjectFacts>),
+    /// A write carrying an upload callback failed ambiguously (it may have
+    /// taken effect) and osscb could not establish what happened without
+    /// risking a second callback, so it did not send it again.
+    #[error(
+        "the outcome of the write is unknown: {reason}; it was not sent again, to avoid a second callback"
+    )]
+    OutcomeUnknown {
+        /// What HeadObject found at the key, if it found an object.
+        found: Option<Box<ObjectFacts>>,
+        /// Why the outcome could not be established.
+        reason: &'static str,
+    },
     /// The CRC-64 computed over the bytes sent differs from what OSS stored.
     #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
     Crc64Mismatch {

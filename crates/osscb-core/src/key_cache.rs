@@ -87,13 +87,9 @@ impl PublicKeyCache {
     }
 
     /// How many fetched keys are cached.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    /// Whether no fetched key is cached.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Decodes a fetched key document: PEM (SPKI or PKCS#1) or DER SPKI.

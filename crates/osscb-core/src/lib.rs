@@ -51,6 +51,7 @@ pub mod callback;
 pub mod crc64;
 mod credentials;
 mod error;
+pub mod flow;
 pub mod key_cache;
 mod names;
 pub mod ops;

@@ -15,24 +15,24 @@ use crate::Error;
 pub const MAX_BODY_LEN: usize = 16 * 1024 * 1024;
 
 /// `x-oss-request-id`.
-pub const REQUEST_ID_HEADER: &str = "x-oss-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-oss-request-id";
 /// `x-oss-hash-crc64ecma`.
-pub const CRC64_HEADER: &str = "x-oss-hash-crc64ecma";
+pub(crate) const CRC64_HEADER: &str = "x-oss-hash-crc64ecma";
 /// `x-oss-version-id`.
-pub const VERSION_ID_HEADER: &str = "x-oss-version-id";
+pub(crate) const VERSION_ID_HEADER: &str = "x-oss-version-id";
 /// `x-oss-err`: the error XML, base64-encoded, on bodiless responses.
-pub const ERR_HEADER: &str = "x-oss-err";
+pub(crate) const ERR_HEADER: &str = "x-oss-err";
 /// `x-oss-ec`: the error's EC code on bodiless responses.
-pub const EC_HEADER: &str = "x-oss-ec";
+pub(crate) const EC_HEADER: &str = "x-oss-ec";
 
 /// HTTP 203: OSS stored the object, but the upload callback failed.
-pub const CALLBACK_FAILED_STATUS: StatusCode = StatusCode::NON_AUTHORITATIVE_INFORMATION;
+pub(crate) const CALLBACK_FAILED_STATUS: StatusCode = StatusCode::NON_AUTHORITATIVE_INFORMATION;
 
 /// Checks a response body's length (announced or read) against [`MAX_BODY_LEN`].
 ///
 /// # Errors
 /// [`Error::ResponseTooLarge`] when over the limit.
-pub fn check_body_len(len: u64) -> Result<(), Error> {
+pub(crate) fn check_body_len(len: u64) -> Result<(), Error> {
     if len > MAX_BODY_LEN as u64 {
         Err(Error::ResponseTooLarge {
             limit: MAX_BODY_LEN,
@@ -43,7 +43,7 @@ pub fn check_body_len(len: u64) -> Result<(), Error> {
 }
 
 /// A header's value as text, if present and visible ASCII/UTF-8.
-pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -130,7 +130,7 @@ impl ServiceError {
     /// Reads an error response: the `<Error>` XML body, or for bodiless
     /// responses the `x-oss-err` / `x-oss-ec` headers. A body that is not the
     /// error XML still gives an error with the status, request id and raw body.
-    pub fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
+    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
         let mut raw = body.to_vec();
         if raw.iter().all(u8::is_ascii_whitespace)
             && let Some(decoded) =
@@ -164,7 +164,7 @@ impl ServiceError {
 ///
 /// # Errors
 /// [`Error::MalformedResponse`] when the XML is not of the expected shape.
-pub fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     check_body_len(body.len() as u64)?;
     let text = std::str::from_utf8(body)
         .map_err(|_| Error::MalformedResponse("XML body is not UTF-8".to_owned()))?;
@@ -172,9 +172,11 @@ pub fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error
         .map_err(|e| Error::MalformedResponse(format!("unexpected XML: {e}")))
 }
 
-/// What OSS reports about a stored object and the request that stored it.
+/// What OSS's answer headers say about an object: its ETag, CRC-64 and
+/// version id, and the answer's request id — after a write (the object it
+/// stored) or a HeadObject / GetObject (the object found).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StoredObject {
+pub struct ObjectFacts {
     /// The ETag, quotes included, as OSS sends it.
     pub etag: Option<String>,
     /// `x-oss-hash-crc64ecma`.
@@ -185,9 +187,9 @@ pub struct StoredObject {
     pub request_id: Option<String>,
 }
 
-impl StoredObject {
+impl ObjectFacts {
     /// Reads the facts from response headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header(headers, name).map(str::to_owned);
         Self {
             etag: text("etag"),
@@ -251,7 +253,7 @@ impl fmt::Debug for CallbackAnswer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackFailed {
     /// The stored object's ETag, CRC-64, version id and the request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// OSS's `CallbackFailed` error (`Message` says why, e.g. `Error status : 301.`).
     pub error: ServiceError,
 }
@@ -280,14 +282,14 @@ impl std::error::Error for CallbackFailed {}
 ///
 /// # Errors
 /// [`Error::CallbackFailed`] on 203, [`Error::Service`] on other non-2xx.
-pub fn read_write_response(
+pub(crate) fn read_write_response(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
     with_callback: bool,
-) -> Result<(StoredObject, Option<CallbackAnswer>), Error> {
+) -> Result<(ObjectFacts, Option<CallbackAnswer>), Error> {
     check_body_len(body.len() as u64)?;
-    let object = StoredObject::from_headers(headers);
+    let object = ObjectFacts::from_headers(headers);
     if status == CALLBACK_FAILED_STATUS {
         let error = ServiceError::from_response(status, headers, body);
         return Err(CallbackFailed { object, error }.into());
@@ -306,10 +308,14 @@ pub fn read_write_response(
 ///
 /// # Errors
 /// [`Error::CallbackFailed`] on 203, [`Error::Service`] on other non-2xx.
-pub fn check_status(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<(), Error> {
+pub(crate) fn check_status(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Error> {
     if status == CALLBACK_FAILED_STATUS {
         let error = ServiceError::from_response(status, headers, body);
-        let object = StoredObject::from_headers(headers);
+        let object = ObjectFacts::from_headers(headers);
         return Err(CallbackFailed { object, error }.into());
     }
     if status.is_success() {

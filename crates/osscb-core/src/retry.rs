@@ -1,27 +1,26 @@
-//! When a transport retries a request, and how long it waits: sans-IO rules
-//! shared by the blocking and async transports.
+//! When a request is tried again, and how long to wait first: the rules the
+//! workflow machines in [`crate::flow`] follow for every request.
 //!
-//! Retried: 5xx answers, timeouts and connection errors, on requests whose
-//! body can be replayed. Never retried: 4xx, and 203 (the object was stored;
-//! only its callback failed).
+//! Retried: 5xx answers, and requests that failed in transit (nothing sent,
+//! no complete answer, timed out), when their body can be sent again. Never
+//! retried: 4xx, 203 (the object was stored; only its callback failed), local
+//! failures (credentials, unreadable files). A write carrying an upload
+//! callback is never sent again blindly after an ambiguous failure: see
+//! [`crate::flow`].
 //!
 //! ```
 //! use std::time::Duration;
-//! use osscb_core::retry::{RetryPolicy, is_retryable_status};
+//! use osscb_core::retry::RetryPolicy;
 //!
 //! let policy = RetryPolicy::default();
-//! assert!(is_retryable_status(http::StatusCode::SERVICE_UNAVAILABLE));
-//! assert!(!is_retryable_status(http::StatusCode::NON_AUTHORITATIVE_INFORMATION));
-//! // The wait before the second attempt, with the jitter sample at its top.
-//! assert_eq!(policy.backoff(1, 1.0), policy.base_delay);
-//! assert!(policy.backoff(30, 1.0) <= policy.max_delay);
+//! assert_eq!(policy.max_attempts, 3);
+//! assert_eq!(RetryPolicy::none().max_attempts, 1);
+//! assert!(policy.max_delay <= Duration::from_secs(5));
 //! ```
 
 use std::time::Duration;
 
 use http::StatusCode;
-
-use crate::Error;
 
 /// How often and how patiently a request is retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,15 +54,14 @@ impl RetryPolicy {
     }
 
     /// Whether another attempt may follow attempt number `attempt` (1-based).
-    pub fn allows_another(&self, attempt: u32) -> bool {
+    pub(crate) fn allows_another(&self, attempt: u32) -> bool {
         attempt < self.max_attempts
     }
 
     /// The wait after failed attempt number `attempt` (1-based): "full jitter"
-    /// exponential backoff, `jitter × min(max_delay, base_delay × 2^(attempt-1))`.
-    /// `jitter` is a random sample in `0.0..=1.0` supplied by the caller
-    /// (clamped; NaN counts as 1).
-    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+    /// exponential backoff, `jitter × min(max_delay, base_delay × 2^(attempt-1))`
+    /// with `jitter` in `0.0..=1.0` (clamped; NaN counts as 1).
+    pub(crate) fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(31);
         let ceiling = self
             .base_delay
@@ -79,23 +77,33 @@ impl RetryPolicy {
 }
 
 /// Whether a response status is worth another attempt: 5xx only.
-pub fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     status.is_server_error()
 }
 
-/// Whether an error the core produced from a response is worth another
-/// attempt: OSS errors with a 5xx status. Never a callback failure (203),
-/// a 4xx, or a malformed or oversized answer.
-pub fn is_retryable(error: &Error) -> bool {
-    error
-        .service()
-        .is_some_and(|e| is_retryable_status(e.status))
+/// Jitter samples in `0.0..1.0` from a seed the transport passes in
+/// (xorshift64*: no clock, no OS randomness in the core).
+#[derive(Clone, Debug)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    pub(crate) fn sample(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response::{CallbackFailed, ServiceError, StoredObject};
 
     #[test]
     fn backoff_doubles_up_to_the_ceiling() {
@@ -119,32 +127,23 @@ mod tests {
 
     #[test]
     fn only_server_errors_are_retried() {
-        let service = |code: u16| -> Error {
-            ServiceError::from_response(
-                StatusCode::from_u16(code).unwrap_or_default(),
-                &http::HeaderMap::new(),
-                b"",
-            )
-            .into()
-        };
-        assert!(is_retryable(&service(503)));
-        assert!(is_retryable(&service(500)));
-        assert!(!is_retryable(&service(403)));
-        assert!(!is_retryable(&service(404)));
-        let failed: Error = CallbackFailed {
-            object: StoredObject::default(),
-            error: ServiceError::from_response(
-                StatusCode::NON_AUTHORITATIVE_INFORMATION,
-                &http::HeaderMap::new(),
-                b"",
-            ),
-        }
-        .into();
-        assert!(!is_retryable(&failed));
-        assert!(!is_retryable(&Error::MalformedResponse("x".to_owned())));
+        assert!(is_retryable_status(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(is_retryable_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(!is_retryable_status(StatusCode::FORBIDDEN));
         assert!(!is_retryable_status(
             StatusCode::NON_AUTHORITATIVE_INFORMATION
         ));
         assert!(!is_retryable_status(StatusCode::TOO_MANY_REQUESTS));
+    }
+
+    #[test]
+    fn jitter_is_seeded_and_in_range() {
+        let (mut a, mut b) = (Jitter::new(7), Jitter::new(7));
+        for _ in 0..1000 {
+            let x = a.sample();
+            assert!((0.0..1.0).contains(&x));
+            assert_eq!(x.to_bits(), b.sample().to_bits());
+        }
+        assert_ne!(Jitter::new(8).sample(), Jitter::new(7).sample());
     }
 }

@@ -45,9 +45,9 @@ use crate::{AddressingStyle, Config, Credentials, Endpoint, Error, ProvideCreden
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// The endpoint as given (`oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`).
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// Where credentials come from; asked before every request.
-    pub credentials: Option<Arc<dyn ProvideCredentials>>,
+    pub(crate) credentials: Option<Arc<dyn ProvideCredentials>>,
     /// Connection timeout (default 10 s).
     pub connect_timeout: Duration,
     /// Timeout of each read and write on a connection (default 60 s).
@@ -57,9 +57,9 @@ pub struct ClientOptions {
     /// The `User-Agent`; the transport's own when `None`.
     pub user_agent: Option<String>,
     /// Overrides the addressing style the endpoint implies.
-    pub style: Option<AddressingStyle>,
+    pub(crate) style: Option<AddressingStyle>,
     /// A region: requests are then signed with Signature V4.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -228,11 +228,6 @@ impl<C> ClientBuilder<C> {
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.options.region = Some(region.into());
         self
-    }
-
-    /// The settings so far.
-    pub fn options(&self) -> &ClientOptions {
-        &self.options
     }
 }
 

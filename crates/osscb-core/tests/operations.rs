@@ -479,7 +479,7 @@ fn parsers_read_the_documented_responses() {
         Some(UNIX_EPOCH + Duration::from_secs(1_330_063_668))
     );
     assert_eq!(
-        head.metadata.get("author").map(String::as_str),
+        head.user_metadata.get("author").map(String::as_str),
         Some("alice")
     );
     assert_eq!(

@@ -36,6 +36,21 @@ pub struct GetObjectOutput {
     pub content_range: Option<String>,
 }
 
+impl GetObjectOutput {
+    /// Checks the CRC-64 of the body received against the object's
+    /// `x-oss-hash-crc64ecma`; a ranged read (whose header describes the
+    /// whole object) or an answer without the header passes.
+    ///
+    /// # Errors
+    /// [`Error::Crc64Mismatch`].
+    pub fn check_body(&self, body_crc64: u64) -> Result<(), Error> {
+        if self.content_range.is_some() {
+            return Ok(());
+        }
+        self.metadata.object.check_crc64(body_crc64)
+    }
+}
+
 impl GetObject {
     /// Downloads `key` from `bucket`.
     pub fn new(bucket: Bucket, key: ObjectKey) -> Self {

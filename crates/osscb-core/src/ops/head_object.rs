@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, Response};
 
 use super::Operation;
 use super::common::success;
-use crate::response::{StoredObject, header};
+use crate::response::{ObjectFacts, header};
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// HeadObject. Errors arrive in the `x-oss-err` header, which the parser reads.
@@ -23,15 +23,15 @@ pub struct HeadObject {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMetadata {
     /// ETag, CRC-64, version id, request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// `Content-Length` (of this response's body, for ranged GETs).
     pub content_length: Option<u64>,
     /// `Content-Type`.
     pub content_type: Option<String>,
     /// `Last-Modified`.
     pub last_modified: Option<SystemTime>,
-    /// `x-oss-meta-*` headers, without the prefix.
-    pub metadata: BTreeMap<String, String>,
+    /// User metadata: the `x-oss-meta-*` headers, without the prefix.
+    pub user_metadata: BTreeMap<String, String>,
     /// `x-oss-object-type`: `Normal`, `Multipart`, `Appendable`, `Symlink`.
     pub object_type: Option<String>,
     /// `x-oss-storage-class`.
@@ -40,14 +40,14 @@ pub struct ObjectMetadata {
 
 impl ObjectMetadata {
     /// Reads the metadata headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| header(headers, name).map(str::to_owned);
         Self {
-            object: StoredObject::from_headers(headers),
+            object: ObjectFacts::from_headers(headers),
             content_length: header(headers, "content-length").and_then(|v| v.parse().ok()),
             content_type: text("content-type"),
             last_modified: header(headers, "last-modified").and_then(crate::time::parse_http_date),
-            metadata: headers
+            user_metadata: headers
                 .iter()
                 .filter_map(|(name, value)| {
                     let meta = name.as_str().strip_prefix("x-oss-meta-")?;

@@ -19,11 +19,30 @@ pub use get_object::{ByteRange, GetObject, GetObjectOutput};
 pub use head_object::{HeadObject, ObjectMetadata};
 pub use put_object::{PutObject, PutObjectOutput};
 
+/// A body the core supplies for an operation: none (`()`, the transport
+/// supplies it or there is none), or bytes it generated.
+pub trait CoreBody {
+    /// The bytes to send.
+    fn into_bytes(self) -> Vec<u8>;
+}
+
+impl CoreBody for () {
+    fn into_bytes(self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+impl CoreBody for Vec<u8> {
+    fn into_bytes(self) -> Vec<u8> {
+        self
+    }
+}
+
 /// An OSS operation: builds its request and reads its response.
 pub trait Operation {
     /// The body the core supplies: `()` when the transport supplies it (or
     /// there is none), bytes when the core generates it (CompleteMultipartUpload).
-    type Body;
+    type Body: CoreBody;
     /// What a successful response turns into.
     type Output;
 

@@ -6,7 +6,7 @@ use http::{Method, Response};
 use super::Operation;
 use super::common::{WriteOptions, apply_callback};
 use crate::callback::Callback;
-use crate::response::{CallbackAnswer, StoredObject, read_write_response};
+use crate::response::{CallbackAnswer, ObjectFacts, read_write_response};
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// PutObject. The transport supplies the body (bytes or a streamed file).
@@ -36,7 +36,7 @@ pub struct PutObject {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutObjectOutput {
     /// ETag, CRC-64, version id, request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// The application server's answer, when the upload carried a callback.
     pub callback: Option<CallbackAnswer>,
 }

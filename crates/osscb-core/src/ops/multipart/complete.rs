@@ -9,7 +9,7 @@ use super::check_part_number;
 use crate::callback::Callback;
 use crate::ops::Operation;
 use crate::ops::common::apply_callback;
-use crate::response::{CallbackAnswer, StoredObject, parse_xml, read_write_response};
+use crate::response::{CallbackAnswer, ObjectFacts, parse_xml, read_write_response};
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// A finished part: its number and the ETag UploadPart returned.
@@ -36,7 +36,7 @@ pub struct CompleteMultipartUpload {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompleteMultipartUploadOutput {
     /// ETag (`"…-N"`), CRC-64 of the whole object, version id, request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
     /// `Location` (absent when a callback answer replaced the XML result).
     pub location: Option<String>,
     /// The application server's answer, when the upload carried a callback.

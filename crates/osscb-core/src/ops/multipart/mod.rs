@@ -16,23 +16,23 @@ pub use upload_part::{UploadPart, UploadPartOutput};
 use crate::Error;
 
 /// Parts are numbered 1 to 10,000.
-pub const MAX_PARTS: u32 = 10_000;
+pub(crate) const MAX_PARTS: u32 = 10_000;
 /// Every part but the last is at least 100 KiB.
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
+pub(crate) const MIN_PART_SIZE: u64 = 100 * 1024;
 /// No part is over 5 GiB.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub(crate) const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// The default part size osscb uses: 8 MiB.
-pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
 /// How a file of a given size is cut into parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartPlan {
+pub(crate) struct PartPlan {
     /// Size of every part but the last.
-    pub part_size: u64,
+    pub(crate) part_size: u64,
     /// Number of parts (at least 1, even for an empty file).
-    pub part_count: u32,
+    pub(crate) part_count: u32,
     /// The file size.
-    pub total_size: u64,
+    pub(crate) total_size: u64,
 }
 
 impl PartPlan {
@@ -42,7 +42,7 @@ impl PartPlan {
     /// # Errors
     /// [`Error::InvalidArgument`] if the preferred size is under 100 KiB or
     /// over 5 GiB, or the file cannot fit in 10,000 parts of 5 GiB.
-    pub fn new(total_size: u64, preferred_part_size: u64) -> Result<Self, Error> {
+    pub(crate) fn new(total_size: u64, preferred_part_size: u64) -> Result<Self, Error> {
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&preferred_part_size) {
             return Err(Error::InvalidArgument(format!(
                 "part size {preferred_part_size} is outside {MIN_PART_SIZE}..={MAX_PART_SIZE} bytes"
@@ -71,7 +71,7 @@ impl PartPlan {
     }
 
     /// Byte offset and length of part `number` (1-based).
-    pub fn part(&self, number: u32) -> Option<(u64, u64)> {
+    pub(crate) fn part(&self, number: u32) -> Option<(u64, u64)> {
         if number == 0 || number > self.part_count {
             return None;
         }

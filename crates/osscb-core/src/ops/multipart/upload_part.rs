@@ -5,7 +5,7 @@ use http::{Method, Response};
 use super::check_part_number;
 use crate::ops::Operation;
 use crate::ops::common::success;
-use crate::response::StoredObject;
+use crate::response::ObjectFacts;
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// UploadPart: `PUT /key?partNumber=N&uploadId=ID`; the transport supplies the bytes.
@@ -25,7 +25,7 @@ pub struct UploadPartOutput {
     /// The part number.
     pub part_number: u32,
     /// The part's ETag and CRC-64, and the request id.
-    pub object: StoredObject,
+    pub object: ObjectFacts,
 }
 
 impl UploadPart {
@@ -90,7 +90,7 @@ impl Operation for UploadPart {
 
     fn parse<B: AsRef<[u8]>>(&self, response: Response<B>) -> Result<UploadPartOutput, Error> {
         success(&response)?;
-        let object = StoredObject::from_headers(response.headers());
+        let object = ObjectFacts::from_headers(response.headers());
         if object.etag.is_none() {
             return Err(Error::MalformedResponse(
                 "UploadPart response has no ETag".to_owned(),

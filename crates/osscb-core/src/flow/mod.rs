@@ -1,0 +1,236 @@
+//! The upload workflow as sans-IO state machines: every decision between
+//! requests is made here, and a transport only executes.
+//!
+//! A machine ([`Call`] for one operation — a plain request, a PutObject, a
+//! presigned PUT — and [`Multipart`] for a multipart upload) is driven
+//! through the [`Flow`] trait: the transport asks [`Flow::next`] what to do
+//! at `now` and gets a [`Step`]: send a request (the transport signs it, or
+//! sends the presigned one as is, attaching the body the [`Body`] names),
+//! wait, save or remove checkpoint bytes, report progress, or finish. It
+//! hands every answer back with [`Flow::on_answer`], either a complete
+//! response or a failure stated as a fact ([`Fact`]): the transport never
+//! decides whether to retry.
+//!
+//! # At most one callback per call
+//!
+//! A write that carries an upload callback (PutObject from bytes or a file, a
+//! presigned PUT, CompleteMultipartUpload) is never sent again blindly after
+//! an *ambiguous* failure, one after which it may have taken effect: no
+//! complete answer after the request went out ([`Fact::NoAnswer`],
+//! [`Fact::TimedOut`]) or any 5xx answer (a gateway or OSS may answer 5xx
+//! after the object was stored). Instead the machine asks HeadObject:
+//!
+//! - the object is there with the size and CRC-64 of what was sent
+//!   (multipart: the parts' combined CRC-64 and a `-N` ETag): the call ends
+//!   with [`Error::AnswerLost`] — stored, callback run by OSS, its answer
+//!   lost. An identical object stored earlier cannot be told apart from it.
+//! - there is no object (404): the write is sent again with
+//!   `x-oss-forbid-overwrite: true`, so that a first attempt still in flight
+//!   cannot be stored (and called back) twice; a `FileAlreadyExists` answer
+//!   to it leads to another look. A presigned request cannot gain that
+//!   header (it would break its signature), so it is not sent again.
+//! - an object with other content, or no way to look: the call ends with
+//!   [`Error::OutcomeUnknown`], and nothing is sent again.
+//!
+//! Writes without a callback are retried as any request is: see
+//! [`crate::retry`].
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use osscb_core::flow::{Answer, Call, Flow, Request, Step};
+//! use osscb_core::ops::HeadObject;
+//! use osscb_core::retry::RetryPolicy;
+//! use osscb_core::{Bucket, Error, ObjectKey};
+//!
+//! let head = HeadObject::new(Bucket::new("examplebucket")?, ObjectKey::new("a.txt")?);
+//! let mut call = Call::<_, Error>::new(head, RetryPolicy::default(), 42);
+//! let now = SystemTime::now();
+//! let Step::Send(send) = call.next(now) else { panic!("a request first") };
+//! assert!(matches!(&send.request, Request::Unsigned(r) if r.method == http::Method::HEAD));
+//! // The transport signs and sends it, then hands the answer back.
+//! let response = http::Response::builder().status(200).header("etag", "\"E\"").body(Vec::new())?;
+//! call.on_answer(send.id, Answer::Response { response, sent_crc64: 0 });
+//! let Step::Done(Ok(meta)) = call.next(now) else { panic!("done") };
+//! assert_eq!(meta.object.etag.as_deref(), Some("\"E\""));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::SystemTime;
+
+use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
+
+mod call;
+mod multipart;
+
+pub use call::Call;
+pub use multipart::Multipart;
+
+/// Identifies one request a machine handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SendId {
+    call: u64,
+    n: u32,
+}
+
+/// What to send.
+#[derive(Debug)]
+pub enum Request {
+    /// Sign it with [`OssRequest::sign`] just before sending.
+    Unsigned(OssRequest<Vec<u8>>),
+    /// Send it as it is.
+    Presigned(PresignedRequest),
+}
+
+/// The body to attach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// The request's own bytes (empty for most requests; none for a
+    /// presigned one).
+    Own,
+    /// `len` bytes of the upload's source from `offset` (part `part`; 0 for a
+    /// single write). How they are produced — a file range, a slice, a
+    /// buffered chunk — is the transport's business.
+    Source {
+        /// 1-based part number; 0 for a single write.
+        part: u32,
+        /// The first byte.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+}
+
+/// One request for the transport.
+#[derive(Debug)]
+pub struct Send {
+    /// Hand it back with the answer.
+    pub id: SendId,
+    /// The request.
+    pub request: Request,
+    /// Its body.
+    pub body: Body,
+}
+
+impl Send {
+    /// The `http::Request` to send at `now` — signed with the credentials
+    /// `provider` gives now, or the presigned one as it is — with the
+    /// request's own body, and `Content-Length` set for a source body.
+    ///
+    /// # Errors
+    /// Credentials unavailable, or a request that cannot be signed.
+    pub fn into_http(
+        self,
+        config: &Config,
+        provider: &dyn ProvideCredentials,
+        now: SystemTime,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let mut request = match self.request {
+            Request::Unsigned(request) => request.sign(config, &provider.credentials()?, now)?,
+            Request::Presigned(p) => {
+                let mut request = http::Request::new(Vec::new());
+                *request.method_mut() = p.method;
+                *request.uri_mut() = p.url;
+                *request.headers_mut() = p.headers;
+                request
+            }
+        };
+        if let Body::Source { len, .. } = self.body {
+            let length = http::HeaderValue::from(len);
+            request
+                .headers_mut()
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert(length);
+        }
+        Ok(request)
+    }
+}
+
+/// What the transport knows about a request that got no complete answer:
+/// facts, never decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// It never went out in full (no connection; the body was not all
+    /// handed over): OSS cannot have acted on it.
+    NotSent,
+    /// It went out; no complete answer came back (reset, closed, an I/O
+    /// error while reading the answer).
+    NoAnswer,
+    /// It went out; the answer did not come in time.
+    TimedOut,
+    /// It failed here: credentials unavailable, the source unreadable, a URL
+    /// the HTTP client would change. Not worth another attempt.
+    Local,
+}
+
+/// The outcome of one request.
+#[derive(Debug)]
+pub enum Answer<E> {
+    /// A complete answer. The body is read up to one byte past
+    /// [`crate::response::MAX_BODY_LEN`] (the machine refuses longer ones);
+    /// empty for HEAD.
+    Response {
+        /// Status, headers and body.
+        response: http::Response<Vec<u8>>,
+        /// The CRC-64 of the body sent.
+        sent_crc64: u64,
+    },
+    /// No complete answer.
+    Failed {
+        /// What is known.
+        fact: Fact,
+        /// The CRC-64 of the body bytes that went out.
+        sent_crc64: u64,
+        /// The transport's error, returned if the machine gives up.
+        error: E,
+    },
+}
+
+/// What a transport does next.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing would cost every send
+pub enum Step<T, E> {
+    /// Send this request; more may follow before its answer.
+    Send(Send),
+    /// Nothing to send before this time (unless an answer arrives).
+    Wait(SystemTime),
+    /// Write these checkpoint bytes (atomically: a temporary file renamed).
+    Save(Vec<u8>),
+    /// Remove the checkpoint.
+    Remove,
+    /// Report progress.
+    Progress {
+        /// Bytes done.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// Nothing to do until an answer arrives.
+    Pending,
+    /// Finished; nothing is in flight.
+    Done(Result<T, E>),
+}
+
+/// A workflow machine.
+pub trait Flow<E> {
+    /// What it produces.
+    type Output;
+    /// What to do at `now`.
+    fn next(&mut self, now: SystemTime) -> Step<Self::Output, E>;
+    /// The answer to request `id`.
+    fn on_answer(&mut self, id: SendId, answer: Answer<E>);
+}
+
+impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
+    type Output = F::Output;
+
+    fn next(&mut self, now: SystemTime) -> Step<F::Output, E> {
+        (**self).next(now)
+    }
+
+    fn on_answer(&mut self, id: SendId, answer: Answer<E>) {
+        (**self).on_answer(id, answer);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,437 @@
+//! [`Multipart`]: a multipart upload of a source as one machine — checkpoint
+//! load and resume, initiate, parts in parallel, the after-failure decision,
+//! completion with its lost-answer recovery.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use super::call::{Expect, Failure};
+use super::{Answer, Body, Call, Flow, SendId, Step};
+use crate::ops::multipart::{
+    AbortMultipartUpload, CompleteMultipartUpload, CompleteMultipartUploadOutput,
+    InitiateMultipartUpload, PartPlan, UploadPart,
+};
+use crate::retry::RetryPolicy;
+use crate::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions};
+use crate::{Bucket, Error, ObjectKey};
+
+type Output = CompleteMultipartUploadOutput;
+
+/// A part in flight: its number, size and call.
+struct Part<E> {
+    number: u32,
+    len: u64,
+    call: Call<UploadPart, E>,
+}
+
+enum Phase<E> {
+    Start,
+    Initiate(Box<Call<InitiateMultipartUpload, E>>),
+    Parts {
+        queue: VecDeque<u32>,
+        active: Vec<Part<E>>,
+        failed: Option<(E, Failure)>,
+    },
+    Complete(Box<Call<CompleteMultipartUpload, E>>),
+    Abort(Box<Call<AbortMultipartUpload, E>>, Option<E>),
+    Finished,
+}
+
+/// A multipart upload of a source (a file) as a machine.
+///
+/// The parts are `Body::Source` ranges of the source; up to
+/// `options.parallelism` are handed out before an answer is needed. With
+/// `options.checkpoint`, the machine asks to save its checkpoint after each
+/// part and resumes from the saved bytes given at construction. When a run
+/// fails, it decides what becomes of the upload:
+///
+/// - the object was or may have been stored (203, [`Error::AnswerLost`],
+///   [`Error::OutcomeUnknown`]): the checkpoint is removed, the upload never
+///   aborted;
+/// - a resumed upload is gone (`NoSuchUpload`: completed, aborted or
+///   expired): the checkpoint is removed and a new upload starts;
+/// - with a checkpoint: the upload and checkpoint are kept, for a rerun;
+/// - without: the upload is aborted, freeing its parts.
+pub struct Multipart<E> {
+    bucket: Bucket,
+    key: ObjectKey,
+    options: UploadOptions,
+    file: FileFingerprint,
+    file_name: Option<String>,
+    plan: PartPlan,
+    policy: RetryPolicy,
+    seed: u64,
+    tags: u64,
+    saved: Option<Checkpoint>,
+    resumed: bool,
+    checkpoint: Option<Checkpoint>,
+    phase: Phase<E>,
+    outbox: VecDeque<Step<Output, E>>,
+}
+
+impl<E> std::fmt::Debug for Multipart<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Multipart")
+            .field("bucket", &self.bucket)
+            .field("key", &self.key)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: From<Error>> Multipart<E> {
+    /// An upload of `file` (named `file_name`, for the content type) to `key`
+    /// with `options`; `saved` is the checkpoint as last saved, if any.
+    /// Requests are retried by `policy` with backoff jitter drawn from `seed`.
+    ///
+    /// # Errors
+    /// An invalid part size or parallelism, or a file too large for 10,000 parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        bucket: &Bucket,
+        key: &ObjectKey,
+        options: &UploadOptions,
+        file: FileFingerprint,
+        file_name: Option<&str>,
+        saved: Option<&[u8]>,
+        policy: RetryPolicy,
+        seed: u64,
+    ) -> Result<Self, Error> {
+        let plan = options.plan(file.size)?;
+        let saved = saved
+            .and_then(|bytes| Checkpoint::from_json(bytes).ok())
+            .filter(|c| c.resumes(bucket, key, file, &plan, options.callback.as_ref()));
+        Ok(Self {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            options: options.clone(),
+            file,
+            file_name: file_name.map(str::to_owned),
+            plan,
+            policy,
+            seed,
+            tags: 0,
+            saved,
+            resumed: false,
+            checkpoint: None,
+            phase: Phase::Start,
+            outbox: VecDeque::new(),
+        })
+    }
+
+    fn tag(&mut self) -> (u64, u64) {
+        self.tags += 1;
+        let seed = self
+            .seed
+            .wrapping_add(self.tags.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        (self.tags, seed)
+    }
+
+    fn saving(&self) -> bool {
+        self.options.checkpoint.is_some()
+    }
+
+    fn save(&mut self) {
+        if let (true, Some(c)) = (self.saving(), &self.checkpoint) {
+            self.outbox.push_back(Step::Save(c.to_json()));
+        }
+    }
+
+    fn remove(&mut self) {
+        if self.saving() {
+            self.outbox.push_back(Step::Remove);
+        }
+    }
+
+    fn finish(&mut self, result: Result<Output, E>) {
+        self.phase = Phase::Finished;
+        self.outbox.push_back(Step::Done(result));
+    }
+
+    fn progress(&mut self) {
+        let done = self.checkpoint.as_ref().map_or(0, Checkpoint::bytes_done);
+        let total = self.plan.total_size;
+        self.outbox.push_back(Step::Progress { done, total });
+    }
+
+    fn start(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            self.resumed = true;
+            self.checkpoint = Some(saved);
+            self.start_parts();
+        } else {
+            self.resumed = false;
+            let (tag, seed) = self.tag();
+            let op = self
+                .options
+                .initiate(&self.bucket, &self.key, self.file_name.as_deref());
+            self.phase = Phase::Initiate(Box::new(Call::new(op, self.policy, seed).tagged(tag)));
+        }
+    }
+
+    fn start_parts(&mut self) {
+        let queue = self
+            .checkpoint
+            .as_ref()
+            .map(Checkpoint::pending)
+            .unwrap_or_default();
+        self.progress();
+        self.phase = Phase::Parts {
+            queue: queue.into(),
+            active: Vec::new(),
+            failed: None,
+        };
+    }
+
+    fn start_complete(&mut self) {
+        let Some(checkpoint) = &self.checkpoint else {
+            return self.finish(Err(E::from(Error::InvalidArgument("no upload".into()))));
+        };
+        let mut op = CompleteMultipartUpload::new(
+            self.bucket.clone(),
+            self.key.clone(),
+            checkpoint.upload_id(),
+            checkpoint.completed_parts(),
+        )
+        .forbid_overwrite(self.options.write.forbid_overwrite);
+        if let Some(callback) = &self.options.callback {
+            op = op.callback(callback.clone());
+        }
+        let expect = Expect {
+            crc64: Some(checkpoint.crc64()),
+            parts: Some(self.plan.part_count),
+        };
+        let (tag, seed) = self.tag();
+        let call = Call::new(op, self.policy, seed)
+            .tagged(tag)
+            .recognising(expect, |object| CompleteMultipartUploadOutput {
+                object,
+                location: None,
+                callback: None,
+            });
+        self.phase = Phase::Complete(Box::new(call));
+    }
+
+    /// After a failed run: forget, start over, keep or abort (see the type's doc).
+    fn after_failure(&mut self, error: E, failure: Failure) {
+        let upload_id = self.checkpoint.as_ref().map(|c| c.upload_id().to_owned());
+        match failure {
+            Failure::Stored => {
+                self.remove();
+                self.finish(Err(error));
+            }
+            Failure::Gone if self.resumed => {
+                self.remove();
+                self.checkpoint = None;
+                self.start();
+            }
+            _ if self.saving() => self.finish(Err(error)),
+            _ => match upload_id {
+                Some(id) => {
+                    let op = AbortMultipartUpload::new(self.bucket.clone(), self.key.clone(), id);
+                    let (tag, seed) = self.tag();
+                    let call = Call::new(op, self.policy, seed).tagged(tag);
+                    self.phase = Phase::Abort(Box::new(call), Some(error));
+                }
+                None => self.finish(Err(error)),
+            },
+        }
+    }
+
+    /// One pass over the parts phase.
+    fn parts_step(&mut self, now: SystemTime) -> Step<Output, E> {
+        let parallelism = self.options.parallelism.max(1);
+        let Phase::Parts {
+            queue,
+            active,
+            failed,
+        } = &mut self.phase
+        else {
+            return Step::Pending;
+        };
+        let mut wait: Option<SystemTime> = None;
+        let mut i = 0;
+        let mut done = Vec::new();
+        while i < active.len() {
+            match active[i].call.next(now) {
+                Step::Send(send) => return Step::Send(send),
+                Step::Wait(t) => wait = Some(wait.map_or(t, |w| w.min(t))),
+                Step::Done(result) => {
+                    let part = active.remove(i);
+                    done.push((part, result));
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if failed.is_none()
+            && active.len() < parallelism
+            && done.is_empty()
+            && let Some(number) = queue.pop_front()
+        {
+            {
+                let (offset, len) = self.plan.part(number).unwrap_or_default();
+                let upload_id = self
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| c.upload_id().to_owned())
+                    .unwrap_or_default();
+                let op = UploadPart::new(self.bucket.clone(), self.key.clone(), upload_id, number)
+                    .content_length(len);
+                self.tags += 1;
+                let tag = self.tags;
+                let seed = self.seed.wrapping_add(tag);
+                let call = Call::new(op, self.policy, seed)
+                    .tagged(tag)
+                    .body(Body::Source {
+                        part: number,
+                        offset,
+                        len,
+                    });
+                if let Phase::Parts { active, .. } = &mut self.phase {
+                    active.push(Part { number, len, call });
+                }
+                return self.parts_step(now);
+            }
+        }
+        for (part, result) in done {
+            match result {
+                Ok(output) => {
+                    if let Some(c) = &mut self.checkpoint {
+                        c.record(PartRecord {
+                            number: part.number,
+                            etag: output.object.etag.unwrap_or_default(),
+                            crc64: part.call.sent_crc64(),
+                            size: part.len,
+                        });
+                    }
+                    self.save();
+                    self.progress();
+                }
+                Err(e) => {
+                    if let Phase::Parts { failed, .. } = &mut self.phase
+                        && failed.is_none()
+                    {
+                        *failed = Some((e, part.call.failure()));
+                    }
+                }
+            }
+        }
+        if !self.outbox.is_empty() {
+            return self.outbox.pop_front().unwrap_or(Step::Pending);
+        }
+        let Phase::Parts {
+            queue,
+            active,
+            failed,
+        } = &mut self.phase
+        else {
+            return Step::Pending;
+        };
+        if active.is_empty() {
+            match failed.take() {
+                Some((e, failure)) => self.after_failure(e, failure),
+                None if queue.is_empty() => self.start_complete(),
+                None => {}
+            }
+            return self.next(now);
+        }
+        wait.map_or(Step::Pending, Step::Wait)
+    }
+}
+
+/// Re-types a child call's step; its `Done` is handled by the caller.
+fn forward<T, E>(step: Step<T, E>) -> Result<Step<Output, E>, Result<T, E>> {
+    Ok(match step {
+        Step::Send(s) => Step::Send(s),
+        Step::Wait(t) => Step::Wait(t),
+        Step::Save(b) => Step::Save(b),
+        Step::Remove => Step::Remove,
+        Step::Progress { done, total } => Step::Progress { done, total },
+        Step::Pending => Step::Pending,
+        Step::Done(result) => return Err(result),
+    })
+}
+
+impl<E: From<Error>> Flow<E> for Multipart<E> {
+    type Output = Output;
+
+    fn next(&mut self, now: SystemTime) -> Step<Output, E> {
+        if let Some(step) = self.outbox.pop_front() {
+            return step;
+        }
+        match &mut self.phase {
+            Phase::Start => {
+                self.start();
+                self.next(now)
+            }
+            Phase::Initiate(call) => match forward(call.next(now)) {
+                Ok(step) => step,
+                Err(Ok(init)) => {
+                    self.checkpoint = Some(Checkpoint::new(
+                        &self.bucket,
+                        &self.key,
+                        init.upload_id,
+                        self.file,
+                        &self.plan,
+                        self.options.callback.as_ref(),
+                    ));
+                    self.save();
+                    self.start_parts();
+                    self.next(now)
+                }
+                Err(Err(e)) => {
+                    self.finish(Err(e));
+                    self.next(now)
+                }
+            },
+            Phase::Parts { .. } => self.parts_step(now),
+            Phase::Complete(call) => match forward(call.next(now)) {
+                Ok(step) => step,
+                Err(result) => {
+                    let failure = call.failure();
+                    let crc = self.checkpoint.as_ref().map_or(0, Checkpoint::crc64);
+                    let checked = result.and_then(|output| {
+                        output.object.check_crc64(crc).map_err(E::from)?;
+                        Ok(output)
+                    });
+                    match checked {
+                        Ok(output) => {
+                            self.remove();
+                            self.finish(Ok(output));
+                        }
+                        Err(e) => self.after_failure(e, failure),
+                    }
+                    self.next(now)
+                }
+            },
+            Phase::Abort(call, error) => match forward(call.next(now)) {
+                Ok(step) => step,
+                Err(_) => {
+                    let error = error.take();
+                    self.phase = Phase::Finished;
+                    match error {
+                        Some(e) => Step::Done(Err(e)),
+                        None => Step::Pending,
+                    }
+                }
+            },
+            Phase::Finished => Step::Pending,
+        }
+    }
+
+    fn on_answer(&mut self, id: SendId, answer: Answer<E>) {
+        match &mut self.phase {
+            Phase::Initiate(call) => call.on_answer(id, answer),
+            Phase::Complete(call) => call.on_answer(id, answer),
+            Phase::Abort(call, _) => call.on_answer(id, answer),
+            Phase::Parts { active, .. } => {
+                if let Some(part) = active.iter_mut().find(|p| p.call.tag() == id.call) {
+                    part.call.on_answer(id, answer);
+                }
+            }
+            Phase::Start | Phase::Finished => {}
+        }
+    }
+}

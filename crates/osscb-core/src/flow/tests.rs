@@ -1,0 +1,367 @@
+//! The machines driven by hand: every request they hand out and every
+//! decision they take on an answer or a failure.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{Method, StatusCode};
+
+use super::{Answer, Body, Call, Fact, Flow, Multipart, Request, Send, Step};
+use crate::callback::Callback;
+use crate::ops::PutObject;
+use crate::ops::multipart::CompleteMultipartUploadOutput;
+use crate::retry::RetryPolicy;
+use crate::upload::{FileFingerprint, UploadOptions};
+use crate::{Bucket, Error, ObjectKey, PresignedRequest};
+
+const T0: Duration = Duration::from_secs(1_700_000_000);
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + T0
+}
+
+fn names() -> (Bucket, ObjectKey) {
+    let bucket = Bucket::new("examplebucket").unwrap_or_else(|e| panic!("{e}"));
+    (
+        bucket,
+        ObjectKey::new("a/b.txt").unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+fn callback() -> Callback {
+    let cb = Callback::builder("http://127.0.0.1:1/cb").body("object=${object}");
+    cb.build().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn put(with_callback: bool) -> Call<PutObject, Error> {
+    let (bucket, key) = names();
+    let mut options = UploadOptions::new();
+    if with_callback {
+        options = options.callback(callback());
+    }
+    let op = options.put_object(&bucket, &key, 5, None);
+    Call::with_source(op, 5, RetryPolicy::default(), 1)
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Answer<Error> {
+    let mut builder = http::Response::builder().status(status);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let response = builder
+        .body(body.to_vec())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Answer::Response {
+        response,
+        sent_crc64: crate::crc64::checksum(b"hello"),
+    }
+}
+
+fn failed(fact: Fact) -> Answer<Error> {
+    Answer::Failed {
+        fact,
+        sent_crc64: crate::crc64::checksum(b"hello"),
+        error: Error::InvalidArgument("connection reset".into()),
+    }
+}
+
+fn error(status: u16, code: &str) -> Answer<Error> {
+    let xml = format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+    response(status, &[], xml.as_bytes())
+}
+
+/// The stored object as HeadObject shows it.
+fn head_of(crc64: u64, len: &str) -> Answer<Error> {
+    let crc = crc64.to_string();
+    let h = [
+        ("etag", "\"E\""),
+        ("x-oss-hash-crc64ecma", &crc),
+        ("content-length", len),
+    ];
+    response(200, &h, b"")
+}
+
+fn send<T>(flow: &mut impl Flow<Error, Output = T>, at: SystemTime) -> Send {
+    loop {
+        match flow.next(at) {
+            Step::Send(send) => return send,
+            Step::Progress { .. } | Step::Save(_) | Step::Remove => {}
+            Step::Wait(t) => return send(flow, t),
+            other => panic!("expected a send, got {:?}", other.kind()),
+        }
+    }
+}
+
+fn done<T>(flow: &mut impl Flow<Error, Output = T>) -> Result<T, Error> {
+    loop {
+        match flow.next(now()) {
+            Step::Done(result) => return result,
+            Step::Progress { .. } | Step::Save(_) | Step::Remove => {}
+            other => panic!("expected the end, got {:?}", other.kind()),
+        }
+    }
+}
+
+impl<T, E> Step<T, E> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Send(_) => "send",
+            Self::Wait(_) => "wait",
+            Self::Save(_) => "save",
+            Self::Remove => "remove",
+            Self::Progress { .. } => "progress",
+            Self::Pending => "pending",
+            Self::Done(_) => "done",
+        }
+    }
+}
+
+fn unsigned(send: &Send) -> &crate::OssRequest<Vec<u8>> {
+    match &send.request {
+        Request::Unsigned(r) => r,
+        Request::Presigned(_) => panic!("presigned"),
+    }
+}
+
+fn forbids_overwrite(send: &Send) -> bool {
+    unsigned(send)
+        .headers
+        .get("x-oss-forbid-overwrite")
+        .is_some()
+}
+
+#[test]
+fn a_lost_answer_to_a_callback_write_is_looked_up_not_resent() {
+    let mut call = put(true).reporting_progress();
+    assert!(matches!(
+        call.next(now()),
+        Step::Progress { done: 0, total: 5 }
+    ));
+    let first = send(&mut call, now());
+    assert_eq!(unsigned(&first).method, Method::PUT);
+    assert_eq!(
+        first.body,
+        Body::Source {
+            part: 0,
+            offset: 0,
+            len: 5
+        }
+    );
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let look = send(&mut call, now());
+    assert_eq!(unsigned(&look).method, Method::HEAD);
+    assert_eq!(
+        unsigned(&look).key.as_ref().map(ObjectKey::as_str),
+        Some("a/b.txt")
+    );
+    call.on_answer(look.id, head_of(crate::crc64::checksum(b"hello"), "5"));
+    match done(&mut call) {
+        Err(Error::AnswerLost(object)) => assert_eq!(object.etag.as_deref(), Some("\"E\"")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_callback_write_not_stored_is_resent_forbidding_overwrite() {
+    for ambiguous in [failed(Fact::TimedOut), error(503, "ServiceUnavailable")] {
+        let mut call = put(true);
+        let first = send(&mut call, now());
+        assert!(!forbids_overwrite(&first));
+        call.on_answer(first.id, ambiguous);
+        let look = send(&mut call, now());
+        assert_eq!(
+            unsigned(&look).method,
+            Method::HEAD,
+            "a 5xx is ambiguous too"
+        );
+        call.on_answer(look.id, error(404, "NoSuchKey"));
+        let again = send(&mut call, now());
+        assert_eq!(unsigned(&again).method, Method::PUT);
+        assert!(forbids_overwrite(&again));
+        // It meets an object: the first attempt landed meanwhile. Look again.
+        call.on_answer(again.id, error(409, "FileAlreadyExists"));
+        let look = send(&mut call, now());
+        assert_eq!(unsigned(&look).method, Method::HEAD);
+        call.on_answer(look.id, head_of(crate::crc64::checksum(b"hello"), "5"));
+        assert!(matches!(done(&mut call), Err(Error::AnswerLost(_))));
+    }
+}
+
+#[test]
+fn another_object_or_a_presigned_write_is_an_unknown_outcome() {
+    let mut call = put(true);
+    let first = send(&mut call, now());
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let look = send(&mut call, now());
+    call.on_answer(look.id, head_of(7, "5"));
+    match done(&mut call) {
+        Err(Error::OutcomeUnknown { found: Some(o), .. }) => assert_eq!(o.crc64, Some(7)),
+        other => panic!("{other:?}"),
+    }
+
+    let (bucket, key) = names();
+    let op = UploadOptions::new()
+        .callback(callback())
+        .put_object(&bucket, &key, 5, None);
+    let presigned = PresignedRequest {
+        method: Method::PUT,
+        url: http::Uri::from_static("http://127.0.0.1:1/a/b.txt?Signature=s"),
+        headers: http::HeaderMap::new(),
+        expires: now(),
+    };
+    let mut call = Call::<_, Error>::presigned(op, presigned, 5, RetryPolicy::default(), 1);
+    let first = send(&mut call, now());
+    assert!(matches!(first.request, Request::Presigned(_)));
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let look = send(&mut call, now());
+    assert_eq!(unsigned(&look).method, Method::HEAD);
+    call.on_answer(look.id, error(404, "NoSuchKey"));
+    assert!(matches!(
+        done(&mut call),
+        Err(Error::OutcomeUnknown { found: None, .. })
+    ));
+}
+
+#[test]
+fn writes_without_a_callback_are_retried_after_a_backoff() {
+    let mut call = put(false);
+    let first = send(&mut call, now());
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let Step::Wait(until) = call.next(now()) else {
+        panic!("a backoff first")
+    };
+    assert!(until <= now() + RetryPolicy::default().base_delay);
+    let second = send(&mut call, until);
+    assert_eq!(unsigned(&second).method, Method::PUT, "not a HEAD");
+    assert!(!forbids_overwrite(&second));
+    call.on_answer(second.id, error(503, "ServiceUnavailable"));
+    let third = send(&mut call, now() + Duration::from_secs(10));
+    call.on_answer(third.id, error(503, "ServiceUnavailable"));
+    match done(&mut call) {
+        Err(Error::Service(e)) => assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE),
+        other => panic!("{other:?}"),
+    }
+    // Local failures and 4xx end the call at once.
+    for answer in [failed(Fact::Local), error(403, "AccessDenied")] {
+        let mut call = put(false);
+        let first = send(&mut call, now());
+        call.on_answer(first.id, answer);
+        assert!(done(&mut call).is_err());
+    }
+}
+
+#[test]
+fn a_multipart_upload_runs_parts_in_parallel_and_aborts_after_a_refusal() {
+    let (bucket, key) = names();
+    let file = FileFingerprint::new(300 * 1024, now());
+    let options = UploadOptions::new().part_size(100 * 1024).parallelism(2);
+    let policy = RetryPolicy::none();
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+    let init = send(&mut upload, now());
+    assert_eq!(
+        unsigned(&init).query,
+        vec![("uploads".to_owned(), String::new())]
+    );
+    let xml =
+        b"<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>";
+    upload.on_answer(init.id, response(200, &[], xml));
+    let (p1, p2) = (send(&mut upload, now()), send(&mut upload, now()));
+    assert_eq!(
+        p1.body,
+        Body::Source {
+            part: 1,
+            offset: 0,
+            len: 100 * 1024
+        }
+    );
+    assert_eq!(
+        p2.body,
+        Body::Source {
+            part: 2,
+            offset: 100 * 1024,
+            len: 100 * 1024
+        }
+    );
+    assert!(
+        matches!(upload.next(now()), Step::Pending),
+        "two in flight at most"
+    );
+    upload.on_answer(p1.id, response(200, &[("etag", "\"P1\"")], b""));
+    let p3 = send(&mut upload, now());
+    assert_eq!(
+        p3.body,
+        Body::Source {
+            part: 3,
+            offset: 200 * 1024,
+            len: 100 * 1024
+        }
+    );
+    upload.on_answer(p2.id, error(400, "InvalidArgument"));
+    assert!(
+        matches!(upload.next(now()), Step::Pending),
+        "part 3 still in flight"
+    );
+    upload.on_answer(p3.id, response(200, &[("etag", "\"P3\"")], b""));
+    let abort = send(&mut upload, now());
+    assert_eq!(unsigned(&abort).method, Method::DELETE);
+    assert_eq!(
+        unsigned(&abort).query,
+        vec![("uploadId".to_owned(), "U1".to_owned())]
+    );
+    upload.on_answer(abort.id, response(204, &[], b""));
+    match done(&mut upload) {
+        Err(Error::Service(e)) => assert_eq!(e.code, "InvalidArgument"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
+    let (bucket, key) = names();
+    let file = FileFingerprint::new(250 * 1024, now());
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint("cp");
+    let plan = options.plan(file.size).unwrap_or_else(|e| panic!("{e}"));
+    let mut saved = crate::upload::Checkpoint::new(&bucket, &key, "U9", file, &plan, None);
+    saved.record(crate::upload::PartRecord {
+        number: 1,
+        etag: "\"P1\"".into(),
+        crc64: 11,
+        size: 100 * 1024,
+    });
+    let saved = saved.to_json();
+    let policy = RetryPolicy::none();
+    let upload =
+        Multipart::<Error>::new(&bucket, &key, &options, file, None, Some(&saved), policy, 3);
+    let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        upload.next(now()),
+        Step::Progress {
+            done: 102_400,
+            total: 256_000
+        }
+    ));
+    for (number, offset) in [(2, 100 * 1024), (3, 200 * 1024)] {
+        let part = send(&mut upload, now());
+        assert!(
+            matches!(part.body, Body::Source { part, offset: o, .. } if part == number && o == offset)
+        );
+        upload.on_answer(part.id, response(200, &[("etag", "\"P\"")], b""));
+        assert!(matches!(upload.next(now()), Step::Save(_)));
+    }
+    let complete = send(&mut upload, now());
+    assert_eq!(unsigned(&complete).method, Method::POST);
+    let body = String::from_utf8_lossy(&unsigned(&complete).body).into_owned();
+    assert!(
+        body.contains("<PartNumber>1</PartNumber><ETag>\"P1\"</ETag>"),
+        "{body}"
+    );
+    let xml =
+        b"<CompleteMultipartUploadResult><ETag>\"X-3\"</ETag></CompleteMultipartUploadResult>";
+    upload.on_answer(complete.id, response(200, &[], xml));
+    assert!(matches!(upload.next(now()), Step::Remove));
+    let output: CompleteMultipartUploadOutput = done(&mut upload).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(output.object.etag.as_deref(), Some("\"X-3\""));
+}

@@ -1,0 +1,368 @@
+//! Every end-to-end scenario of osscb, written once: each transport's tests
+//! implement [`Transport`] (a synchronous face of its user API; the async
+//! transport drives a tokio runtime) and instantiate every scenario with
+//! [`scenarios!`]. The peer is the in-process emulator, and callbacks go to
+//! a [`Receiver`] that verifies OSS's signature before answering.
+
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used)]
+
+use std::fmt::Debug;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use osscb_core::callback::Callback;
+use osscb_core::ops::multipart::CompleteMultipartUploadOutput;
+use osscb_core::ops::{
+    DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
+};
+use osscb_core::response::{CallbackFailed, ServiceError};
+use osscb_core::retry::RetryPolicy;
+use osscb_core::upload::UploadOptions;
+use osscb_core::verify::{PublicKey, VerifiedCallback, Verifier, VerifyError};
+use osscb_core::{Config, Credentials, PresignedRequest, http};
+use osscb_emulator::{Emulator, EmulatorConfig};
+
+pub mod scenarios;
+
+/// How a test builds a client and a bucket handle.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The credentials.
+    pub credentials: Credentials,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// The I/O timeout.
+    pub io_timeout: Duration,
+    /// A region (Signature V4), if any.
+    pub region: Option<String>,
+    /// The bucket.
+    pub bucket: String,
+}
+
+impl Settings {
+    /// `examplebucket` on `emulator` with `credentials`, fast retries, V1.
+    pub fn new(emulator: &Emulator, credentials: Credentials) -> Self {
+        Self {
+            endpoint: emulator.endpoint(),
+            credentials,
+            retry: fast_retries(),
+            io_timeout: Duration::from_secs(10),
+            region: None,
+            bucket: "examplebucket".to_owned(),
+        }
+    }
+
+    /// With a region: Signature V4.
+    #[must_use]
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_owned());
+        self
+    }
+}
+
+/// A transport's user API, as the scenarios use it: a bucket handle on a
+/// client, with the client's operations.
+pub trait Transport: Sized + Debug {
+    /// The transport's error.
+    type Error: std::error::Error + 'static;
+
+    /// A client built from `settings` and its handle on `settings.bucket`.
+    ///
+    /// # Errors
+    /// The builder's.
+    fn build(settings: Settings) -> Result<Self, Self::Error>;
+    /// `Client::from_env()`, handle on `examplebucket`.
+    ///
+    /// # Errors
+    /// The missing variable.
+    fn from_env() -> Result<Self, Self::Error>;
+    /// The core's error inside, if any.
+    fn oss(error: &Self::Error) -> Option<&osscb_core::Error>;
+    /// The missing variable `from_env` named, if that is the error.
+    fn missing_env(error: &Self::Error) -> Option<&'static str>;
+    /// The verification error inside, if any.
+    fn verify_error(error: &Self::Error) -> Option<&VerifyError>;
+    /// The client's configuration.
+    fn config(&self) -> &Config;
+    /// The bucket's name.
+    fn name(&self) -> &osscb_core::Bucket;
+    /// `Bucket::put_object`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn put_object(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        options: &UploadOptions,
+    ) -> Result<PutObjectOutput, Self::Error>;
+    /// `Bucket::put_object_from_file`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn put_object_from_file(
+        &self,
+        key: &str,
+        path: &Path,
+        options: &UploadOptions,
+    ) -> Result<PutObjectOutput, Self::Error>;
+    /// `Bucket::upload_file`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn upload_file(
+        &self,
+        key: &str,
+        path: &Path,
+        options: &UploadOptions,
+    ) -> Result<CompleteMultipartUploadOutput, Self::Error>;
+    /// `Bucket::get_object`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn get_object(&self, key: &str) -> Result<(GetObjectOutput, Vec<u8>), Self::Error>;
+    /// `Bucket::get_object_to_file`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn get_object_to_file(&self, key: &str, path: &Path) -> Result<GetObjectOutput, Self::Error>;
+    /// `Bucket::head_object`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn head_object(&self, key: &str) -> Result<ObjectMetadata, Self::Error>;
+    /// `Bucket::delete_object`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn delete_object(&self, key: &str) -> Result<DeleteObjectOutput, Self::Error>;
+    /// `Client::send`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output, Self::Error>;
+    /// `Client::presign`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn presign<O: Operation>(
+        &self,
+        op: &O,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, Self::Error>;
+    /// `Client::send_presigned`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn send_presigned<O: Operation + Clone>(
+        &self,
+        op: &O,
+        presigned: &PresignedRequest,
+        body: &[u8],
+    ) -> Result<O::Output, Self::Error>;
+    /// `verify_callback`.
+    ///
+    /// # Errors
+    /// The transport's.
+    fn verify_callback(
+        verifier: &Verifier,
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<VerifiedCallback, Self::Error>;
+}
+
+/// The emulator's access key id.
+pub const ID: &str = "test-id";
+/// The emulator's access key secret.
+pub const SECRET: &str = "test-secret";
+/// A callback body with the object's name and size.
+pub const BODY: &str = "bucket=${bucket}&object=${object}&size=${size}";
+
+/// An emulator with [`ID`] and [`SECRET`].
+pub fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig::new(ID, SECRET)).expect("emulator starts")
+}
+
+/// The emulator's credentials.
+pub fn creds() -> Credentials {
+    Credentials::new(ID, SECRET)
+}
+
+/// A handle on `examplebucket` of `emulator`.
+pub fn bucket<T: Transport>(emulator: &Emulator) -> T {
+    T::build(Settings::new(emulator, creds())).expect("client")
+}
+
+/// Three attempts, 10 ms to 50 ms apart.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    }
+}
+
+/// The OSS error inside `error`.
+pub fn service<T: Transport>(error: &T::Error) -> Option<&ServiceError> {
+    T::oss(error).and_then(osscb_core::Error::service)
+}
+
+/// The callback failure (203) inside `error`.
+pub fn callback_failed<T: Transport>(error: &T::Error) -> Option<&CallbackFailed> {
+    T::oss(error).and_then(osscb_core::Error::callback_failed)
+}
+
+/// A deterministic, incompressible-looking byte pattern.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Writes `len` bytes of the pattern to `path` in 1 MiB chunks.
+pub fn write_file(path: &Path, len: usize, seed: u64) {
+    let mut file = std::fs::File::create(path).expect("create");
+    let chunk = data(1024 * 1024, seed);
+    let mut left = len;
+    let mut i = 0u8;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        let mut piece = chunk[..n].to_vec();
+        piece[0] = i; // vary the chunks
+        i = i.wrapping_add(1);
+        file.write_all(&piece).expect("write");
+        left -= n;
+    }
+}
+
+/// A callback receiver: verifies each callback with the emulator's key, then
+/// answers `status` with a JSON body echoing what it received.
+pub struct Receiver {
+    /// The callback URL.
+    pub url: String,
+    status: Arc<AtomicU16>,
+    /// The verified bodies received, in order.
+    pub bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    /// Listens on a loopback port, trusting `emulator`'s key.
+    pub fn start(emulator: &Emulator) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://{}/callback?source=test",
+            listener.local_addr().expect("addr")
+        );
+        let status = Arc::new(AtomicU16::new(200));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let verifier = Verifier::new().trust_key_url_prefix(format!("{}/", emulator.endpoint()));
+        let key = PublicKey::from_pem(&emulator.public_key_pem()).expect("key");
+        let (st, bo) = (Arc::clone(&status), Arc::clone(&bodies));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (st, bo, key, verifier) = (
+                    Arc::clone(&st),
+                    Arc::clone(&bo),
+                    key.clone(),
+                    verifier.clone(),
+                );
+                std::thread::spawn(move || handle(stream, &st, &bo, &key, &verifier));
+            }
+        });
+        Self {
+            url,
+            status,
+            bodies,
+        }
+    }
+
+    /// Answers callbacks with `status` from now on.
+    pub fn answer_with(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// A callback to this receiver with `body`.
+    pub fn callback(&self, body: &str) -> Callback {
+        Callback::builder(self.url.clone())
+            .body(body)
+            .build()
+            .expect("callback")
+    }
+
+    /// How many verified callbacks arrived.
+    pub fn count(&self) -> usize {
+        self.bodies.lock().expect("lock").len()
+    }
+}
+
+fn handle(
+    stream: TcpStream,
+    status: &AtomicU16,
+    bodies: &Mutex<Vec<String>>,
+    key: &PublicKey,
+    verifier: &Verifier,
+) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let target = parts.next().unwrap_or_default().to_owned();
+    let mut builder = http::Request::builder()
+        .method(method.as_str())
+        .uri(target.as_str());
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            builder = builder.header(k.trim(), v.trim());
+        }
+    }
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+    let request = builder.body(body).expect("request");
+    let request = osscb_core::verify::CallbackRequest::from_http(&request);
+    let checked = verifier
+        .key_url(&request)
+        .and_then(|_| verifier.verify(&request, key));
+    let (code, answer) = match checked {
+        Ok(verified) => {
+            let text = String::from_utf8_lossy(verified.body()).into_owned();
+            bodies.lock().expect("lock").push(text.clone());
+            let code = status.load(Ordering::SeqCst);
+            (
+                code,
+                format!("{{\"Status\":\"OK\",\"verified\":true,\"body\":{text:?}}}"),
+            )
+        }
+        Err(e) => (
+            400,
+            format!("{{\"Status\":\"Rejected\",\"error\":{:?}}}", e.to_string()),
+        ),
+    };
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+}
