@@ -2,8 +2,15 @@
 //!
 //! - osscb-core stays sans-IO: `cargo tree -p osscb-core -e normal` names no
 //!   HTTP client, server or async runtime.
-//! - The transports stay thin: each crate's `src` is under 1,000 lines and
-//!   mentions no `x-oss-` header and no XML; protocol rules live in the core.
+//! - The transports only execute: each crate's `src` is at most 600 lines
+//!   of code (blank lines and comments, docs included, not counted; both
+//!   figures are printed), mentions no `x-oss-` header and no XML, and uses none of the
+//!   identifiers that carry a workflow decision ([`DECISIONS`]); protocol
+//!   rules and the upload workflow live in the core.
+//! - osscb-core's public surface stays learnable: at most [`MAX_CORE_PUBLIC`]
+//!   public items, printed per module so that growth is visible.
+//! - No hand-written calendar arithmetic: dates go through the core's `time`
+//!   module and its date/time crate.
 //! - No stubs: no todo, unimplemented or ignore markers anywhere.
 
 use std::fs;
@@ -14,12 +21,45 @@ use crate::root;
 
 const IO_CRATES: [&str; 5] = ["ureq", "reqwest", "tokio", "hyper", "axum"];
 const TRANSPORTS: [&str; 2] = ["crates/osscb-blocking", "crates/osscb-async"];
-const MAX_TRANSPORT_LINES: usize = 1_000;
+const MAX_TRANSPORT_LINES: usize = 600;
+/// Identifiers that carry a workflow decision: retry classification and
+/// backoff, the after-failure policy, lost-answer recovery, checkpoint
+/// contents. The core's state machines decide; a transport that names one of
+/// these is deciding too.
+const DECISIONS: [&str; 12] = [
+    "after_failure",
+    "AfterFailure",
+    "recover_completion",
+    "may_have_completed",
+    "is_retryable_status",
+    "allows_another",
+    "backoff(",
+    "from_json",
+    "PartRecord",
+    "completed_parts",
+    "forbid_overwrite",
+    "check_crc64",
+];
+/// The most public items osscb-core may have (see [`public_items`]).
+const MAX_CORE_PUBLIC: usize = 250;
+/// Signs of hand-written calendar arithmetic.
+const CALENDAR: [&str; 8] = [
+    "days_in_month",
+    "is_leap",
+    "leap_year",
+    "civil_from_days",
+    "days_from_civil",
+    "146_097",
+    "146097",
+    "719_468",
+];
 
 pub(crate) fn run() -> crate::Result {
     let mut problems = Vec::new();
     core_is_sans_io(&mut problems)?;
     transports_are_thin(&mut problems);
+    core_surface(&mut problems);
+    no_calendar_code(&mut problems);
     no_stubs(&mut problems);
     if problems.is_empty() {
         eprintln!("tidy: ok");
@@ -70,18 +110,26 @@ fn core_is_sans_io(problems: &mut Vec<String>) -> crate::Result {
 fn transports_are_thin(problems: &mut Vec<String>) {
     for krate in TRANSPORTS {
         let files = rust_files(&root().join(krate).join("src"));
-        let mut lines = 0;
+        let (mut lines, mut all) = (0, 0);
         for file in &files {
             let text = fs::read_to_string(file).unwrap_or_default();
-            lines += text.lines().count();
+            all += text.lines().count();
             for (n, line) in text.lines().enumerate() {
                 let code = line.trim_start();
-                if code.starts_with("//") {
+                if code.starts_with("//") || code.is_empty() {
                     continue;
                 }
+                lines += 1;
                 if line.contains("x-oss-") {
                     problems.push(format!(
                         "{}:{}: OSS header name in a transport; it belongs in osscb-core",
+                        rel(file),
+                        n + 1
+                    ));
+                }
+                if let Some(id) = DECISIONS.iter().find(|id| code.contains(*id)) {
+                    problems.push(format!(
+                        "{}:{}: `{id}` is a workflow decision; the core's state machines make it",
                         rel(file),
                         n + 1
                     ));
@@ -95,10 +143,77 @@ fn transports_are_thin(problems: &mut Vec<String>) {
                 }
             }
         }
-        if lines >= MAX_TRANSPORT_LINES {
+        eprintln!(
+            "tidy: {krate}/src: {lines} lines of code (at most {MAX_TRANSPORT_LINES}), {all} with docs and blanks"
+        );
+        if lines > MAX_TRANSPORT_LINES {
             problems.push(format!(
-                "{krate}/src has {lines} lines; a transport stays under {MAX_TRANSPORT_LINES}"
+                "{krate}/src has {lines} lines of code; a transport has at most {MAX_TRANSPORT_LINES}"
             ));
+        }
+    }
+}
+
+/// Public items in one file: declarations `pub fn|struct|enum|trait|type|
+/// const|static|mod|use` and `pub` fields; `pub(crate)`, `pub(super)` and
+/// the like are not public.
+fn public_items(text: &str) -> usize {
+    const KINDS: [&str; 9] = [
+        "fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ", "mod ", "use ",
+    ];
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("pub "))
+        .filter(|rest| {
+            let rest = rest
+                .trim_start_matches("async ")
+                .trim_start_matches("unsafe ");
+            KINDS.iter().any(|k| rest.starts_with(k))
+                // A field: `pub name: Type,`
+                || rest.split_once(':').is_some_and(|(name, _)| {
+                    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                })
+        })
+        .count()
+}
+
+fn core_surface(problems: &mut Vec<String>) {
+    let src = root().join("crates/osscb-core/src");
+    let mut total = 0;
+    let mut modules: Vec<(String, usize)> = Vec::new();
+    for file in rust_files(&src) {
+        let count = public_items(&fs::read_to_string(&file).unwrap_or_default());
+        total += count;
+        let module = file
+            .strip_prefix(&src)
+            .map(|p| p.with_extension("").display().to_string())
+            .unwrap_or_default();
+        modules.push((module, count));
+    }
+    let listing: Vec<String> = modules.iter().map(|(m, c)| format!("{m} {c}")).collect();
+    eprintln!(
+        "tidy: osscb-core public items: {total} (at most {MAX_CORE_PUBLIC}): {}",
+        listing.join(", ")
+    );
+    if total > MAX_CORE_PUBLIC {
+        problems.push(format!(
+            "osscb-core has {total} public items; at most {MAX_CORE_PUBLIC} (make plumbing pub(crate))"
+        ));
+    }
+}
+
+fn no_calendar_code(problems: &mut Vec<String>) {
+    for dir in ["crates", "examples"] {
+        for file in rust_files(&root().join(dir)) {
+            let text = fs::read_to_string(&file).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                if let Some(sign) = CALENDAR.iter().find(|s| line.contains(*s)) {
+                    problems.push(format!(
+                        "{}:{}: `{sign}` looks like hand-written calendar code; use osscb_core::time",
+                        rel(&file),
+                        n + 1
+                    ));
+                }
+            }
         }
     }
 }
@@ -122,6 +237,17 @@ fn no_stubs(problems: &mut Vec<String>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_items;
+
+    #[test]
+    fn public_items_count_declarations_and_fields_not_crate_items() {
+        let text = "pub fn a() {}\npub(crate) fn b() {}\npub struct S {\n    pub field: u8,\n    pub(crate) hidden: u8,\n    private: u8,\n}\n    pub use x::Y;\npub mod m;\npub(super) const C: u8 = 1;\npub async fn c() {}\n// pub fn commented() {}\n";
+        assert_eq!(public_items(text), 6);
     }
 }
 
