@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use osscb_core::crc64;
+use osscb_core::ops::AbortMultipartUpload;
 use osscb_core::ops::PutObject;
-use osscb_core::ops::multipart::{AbortMultipartUpload, ListParts};
 use osscb_core::response::CallbackFailed;
 use osscb_core::upload::UploadOptions;
 use osscb_core::{Credentials, Error as CoreError, ObjectKey, SignatureVersion};
@@ -316,12 +316,13 @@ pub fn a_failed_upload_without_checkpoint_is_aborted<T: Transport>() {
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(emu.abort_multipart_requests(), 1);
     assert!(emu.multipart_uploads().is_empty());
-    let list = ListParts::new(
+    // Aborting it again: OSS no longer knows the upload.
+    let abort = AbortMultipartUpload::new(
         bucket.name().clone(),
         "aborted.bin".parse().expect("key"),
         &ids[0],
     );
-    let gone = bucket.send(&list).expect_err("aborted");
+    let gone = bucket.send(&abort).expect_err("aborted");
     assert_eq!(
         service::<T>(&gone).map(|s| s.code.as_str()),
         Some("NoSuchUpload")
