@@ -54,7 +54,7 @@ impl Config {
     }
 
     /// The default choice: V4 when the region is known, V1 otherwise.
-    pub fn for_region(endpoint: Endpoint, region: Option<Region>) -> Self {
+    pub(crate) fn for_region(endpoint: Endpoint, region: Option<Region>) -> Self {
         match region {
             Some(region) => Self::v4(endpoint, region),
             None => Self::v1(endpoint),
@@ -97,17 +97,17 @@ pub struct SigningStrings {
 #[derive(Clone, Debug)]
 pub struct OssRequest<B> {
     /// HTTP method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// The bucket, if the request is bucket- or object-level.
-    pub bucket: Option<Bucket>,
+    pub(crate) bucket: Option<Bucket>,
     /// The object key, for object-level requests.
-    pub key: Option<ObjectKey>,
+    pub(crate) key: Option<ObjectKey>,
     /// Query parameters, decoded; an empty value is written as a bare key.
-    pub query: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
     /// Headers to send and sign (`x-oss-*`, `Content-Type`, `Content-MD5`, …).
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// The body.
-    pub body: B,
+    pub(crate) body: B,
 }
 
 /// A presigned request: the URL, and the headers the final request must send
@@ -178,6 +178,19 @@ impl<B> OssRequest<B> {
             method,
             bucket: Some(bucket),
             key,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body,
+        }
+    }
+
+    /// A service-level request (ListBuckets): no bucket, no key, signed
+    /// against the resource `/`.
+    pub fn service(method: Method, body: B) -> Self {
+        Self {
+            method,
+            bucket: None,
+            key: None,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body,

@@ -208,17 +208,12 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The endpoint is a custom domain bound to the bucket (CNAME).
+    /// How URLs name the bucket: virtual-hosted (the default), path-style
+    /// (`endpoint/bucket/key`, as emulators want) or a custom domain bound to
+    /// the bucket (CNAME).
     #[must_use]
-    pub fn cname(mut self, cname: bool) -> Self {
-        self.options.style = cname.then_some(AddressingStyle::Cname);
-        self
-    }
-
-    /// Path-style URLs (`endpoint/bucket/key`), as emulators want.
-    #[must_use]
-    pub fn path_style(mut self, path_style: bool) -> Self {
-        self.options.style = path_style.then_some(AddressingStyle::Path);
+    pub fn style(mut self, style: AddressingStyle) -> Self {
+        self.options.style = Some(style);
         self
     }
 
@@ -274,7 +269,7 @@ mod tests {
         ]);
         let built = ClientBuilder::<Kept>::from_vars(full)
             .unwrap_or_else(|e| panic!("{e:?}"))
-            .cname(true)
+            .style(AddressingStyle::Cname)
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         let config = built.0.config().unwrap_or_else(|e| panic!("{e}"));

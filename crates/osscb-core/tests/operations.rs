@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::ops::{
-    AbortMultipartUpload, ByteRange, DeleteObject, GetObject, HeadObject, ObjectAcl, Operation,
-    PutObject, StorageClass, WriteOptions,
+    AbortMultipartUpload, DeleteObject, GetObject, HeadObject, ObjectAcl, Operation, PutObject,
+    StorageClass, WriteOptions,
 };
 use osscb_core::sign::v1;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, Error, ObjectKey};
@@ -159,10 +159,7 @@ fn read_and_delete_requests() {
     );
     check(
         GetObject::new(bucket(), key())
-            .range(ByteRange {
-                start: 100,
-                end: Some(199),
-            })
+            .range(100..=199)
             .request()
             .unwrap(),
         &c,
@@ -174,10 +171,7 @@ fn read_and_delete_requests() {
     );
     check(
         GetObject::new(bucket(), key())
-            .range(ByteRange {
-                start: 7,
-                end: None,
-            })
+            .range(7..)
             .request()
             .unwrap(),
         &c,
@@ -185,6 +179,18 @@ fn read_and_delete_requests() {
         base,
         &format!("GET\n\n\n{DATE}\n/examplebucket/dir/a b.txt"),
         &[("range", "bytes=7-")],
+        &(),
+    );
+    check(
+        GetObject::new(bucket(), key())
+            .range(100..200)
+            .request()
+            .unwrap(),
+        &c,
+        "GET",
+        base,
+        &format!("GET\n\n\n{DATE}\n/examplebucket/dir/a b.txt"),
+        &[("range", "bytes=100-199")],
         &(),
     );
     check(

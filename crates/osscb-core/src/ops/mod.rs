@@ -15,7 +15,7 @@ mod put_object;
 
 pub use common::{ObjectAcl, StorageClass, WriteOptions, guess_content_type};
 pub use delete_object::{DeleteObject, DeleteObjectOutput};
-pub use get_object::{ByteRange, GetObject, GetObjectOutput};
+pub use get_object::{GetObject, GetObjectOutput};
 pub use head_object::{HeadObject, ObjectMetadata};
 pub use multipart::{
     AbortMultipartUpload, AbortMultipartUploadOutput, CompleteMultipartUploadOutput,

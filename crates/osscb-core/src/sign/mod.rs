@@ -55,7 +55,7 @@ pub enum SignatureVersion {
 
 impl SignatureVersion {
     /// The region, for V4.
-    pub fn region(&self) -> Option<&Region> {
+    pub(crate) fn region(&self) -> Option<&Region> {
         match self {
             Self::V1 => None,
             Self::V4 { region } => Some(region),

@@ -242,6 +242,7 @@ impl FileFingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::Operation as _;
 
     fn names() -> (Bucket, ObjectKey) {
         (
@@ -275,7 +276,8 @@ mod tests {
             Some("x/y")
         );
         let put = options.put_object(&bucket, &txt, 5, None);
-        assert!(!put.has_callback());
+        let request = put.request().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!request.headers.contains_key("x-oss-callback"));
         assert!(UploadOptions::new().part_size(1).plan(10).is_err());
         assert!(UploadOptions::new().parallelism(0).plan(10).is_err());
         let plan = UploadOptions::new()
