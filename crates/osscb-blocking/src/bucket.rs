@@ -13,7 +13,7 @@ use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::{FileFingerprint, UploadOptions};
+use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Job, seed};
@@ -105,7 +105,7 @@ impl Bucket {
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
         let meta = std::fs::metadata(path).map_err(Error::io(path))?;
-        let file = FileFingerprint::new(meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
+        let file = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let saved = options
             .checkpoint
             .as_deref()

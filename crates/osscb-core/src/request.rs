@@ -19,19 +19,19 @@ pub(crate) const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 360
 /// the credentials and the time.
 ///
 /// The default rule for the signature version is **V4 when a region is known,
-/// V1 otherwise**: [`Config::for_region`] applies it, and the transports use it
-/// for `OSS_REGION` and their `.region(..)` option.
+/// V1 otherwise**: the transports apply it to `OSS_REGION` and their
+/// `.region(..)` option.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// The endpoint and its addressing style.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// The signature algorithm.
-    pub signature_version: SignatureVersion,
+    pub(crate) signature_version: SignatureVersion,
     /// V4 only: names of headers to sign besides the ones V4 always signs
     /// (`x-oss-*`, `Content-Type`, `Content-MD5`), such as
     /// `content-disposition`. Names absent from a request are skipped, except
     /// `host`, which is signed with the host of the request's URI.
-    pub additional_headers: Vec<String>,
+    pub(crate) additional_headers: Vec<String>,
 }
 
 impl Config {
@@ -61,8 +61,11 @@ impl Config {
         }
     }
 
-    /// The same configuration, also signing these headers under V4 (see
-    /// [`Config::additional_headers`]; ignored by V1).
+    /// The same configuration, also signing these headers under V4 besides
+    /// the ones V4 always signs (`x-oss-*`, `Content-Type`, `Content-MD5`),
+    /// such as `content-disposition`. Names absent from a request are
+    /// skipped, except `host`, which is signed with the host of the request's
+    /// URI. Ignored by V1.
     #[must_use]
     pub fn with_additional_headers<I, S>(mut self, names: I) -> Self
     where

@@ -6,7 +6,7 @@
 //! ```
 //! use std::time::Duration;
 //! use osscb_core::transport::{ClientBuilder, ClientOptions, FromOptions};
-//! use osscb_core::{Credentials, Error};
+//! use osscb_core::{Config, Credentials, Endpoint, Error};
 //!
 //! // A transport's client implements FromOptions; this one keeps the options.
 //! #[derive(Debug)]
@@ -24,7 +24,8 @@
 //!     .credentials(Credentials::new("id", "secret"))
 //!     .io_timeout(Duration::from_secs(30))
 //!     .build()?;
-//! assert_eq!(client.0.config()?.endpoint.to_string(), "http://127.0.0.1:9000");
+//! let endpoint = Endpoint::parse("http://127.0.0.1:9000")?;
+//! assert_eq!(client.0.config()?, Config::v1(endpoint));
 //!
 //! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
 //! let missing = ClientBuilder::<Client>::from_vars(vars).expect_err("no secret");
@@ -218,7 +219,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The region (`cn-hangzhou`). With a region, requests are signed with
-    /// Signature V4; without one, with V1 (see [`Config::for_region`]).
+    /// Signature V4; without one, with V1.
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.options.region = Some(region.into());

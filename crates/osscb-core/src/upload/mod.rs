@@ -218,7 +218,7 @@ impl UploadOptions {
 
 /// What identifies the file a checkpoint belongs to: its size and mtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileFingerprint {
+pub(crate) struct FileFingerprint {
     /// Size in bytes.
     pub(crate) size: u64,
     /// Modification time: seconds since the Unix epoch.
@@ -229,7 +229,7 @@ pub struct FileFingerprint {
 
 impl FileFingerprint {
     /// The fingerprint of a file of `size` bytes modified at `mtime`.
-    pub fn new(size: u64, mtime: SystemTime) -> Self {
+    pub(crate) fn new(size: u64, mtime: SystemTime) -> Self {
         let since = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
         Self {
             size,
