@@ -487,24 +487,9 @@ impl Callback {
         self.host.as_deref()
     }
 
-    /// The body template.
-    pub fn body(&self) -> &str {
-        &self.body
-    }
-
     /// The body type.
     pub fn body_type(&self) -> CallbackBodyType {
         self.body_type
-    }
-
-    /// `callbackSNI`, if set.
-    pub fn sni(&self) -> Option<bool> {
-        self.sni
-    }
-
-    /// The custom variables, sorted by name.
-    pub fn variables(&self) -> &BTreeMap<String, String> {
-        &self.variables
     }
 
     /// The base64 JSON of the configuration (`x-oss-callback`).

@@ -30,7 +30,7 @@ pub struct PutObject {
     bucket: Bucket,
     key: ObjectKey,
     /// Content type, metadata, ACL, storage class, forbid-overwrite.
-    pub options: WriteOptions,
+    pub(crate) options: WriteOptions,
     content_md5: Option<String>,
     content_length: Option<u64>,
     callback: Option<Callback>,
