@@ -274,7 +274,8 @@ mod tests {
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         let config = built.0.config().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.endpoint.style(), AddressingStyle::Cname);
+        let cname = Endpoint::parse("cdn.example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.endpoint, cname.with_style(AddressingStyle::Cname));
         assert_eq!(built.0.region, None, "blank counts as unset");
         let creds = built
             .0
