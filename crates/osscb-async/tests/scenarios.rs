@@ -5,7 +5,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use osscb_async::osscb_core::ops::multipart::CompleteMultipartUploadOutput;
+use osscb_async::osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_async::osscb_core::ops::{
     DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };

@@ -8,12 +8,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use osscb_core::crc64;
 use osscb_core::flow::{Call, Multipart};
-use osscb_core::ops::multipart::CompleteMultipartUploadOutput;
+use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::{FileFingerprint, UploadOptions};
+use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Job, seed};
@@ -105,7 +105,7 @@ impl Bucket {
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
         let meta = std::fs::metadata(path).map_err(Error::io(path))?;
-        let file = FileFingerprint::new(meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
+        let file = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let saved = options
             .checkpoint
             .as_deref()

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use osscb_blocking::osscb_core::ops::multipart::CompleteMultipartUploadOutput;
+use osscb_blocking::osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_blocking::osscb_core::ops::{
     DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };

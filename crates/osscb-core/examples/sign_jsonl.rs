@@ -114,17 +114,8 @@ fn request(case: &Case) -> Result<OssRequest<()>, String> {
             let bucket = Bucket::new(bucket.as_str()).map_err(|e| e.to_string())?;
             OssRequest::new(method, bucket, key, ())
         }
-        None => {
-            // A service-level request (ListBuckets): no bucket, no key.
-            let mut request = OssRequest::new(
-                method,
-                Bucket::new("placeholder").map_err(|e| e.to_string())?,
-                None,
-                (),
-            );
-            request.bucket = None;
-            request
-        }
+        // A service-level request (ListBuckets): no bucket, no key.
+        None => OssRequest::service(method, ()),
     };
     for (k, v) in &case.query {
         request = request.query(k.as_str(), v.as_str());

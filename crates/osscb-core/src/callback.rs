@@ -15,13 +15,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 /// Header carrying the base64 JSON callback configuration.
-pub const CALLBACK_HEADER: &str = "x-oss-callback";
+pub(crate) const CALLBACK_HEADER: &str = "x-oss-callback";
 /// Header carrying the base64 JSON custom variables.
-pub const CALLBACK_VAR_HEADER: &str = "x-oss-callback-var";
+pub(crate) const CALLBACK_VAR_HEADER: &str = "x-oss-callback-var";
 /// Query parameter carrying the callback in presigned URLs.
-pub const CALLBACK_QUERY: &str = "callback";
+pub(crate) const CALLBACK_QUERY: &str = "callback";
 /// Query parameter carrying the custom variables in presigned URLs.
-pub const CALLBACK_VAR_QUERY: &str = "callback-var";
+pub(crate) const CALLBACK_VAR_QUERY: &str = "callback-var";
 /// At most this many callback URLs, tried in order.
 pub(crate) const MAX_URLS: usize = 5;
 /// Each encoded parameter (callback, callback-var) is at most this many bytes.
@@ -399,6 +399,39 @@ impl Callback {
         CallbackBuilder::default().url(url)
     }
 
+    /// The callback a request to OSS carries, read as OSS reads it: the
+    /// `x-oss-callback` (and `x-oss-callback-var`) headers, or the `callback`
+    /// (and `callback-var`) parameters of a presigned URL among the decoded
+    /// `query`; `None` without either.
+    ///
+    /// # Errors
+    /// [`CallbackError::Malformed`] when both the header and the query
+    /// parameter are given, else as [`Callback::decode`].
+    pub fn from_request(
+        headers: &http::HeaderMap,
+        query: &[(String, String)],
+    ) -> Result<Option<Self>, CallbackError> {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let query = |name| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (encoded, variables) = match (header(CALLBACK_HEADER), query(CALLBACK_QUERY)) {
+            (Some(_), Some(_)) => {
+                return Err(CallbackError::Malformed {
+                    parameter: CALLBACK_QUERY,
+                    reason: format!("given both in the {CALLBACK_HEADER} header and in the query"),
+                });
+            }
+            (Some(h), None) => (h, header(CALLBACK_VAR_HEADER)),
+            (None, Some(q)) => (q, query(CALLBACK_VAR_QUERY)),
+            (None, None) => return Ok(None),
+        };
+        Self::decode(encoded, variables).map(Some)
+    }
+
     /// Decodes the base64 JSON parameters OSS receives (`x-oss-callback` and
     /// optionally `x-oss-callback-var`), applying the same rules as [`CallbackBuilder::build`].
     ///
@@ -454,24 +487,9 @@ impl Callback {
         self.host.as_deref()
     }
 
-    /// The body template.
-    pub fn body(&self) -> &str {
-        &self.body
-    }
-
     /// The body type.
     pub fn body_type(&self) -> CallbackBodyType {
         self.body_type
-    }
-
-    /// `callbackSNI`, if set.
-    pub fn sni(&self) -> Option<bool> {
-        self.sni
-    }
-
-    /// The custom variables, sorted by name.
-    pub fn variables(&self) -> &BTreeMap<String, String> {
-        &self.variables
     }
 
     /// The base64 JSON of the configuration (`x-oss-callback`).
@@ -549,6 +567,39 @@ mod tests {
 
     fn ok(b: CallbackBuilder) -> Callback {
         b.build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A request carries its callback in headers or in the query, not both.
+    #[test]
+    fn from_request_reads_headers_or_query() {
+        let cb = ok(Callback::builder("http://a.example.com/")
+            .body("b")
+            .var("x:v", "1"));
+        let vars = cb.encoded_variables().unwrap_or_default().to_owned();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            CALLBACK_HEADER,
+            http::HeaderValue::from_str(cb.encoded()).unwrap_or_else(|e| panic!("{e}")),
+        );
+        headers.insert(
+            CALLBACK_VAR_HEADER,
+            http::HeaderValue::from_str(&vars).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let query = vec![
+            (CALLBACK_QUERY.to_owned(), cb.encoded().to_owned()),
+            (CALLBACK_VAR_QUERY.to_owned(), vars),
+        ];
+        let read = |h: &http::HeaderMap, q: &[(String, String)]| Callback::from_request(h, q);
+        assert_eq!(read(&headers, &[]), Ok(Some(cb.clone())));
+        assert_eq!(read(&http::HeaderMap::new(), &query), Ok(Some(cb)));
+        assert_eq!(read(&http::HeaderMap::new(), &[]), Ok(None));
+        assert!(matches!(
+            read(&headers, &query),
+            Err(CallbackError::Malformed {
+                parameter: "callback",
+                ..
+            })
+        ));
     }
 
     /// PROTOCOL.md §3: the Callback API page's `x-oss-callback-var` example.

@@ -4,15 +4,18 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use osscb_core::key_cache::PublicKeyCache;
-//! use osscb_core::verify::{OSS_PUBLIC_KEY_PEM, OSS_PUBLIC_KEY_URL};
 //!
 //! let mut cache = PublicKeyCache::new(16, Duration::from_secs(3600));
 //! let now = Instant::now();
 //! // OSS's own key is built in: found without a fetch.
-//! assert!(cache.get(OSS_PUBLIC_KEY_URL, now).is_some());
+//! assert!(cache.get("https://gosspublic.alicdn.com/callback_pub_key_v1.pem", now).is_some());
 //! let url = "http://127.0.0.1:9000/__osscb/pub_key.pem";
 //! assert!(cache.get(url, now).is_none());
-//! cache.insert(url, PublicKeyCache::parse_key(OSS_PUBLIC_KEY_PEM.as_bytes())?, now);
+//! let pem = b"-----BEGIN PUBLIC KEY-----
+//! MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
+//! C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
+//! -----END PUBLIC KEY-----";
+//! cache.insert(url, PublicKeyCache::parse_key(pem)?, now);
 //! assert!(cache.get(url, now + Duration::from_secs(60)).is_some());
 //! assert!(cache.get(url, now + Duration::from_secs(3601)).is_none());
 //! # Ok::<(), osscb_core::verify::VerifyError>(())

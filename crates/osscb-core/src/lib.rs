@@ -69,4 +69,4 @@ pub use credentials::{Credentials, CredentialsError, ProvideCredentials};
 pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
 pub use request::{Config, OssRequest, PresignedRequest, SigningStrings};
-pub use sign::{Region, SignatureVersion};
+pub use sign::Region;

@@ -248,21 +248,6 @@ impl Endpoint {
         self
     }
 
-    /// The addressing style in use.
-    pub fn style(&self) -> AddressingStyle {
-        self.style
-    }
-
-    /// The host as typed (lowercased), without the port.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The explicit port, if one was given.
-    pub fn port(&self) -> Option<u16> {
-        self.port
-    }
-
     /// The `Host` a request for `bucket` goes to, with the port when one was given.
     pub(crate) fn authority(&self, bucket: Option<&Bucket>) -> String {
         self.authority_with_port(bucket, self.port)
@@ -432,7 +417,7 @@ mod tests {
             .url(Some(&bucket), None, "uploads")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(url.to_string(), "https://[::1]:9000/examplebucket/?uploads");
-        assert_eq!(e("[::1]:9000").style(), AddressingStyle::Path);
+        assert_eq!(e("[::1]:9000").style, AddressingStyle::Path);
         let url = e("oss-cn-beijing.aliyuncs.com")
             .url(Some(&bucket), None, "")
             .unwrap_or_else(|e| panic!("{e}"));

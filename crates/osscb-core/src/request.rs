@@ -19,19 +19,19 @@ pub(crate) const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 360
 /// the credentials and the time.
 ///
 /// The default rule for the signature version is **V4 when a region is known,
-/// V1 otherwise**: [`Config::for_region`] applies it, and the transports use it
-/// for `OSS_REGION` and their `.region(..)` option.
+/// V1 otherwise**: the transports apply it to `OSS_REGION` and their
+/// `.region(..)` option.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// The endpoint and its addressing style.
-    pub endpoint: Endpoint,
+    pub(crate) endpoint: Endpoint,
     /// The signature algorithm.
-    pub signature_version: SignatureVersion,
+    pub(crate) signature_version: SignatureVersion,
     /// V4 only: names of headers to sign besides the ones V4 always signs
     /// (`x-oss-*`, `Content-Type`, `Content-MD5`), such as
     /// `content-disposition`. Names absent from a request are skipped, except
     /// `host`, which is signed with the host of the request's URI.
-    pub additional_headers: Vec<String>,
+    pub(crate) additional_headers: Vec<String>,
 }
 
 impl Config {
@@ -54,15 +54,18 @@ impl Config {
     }
 
     /// The default choice: V4 when the region is known, V1 otherwise.
-    pub fn for_region(endpoint: Endpoint, region: Option<Region>) -> Self {
+    pub(crate) fn for_region(endpoint: Endpoint, region: Option<Region>) -> Self {
         match region {
             Some(region) => Self::v4(endpoint, region),
             None => Self::v1(endpoint),
         }
     }
 
-    /// The same configuration, also signing these headers under V4 (see
-    /// [`Config::additional_headers`]; ignored by V1).
+    /// The same configuration, also signing these headers under V4 besides
+    /// the ones V4 always signs (`x-oss-*`, `Content-Type`, `Content-MD5`),
+    /// such as `content-disposition`. Names absent from a request are
+    /// skipped, except `host`, which is signed with the host of the request's
+    /// URI. Ignored by V1.
     #[must_use]
     pub fn with_additional_headers<I, S>(mut self, names: I) -> Self
     where
@@ -97,17 +100,17 @@ pub struct SigningStrings {
 #[derive(Clone, Debug)]
 pub struct OssRequest<B> {
     /// HTTP method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// The bucket, if the request is bucket- or object-level.
-    pub bucket: Option<Bucket>,
+    pub(crate) bucket: Option<Bucket>,
     /// The object key, for object-level requests.
-    pub key: Option<ObjectKey>,
+    pub(crate) key: Option<ObjectKey>,
     /// Query parameters, decoded; an empty value is written as a bare key.
-    pub query: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
     /// Headers to send and sign (`x-oss-*`, `Content-Type`, `Content-MD5`, …).
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// The body.
-    pub body: B,
+    pub(crate) body: B,
 }
 
 /// A presigned request: the URL, and the headers the final request must send
@@ -178,6 +181,19 @@ impl<B> OssRequest<B> {
             method,
             bucket: Some(bucket),
             key,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body,
+        }
+    }
+
+    /// A service-level request (ListBuckets): no bucket, no key, signed
+    /// against the resource `/`.
+    pub fn service(method: Method, body: B) -> Self {
+        Self {
+            method,
+            bucket: None,
+            key: None,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body,

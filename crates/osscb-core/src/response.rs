@@ -204,7 +204,7 @@ impl ObjectFacts {
     ///
     /// # Errors
     /// [`Error::Crc64Mismatch`] naming both values.
-    pub fn check_crc64(&self, computed: u64) -> Result<(), Error> {
+    pub(crate) fn check_crc64(&self, computed: u64) -> Result<(), Error> {
         match self.crc64 {
             Some(reported) if reported != computed => {
                 Err(Error::Crc64Mismatch { computed, reported })

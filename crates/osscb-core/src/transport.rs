@@ -6,7 +6,7 @@
 //! ```
 //! use std::time::Duration;
 //! use osscb_core::transport::{ClientBuilder, ClientOptions, FromOptions};
-//! use osscb_core::{Credentials, Error};
+//! use osscb_core::{Config, Credentials, Endpoint, Error};
 //!
 //! // A transport's client implements FromOptions; this one keeps the options.
 //! #[derive(Debug)]
@@ -24,7 +24,8 @@
 //!     .credentials(Credentials::new("id", "secret"))
 //!     .io_timeout(Duration::from_secs(30))
 //!     .build()?;
-//! assert_eq!(client.0.config()?.endpoint.to_string(), "http://127.0.0.1:9000");
+//! let endpoint = Endpoint::parse("http://127.0.0.1:9000")?;
+//! assert_eq!(client.0.config()?, Config::v1(endpoint));
 //!
 //! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
 //! let missing = ClientBuilder::<Client>::from_vars(vars).expect_err("no secret");
@@ -208,22 +209,17 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The endpoint is a custom domain bound to the bucket (CNAME).
+    /// How URLs name the bucket: virtual-hosted (the default), path-style
+    /// (`endpoint/bucket/key`, as emulators want) or a custom domain bound to
+    /// the bucket (CNAME).
     #[must_use]
-    pub fn cname(mut self, cname: bool) -> Self {
-        self.options.style = cname.then_some(AddressingStyle::Cname);
-        self
-    }
-
-    /// Path-style URLs (`endpoint/bucket/key`), as emulators want.
-    #[must_use]
-    pub fn path_style(mut self, path_style: bool) -> Self {
-        self.options.style = path_style.then_some(AddressingStyle::Path);
+    pub fn style(mut self, style: AddressingStyle) -> Self {
+        self.options.style = Some(style);
         self
     }
 
     /// The region (`cn-hangzhou`). With a region, requests are signed with
-    /// Signature V4; without one, with V1 (see [`Config::for_region`]).
+    /// Signature V4; without one, with V1.
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.options.region = Some(region.into());
@@ -274,11 +270,12 @@ mod tests {
         ]);
         let built = ClientBuilder::<Kept>::from_vars(full)
             .unwrap_or_else(|e| panic!("{e:?}"))
-            .cname(true)
+            .style(AddressingStyle::Cname)
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         let config = built.0.config().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.endpoint.style(), AddressingStyle::Cname);
+        let cname = Endpoint::parse("cdn.example.com").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.endpoint, cname.with_style(AddressingStyle::Cname));
         assert_eq!(built.0.region, None, "blank counts as unset");
         let creds = built
             .0

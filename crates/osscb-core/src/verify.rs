@@ -35,10 +35,10 @@ use rsa::signature::Verifier as _;
 use rsa::{BoxedUint, pkcs1, pkcs8};
 
 /// The URL of OSS's callback public key (v1), as OSS sends it.
-pub const OSS_PUBLIC_KEY_URL: &str = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem";
+pub(crate) const OSS_PUBLIC_KEY_URL: &str = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem";
 
 /// OSS's callback public key (`callback_pub_key_v1.pem`, 512-bit RSA).
-pub const OSS_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
+pub(crate) const OSS_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
 C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
 -----END PUBLIC KEY-----
@@ -90,7 +90,7 @@ impl PublicKey {
         let path = url
             .strip_prefix("http://")
             .or_else(|| url.strip_prefix("https://"))?;
-        (path == "gosspublic.alicdn.com/callback_pub_key_v1.pem")
+        (Some(path) == OSS_PUBLIC_KEY_URL.strip_prefix("http://"))
             .then(|| Self::from_pem(OSS_PUBLIC_KEY_PEM).ok())
             .flatten()
     }

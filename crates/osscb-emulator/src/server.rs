@@ -16,9 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use md5::{Digest as _, Md5};
-use osscb_core::callback::{
-    CALLBACK_HEADER, CALLBACK_QUERY, CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY, Callback,
-};
+use osscb_core::callback::Callback;
 use osscb_core::{Bucket, ObjectKey};
 use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
@@ -494,19 +492,7 @@ pub(crate) fn check_md5(ctx: &Ctx<'_>, body: &[u8]) -> Result<([u8; 16], String)
 
 /// The callback a write carries: header or query (never both), decoded and validated.
 pub(crate) fn callback_of(ctx: &Ctx<'_>, target: &Target) -> Result<Option<Callback>, OssError> {
-    let header = ctx.header(CALLBACK_HEADER);
-    let query = target.query(CALLBACK_QUERY);
-    let (encoded, vars) = match (header, query) {
-        (Some(_), Some(_)) => {
-            return Err(OssError::invalid_argument(
-                "The callback must be given in the x-oss-callback header or in the callback query parameter, not both.",
-            ));
-        }
-        (Some(h), None) => (h, ctx.header(CALLBACK_VAR_HEADER)),
-        (None, Some(q)) => (q, target.query(CALLBACK_VAR_QUERY)),
-        (None, None) => return Ok(None),
-    };
-    Callback::decode(encoded, vars).map(Some).map_err(|e| {
+    Callback::from_request(ctx.headers, &target.query).map_err(|e| {
         OssError::invalid_argument(format!("The callback configuration is not valid: {e}"))
     })
 }

@@ -12,9 +12,6 @@ use http::{Method, Request};
 use md5::{Digest as _, Md5};
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::crc64;
-use osscb_core::ops::multipart::{
-    CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, UploadPart,
-};
 use osscb_core::ops::{GetObject, Operation, PutObject};
 use osscb_core::sign::v1;
 
@@ -297,35 +294,18 @@ async fn presigned_put_and_multipart_with_json_callbacks() {
     let signed = [b"/json\n".as_slice(), &got.body].concat();
     assert!(openssl_verify(&emu.public_key_pem(), &signed, &signature));
 
-    let init = InitiateMultipartUpload::new(b("bucket"), k("mp"));
-    let r = send(emu.addr(), sign(&emu, &init, vec![], &creds())).await;
-    let id = init
-        .parse(
-            http::Response::builder()
-                .status(200)
-                .body(r.body)
-                .expect("resp"),
-        )
-        .expect("parse")
-        .upload_id;
-    let part = UploadPart::new(b("bucket"), k("mp"), &id, 1).content_length(4);
-    let r = send(emu.addr(), sign(&emu, &part, b"part".to_vec(), &creds())).await;
-    let etag = r.header("etag").to_owned();
-    let complete = CompleteMultipartUpload::new(
-        b("bucket"),
-        k("mp"),
-        &id,
-        vec![CompletedPart {
-            part_number: 1,
-            etag,
-        }],
+    let r = send(
+        emu.addr(),
+        sign_request(&emu, &initiate_request("mp"), &creds()),
     )
-    .callback(callback);
-    let req = complete
-        .request()
-        .expect("req")
-        .sign(&config(&emu), &creds(), SystemTime::now())
-        .expect("sign");
+    .await;
+    let id = element(&r.text(), "UploadId").to_owned();
+    assert!(!id.is_empty(), "{}", r.text());
+    let part = upload_part_request("mp", &id, 1, b"part");
+    let r = send(emu.addr(), sign_request(&emu, &part, &creds())).await;
+    let etag = r.header("etag").to_owned();
+    let complete = complete_request("mp", &id, &[(1, &etag)], Some(&callback));
+    let req = sign_request(&emu, &complete, &creds());
     let r = send(emu.addr(), req).await;
     assert_eq!((r.status, r.text().as_str()), (200, r#"{"ok":1}"#));
     assert!(r.header("etag").ends_with("-1\""));

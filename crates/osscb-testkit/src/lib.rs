@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use osscb_core::callback::Callback;
-use osscb_core::ops::multipart::CompleteMultipartUploadOutput;
+use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
     DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };

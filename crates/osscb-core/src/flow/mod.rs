@@ -37,19 +37,23 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use osscb_core::flow::{Answer, Call, Flow, Request, Step};
+//! use osscb_core::flow::{Answer, Call, Flow, Step};
 //! use osscb_core::ops::HeadObject;
 //! use osscb_core::retry::RetryPolicy;
-//! use osscb_core::{Bucket, Error, ObjectKey};
+//! use osscb_core::{Bucket, Config, Credentials, Endpoint, Error, ObjectKey};
 //!
+//! let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
+//! let credentials = Credentials::new("LTAI-example", "secret");
 //! let head = HeadObject::new(Bucket::new("examplebucket")?, ObjectKey::new("a.txt")?);
 //! let mut call = Call::<_, Error>::new(head, RetryPolicy::default(), 42);
 //! let now = SystemTime::now();
 //! let Step::Send(send) = call.next(now) else { panic!("a request first") };
-//! assert!(matches!(&send.request, Request::Unsigned(r) if r.method == http::Method::HEAD));
+//! let id = send.id;
 //! // The transport signs and sends it, then hands the answer back.
+//! let request = send.into_http(&config, &credentials, now)?;
+//! assert_eq!(request.method(), http::Method::HEAD);
 //! let response = http::Response::builder().status(200).header("etag", "\"E\"").body(Vec::new())?;
-//! call.on_answer(send.id, Answer::Response { response, sent_crc64: 0 });
+//! call.on_answer(id, Answer::Response { response, sent_crc64: 0 });
 //! let Step::Done(Ok(meta)) = call.next(now) else { panic!("done") };
 //! assert_eq!(meta.object.etag.as_deref(), Some("\"E\""));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -106,7 +110,7 @@ pub struct Send {
     /// Hand it back with the answer.
     pub id: SendId,
     /// The request.
-    pub request: Request,
+    request: Request,
     /// Its body.
     pub body: Body,
 }

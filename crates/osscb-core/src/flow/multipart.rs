@@ -80,8 +80,10 @@ impl<E> std::fmt::Debug for Multipart<E> {
 }
 
 impl<E: From<Error>> Multipart<E> {
-    /// An upload of `file` (named `file_name`, for the content type) to `key`
-    /// with `options`; `saved` is the checkpoint as last saved, if any.
+    /// An upload of `file`, its size and modification time (which a
+    /// checkpoint must match to be resumed), named `file_name` (for the
+    /// content type), to `key` with `options`; `saved` is the checkpoint as
+    /// last saved, if any.
     /// Requests are retried by `policy` with backoff jitter drawn from `seed`.
     ///
     /// # Errors
@@ -91,12 +93,13 @@ impl<E: From<Error>> Multipart<E> {
         bucket: &Bucket,
         key: &ObjectKey,
         options: &UploadOptions,
-        file: FileFingerprint,
+        file: (u64, SystemTime),
         file_name: Option<&str>,
         saved: Option<&[u8]>,
         policy: RetryPolicy,
         seed: u64,
     ) -> Result<Self, Error> {
+        let file = FileFingerprint::new(file.0, file.1);
         let plan = options.plan(file.size)?;
         let saved = saved
             .and_then(|bytes| Checkpoint::from_json(bytes).ok())

@@ -252,7 +252,7 @@ fn writes_without_a_callback_are_retried_after_a_backoff() {
 #[test]
 fn a_multipart_upload_runs_parts_in_parallel_and_aborts_after_a_refusal() {
     let (bucket, key) = names();
-    let file = FileFingerprint::new(300 * 1024, now());
+    let file = (300 * 1024, now());
     let options = UploadOptions::new().part_size(100 * 1024).parallelism(2);
     let policy = RetryPolicy::none();
     let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
@@ -333,8 +333,16 @@ fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
     });
     let saved = saved.to_json();
     let policy = RetryPolicy::none();
-    let upload =
-        Multipart::<Error>::new(&bucket, &key, &options, file, None, Some(&saved), policy, 3);
+    let upload = Multipart::<Error>::new(
+        &bucket,
+        &key,
+        &options,
+        (250 * 1024, now()),
+        None,
+        Some(&saved),
+        policy,
+        3,
+    );
     let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(
         upload.next(now()),

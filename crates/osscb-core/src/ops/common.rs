@@ -21,7 +21,7 @@ pub enum ObjectAcl {
 
 impl ObjectAcl {
     /// The header value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
             Self::Private => "private",
@@ -49,7 +49,7 @@ pub enum StorageClass {
 
 impl StorageClass {
     /// The header value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Standard => "Standard",
             Self::InfrequentAccess => "IA",

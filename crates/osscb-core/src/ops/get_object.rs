@@ -1,6 +1,8 @@
 //! [GetObject](https://www.alibabacloud.com/help/en/oss/developer-reference/getobject):
 //! download an object or a byte range of it.
 
+use std::ops::{Bound, RangeBounds};
+
 use http::{Method, Response};
 
 use super::Operation;
@@ -8,22 +10,13 @@ use super::common::success;
 use super::head_object::ObjectMetadata;
 use crate::{Bucket, Error, ObjectKey, OssRequest};
 
-/// A byte range (`Range: bytes=start-end`, both inclusive; open-ended when `end` is `None`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ByteRange {
-    /// First byte.
-    pub start: u64,
-    /// Last byte, inclusive.
-    pub end: Option<u64>,
-}
-
 /// GetObject. The parser reads only status and headers; the transport streams
 /// the body of a successful response wherever the caller wants it.
 #[derive(Clone, Debug)]
 pub struct GetObject {
     bucket: Bucket,
     key: ObjectKey,
-    range: Option<ByteRange>,
+    range: Option<(Bound<u64>, Bound<u64>)>,
     version_id: Option<String>,
 }
 
@@ -62,10 +55,11 @@ impl GetObject {
         }
     }
 
-    /// Only these bytes.
+    /// Only these bytes: `Range: bytes=first-last` (`10..=19`, `10..20`), or
+    /// from `first` to the end (`10..`).
     #[must_use]
-    pub fn range(mut self, range: ByteRange) -> Self {
-        self.range = Some(range);
+    pub fn range(mut self, range: impl RangeBounds<u64>) -> Self {
+        self.range = Some((range.start_bound().cloned(), range.end_bound().cloned()));
         self
     }
 
@@ -84,15 +78,27 @@ impl Operation for GetObject {
     fn request(&self) -> Result<OssRequest<()>, Error> {
         let mut request =
             OssRequest::new(Method::GET, self.bucket.clone(), Some(self.key.clone()), ());
-        if let Some(range) = self.range {
-            if range.end.is_some_and(|end| end < range.start) {
+        if let Some((start, end)) = self.range {
+            let first = match start {
+                Bound::Included(n) => Some(n),
+                Bound::Excluded(n) => n.checked_add(1),
+                Bound::Unbounded => Some(0),
+            };
+            let last = match end {
+                Bound::Included(n) => Some(Some(n)),
+                Bound::Excluded(n) => n.checked_sub(1).map(Some),
+                Bound::Unbounded => Some(None),
+            };
+            let (Some(first), Some(last)) = (first, last) else {
+                return Err(Error::InvalidArgument("empty range".to_owned()));
+            };
+            if last.is_some_and(|last| last < first) {
                 return Err(Error::InvalidArgument(format!(
-                    "range end {:?} before start {}",
-                    range.end, range.start
+                    "range end {last:?} before start {first}"
                 )));
             }
-            let end = range.end.map(|e| e.to_string()).unwrap_or_default();
-            request.set_header_str("range", &format!("bytes={}-{end}", range.start))?;
+            let last = last.map(|n| n.to_string()).unwrap_or_default();
+            request.set_header_str("range", &format!("bytes={first}-{last}"))?;
         }
         if let Some(v) = &self.version_id {
             request = request.query("versionId", v.clone());

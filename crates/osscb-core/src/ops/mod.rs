@@ -10,13 +10,16 @@ mod common;
 mod delete_object;
 mod get_object;
 mod head_object;
-pub mod multipart;
+pub(crate) mod multipart;
 mod put_object;
 
 pub use common::{ObjectAcl, StorageClass, WriteOptions, guess_content_type};
 pub use delete_object::{DeleteObject, DeleteObjectOutput};
-pub use get_object::{ByteRange, GetObject, GetObjectOutput};
+pub use get_object::{GetObject, GetObjectOutput};
 pub use head_object::{HeadObject, ObjectMetadata};
+pub use multipart::{
+    AbortMultipartUpload, AbortMultipartUploadOutput, CompleteMultipartUploadOutput,
+};
 pub use put_object::{PutObject, PutObjectOutput};
 
 /// A body the core supplies for an operation: none (`()`, the transport

@@ -12,13 +12,17 @@ use crate::{Bucket, Error, ObjectKey, OssRequest};
 /// PutObject. The transport supplies the body (bytes or a streamed file).
 ///
 /// ```
+/// use std::time::SystemTime;
 /// use osscb_core::ops::{Operation, PutObject};
-/// use osscb_core::{Bucket, ObjectKey};
+/// use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 ///
 /// let put = PutObject::new(Bucket::new("examplebucket")?, ObjectKey::new("a.txt")?)
 ///     .content_length(5);
+/// let config = Config::v1(Endpoint::parse("oss-cn-hangzhou.aliyuncs.com")?);
+/// let credentials = Credentials::new("LTAI-example", "secret");
 /// let request = put.request()?.map_body(|()| b"hello".to_vec());
-/// assert_eq!(request.headers["content-length"], "5");
+/// let request = request.sign(&config, &credentials, SystemTime::now())?;
+/// assert_eq!(request.headers()["content-length"], "5");
 /// # Ok::<(), osscb_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -26,7 +30,7 @@ pub struct PutObject {
     bucket: Bucket,
     key: ObjectKey,
     /// Content type, metadata, ACL, storage class, forbid-overwrite.
-    pub options: WriteOptions,
+    pub(crate) options: WriteOptions,
     content_md5: Option<String>,
     content_length: Option<u64>,
     callback: Option<Callback>,
@@ -87,21 +91,6 @@ impl PutObject {
     pub fn callback(mut self, callback: Callback) -> Self {
         self.callback = Some(callback);
         self
-    }
-
-    /// The bucket.
-    pub fn bucket(&self) -> &Bucket {
-        &self.bucket
-    }
-
-    /// The key.
-    pub fn key(&self) -> &ObjectKey {
-        &self.key
-    }
-
-    /// Whether the upload carries a callback.
-    pub fn has_callback(&self) -> bool {
-        self.callback.is_some()
     }
 }
 

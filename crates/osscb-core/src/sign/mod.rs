@@ -3,10 +3,10 @@
 //! receives ([`verify`]).
 //!
 //! # Which version is used
-//! [`crate::Config`] carries a [`SignatureVersion`]. The rule osscb follows
-//! (and the transports apply to `OSS_REGION` and their `.region(..)` option):
-//! **V4 when a region is known, V1 otherwise** — see
-//! [`crate::Config::for_region`]. V4 needs the region because it is part of the
+//! [`crate::Config`] carries the version: [`crate::Config::v1`] or
+//! [`crate::Config::v4`]. The rule osscb follows (and the transports apply to
+//! `OSS_REGION` and their `.region(..)` option): **V4 when a region is known,
+//! V1 otherwise**. V4 needs the region because it is part of the
 //! signing key; osscb never guesses it from the endpoint. [`crate::Config::v1`]
 //! selects V1, which every OSS endpoint (and the classic SDKs) still accept.
 //!
@@ -41,7 +41,7 @@ pub(crate) const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// Which signature algorithm requests carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum SignatureVersion {
+pub(crate) enum SignatureVersion {
     /// OSS Signature V1 (`Authorization: OSS id:signature`, HMAC-SHA1).
     #[default]
     V1,
@@ -55,7 +55,7 @@ pub enum SignatureVersion {
 
 impl SignatureVersion {
     /// The region, for V4.
-    pub fn region(&self) -> Option<&Region> {
+    pub(crate) fn region(&self) -> Option<&Region> {
         match self {
             Self::V1 => None,
             Self::V4 { region } => Some(region),

@@ -218,7 +218,7 @@ impl UploadOptions {
 
 /// What identifies the file a checkpoint belongs to: its size and mtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileFingerprint {
+pub(crate) struct FileFingerprint {
     /// Size in bytes.
     pub(crate) size: u64,
     /// Modification time: seconds since the Unix epoch.
@@ -229,7 +229,7 @@ pub struct FileFingerprint {
 
 impl FileFingerprint {
     /// The fingerprint of a file of `size` bytes modified at `mtime`.
-    pub fn new(size: u64, mtime: SystemTime) -> Self {
+    pub(crate) fn new(size: u64, mtime: SystemTime) -> Self {
         let since = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
         Self {
             size,
@@ -242,6 +242,7 @@ impl FileFingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::Operation as _;
 
     fn names() -> (Bucket, ObjectKey) {
         (
@@ -275,7 +276,8 @@ mod tests {
             Some("x/y")
         );
         let put = options.put_object(&bucket, &txt, 5, None);
-        assert!(!put.has_callback());
+        let request = put.request().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!request.headers.contains_key("x-oss-callback"));
         assert!(UploadOptions::new().part_size(1).plan(10).is_err());
         assert!(UploadOptions::new().parallelism(0).plan(10).is_err());
         let plan = UploadOptions::new()

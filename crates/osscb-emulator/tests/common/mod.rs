@@ -11,8 +11,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
+use osscb_core::callback::Callback;
 use osscb_core::ops::Operation;
-use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
+use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, OssRequest};
 use osscb_emulator::{Emulator, EmulatorConfig};
 use tokio::sync::{Mutex, mpsc};
 
@@ -52,6 +53,90 @@ pub fn sign<O: Operation<Body = ()>>(
         .map_body(|()| body)
         .sign(&config(emu), credentials, SystemTime::now())
         .expect("sign")
+}
+
+/// The multipart steps as custom requests of `bucket`, built with the public
+/// [`OssRequest`] (the core keeps its own step operations to its upload
+/// machine): `POST /key?uploads`.
+pub fn initiate_request(key: &str) -> OssRequest<Vec<u8>> {
+    OssRequest::new(http::Method::POST, b("bucket"), Some(k(key)), Vec::new()).query("uploads", "")
+}
+
+/// `PUT /key?partNumber=N&uploadId=ID` with `data`.
+pub fn upload_part_request(key: &str, upload_id: &str, n: u32, data: &[u8]) -> OssRequest<Vec<u8>> {
+    let mut request = OssRequest::new(http::Method::PUT, b("bucket"), Some(k(key)), data.to_vec())
+        .query("partNumber", n.to_string())
+        .query("uploadId", upload_id);
+    request
+        .set_header_str("content-length", &data.len().to_string())
+        .expect("content-length");
+    request
+}
+
+/// `POST /key?uploadId=ID` with the XML part list of `parts` (number, ETag)
+/// in the order given, and `callback`'s headers.
+pub fn complete_request(
+    key: &str,
+    upload_id: &str,
+    parts: &[(u32, &str)],
+    callback: Option<&Callback>,
+) -> OssRequest<Vec<u8>> {
+    let mut xml = String::from("<CompleteMultipartUpload>");
+    for (n, etag) in parts {
+        xml.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        ));
+    }
+    xml.push_str("</CompleteMultipartUpload>");
+    let mut request = OssRequest::new(
+        http::Method::POST,
+        b("bucket"),
+        Some(k(key)),
+        xml.clone().into_bytes(),
+    )
+    .query("uploadId", upload_id);
+    request
+        .set_header_str("content-length", &xml.len().to_string())
+        .expect("content-length");
+    if let Some(callback) = callback {
+        request
+            .set_header_str("x-oss-callback", callback.encoded())
+            .expect("callback");
+        if let Some(variables) = callback.encoded_variables() {
+            request
+                .set_header_str("x-oss-callback-var", variables)
+                .expect("callback-var");
+        }
+    }
+    request
+}
+
+/// `GET /key?uploadId=ID` (ListParts), at most `max_parts`.
+pub fn list_parts_request(key: &str, upload_id: &str, max_parts: u32) -> OssRequest<Vec<u8>> {
+    OssRequest::new(http::Method::GET, b("bucket"), Some(k(key)), Vec::new())
+        .query("max-parts", max_parts.to_string())
+        .query("uploadId", upload_id)
+}
+
+/// Signs a custom request for the emulator at `now`.
+pub fn sign_request(
+    emu: &Emulator,
+    request: &OssRequest<Vec<u8>>,
+    credentials: &Credentials,
+) -> Request<Vec<u8>> {
+    request
+        .clone()
+        .sign(&config(emu), credentials, SystemTime::now())
+        .expect("sign")
+}
+
+/// The text of the first `<name>` element of `xml` ("" if none).
+pub fn element<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    xml.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&close))
+        .map_or("", |(inner, _)| inner)
 }
 
 #[derive(Debug)]

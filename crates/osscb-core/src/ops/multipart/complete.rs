@@ -14,16 +14,16 @@ use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// A finished part: its number and the ETag UploadPart returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CompletedPart {
+pub(crate) struct CompletedPart {
     /// 1..=10000.
-    pub part_number: u32,
+    pub(crate) part_number: u32,
     /// The part's ETag, quotes included.
-    pub etag: String,
+    pub(crate) etag: String,
 }
 
 /// CompleteMultipartUpload: `POST /key?uploadId=ID` with the part list as XML.
 #[derive(Clone, Debug)]
-pub struct CompleteMultipartUpload {
+pub(crate) struct CompleteMultipartUpload {
     bucket: Bucket,
     key: ObjectKey,
     upload_id: String,
@@ -54,7 +54,7 @@ struct CompleteXml {
 
 impl CompleteMultipartUpload {
     /// Completes `upload_id` from `parts` (any order; sent sorted by number).
-    pub fn new(
+    pub(crate) fn new(
         bucket: Bucket,
         key: ObjectKey,
         upload_id: impl Into<String>,
@@ -72,14 +72,14 @@ impl CompleteMultipartUpload {
 
     /// An upload callback, called once the object is assembled.
     #[must_use]
-    pub fn callback(mut self, callback: Callback) -> Self {
+    pub(crate) fn callback(mut self, callback: Callback) -> Self {
         self.callback = Some(callback);
         self
     }
 
     /// Fail with `FileAlreadyExists` instead of overwriting.
     #[must_use]
-    pub fn forbid_overwrite(mut self, forbid: bool) -> Self {
+    pub(crate) fn forbid_overwrite(mut self, forbid: bool) -> Self {
         self.forbid_overwrite = forbid;
         self
     }
@@ -88,7 +88,7 @@ impl CompleteMultipartUpload {
     ///
     /// # Errors
     /// No parts, a part number outside 1..=10000, a repeated number or an empty ETag.
-    pub fn body(&self) -> Result<Vec<u8>, Error> {
+    pub(crate) fn body(&self) -> Result<Vec<u8>, Error> {
         if self.parts.is_empty() {
             return Err(Error::InvalidArgument(
                 "CompleteMultipartUpload needs at least one part".to_owned(),

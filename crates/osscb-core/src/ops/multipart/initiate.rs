@@ -10,39 +10,31 @@ use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// InitiateMultipartUpload: `POST /key?uploads`.
 #[derive(Clone, Debug)]
-pub struct InitiateMultipartUpload {
+pub(crate) struct InitiateMultipartUpload {
     bucket: Bucket,
     key: ObjectKey,
     /// Content type, metadata, ACL, storage class, forbid-overwrite of the final object.
-    pub options: WriteOptions,
+    pub(crate) options: WriteOptions,
 }
 
 /// The new upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InitiateMultipartUploadOutput {
-    /// `Bucket`.
-    pub bucket: String,
-    /// `Key`.
-    pub key: String,
+pub(crate) struct InitiateMultipartUploadOutput {
     /// `UploadId`: names the upload in every later request.
-    pub upload_id: String,
+    pub(crate) upload_id: String,
     /// `x-oss-request-id`.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct InitiateXml {
-    #[serde(rename = "Bucket", default)]
-    bucket: String,
-    #[serde(rename = "Key", default)]
-    key: String,
     #[serde(rename = "UploadId")]
     upload_id: String,
 }
 
 impl InitiateMultipartUpload {
     /// Starts an upload of `key` in `bucket`.
-    pub fn new(bucket: Bucket, key: ObjectKey) -> Self {
+    pub(crate) fn new(bucket: Bucket, key: ObjectKey) -> Self {
         Self {
             bucket,
             key,
@@ -52,7 +44,7 @@ impl InitiateMultipartUpload {
 
     /// Replaces the write options.
     #[must_use]
-    pub fn options(mut self, options: WriteOptions) -> Self {
+    pub(crate) fn options(mut self, options: WriteOptions) -> Self {
         self.options = options;
         self
     }
@@ -86,8 +78,6 @@ impl Operation for InitiateMultipartUpload {
             ));
         }
         Ok(InitiateMultipartUploadOutput {
-            bucket: xml.bucket,
-            key: xml.key,
             upload_id: xml.upload_id,
             request_id: header(response.headers(), REQUEST_ID_HEADER).map(str::to_owned),
         })

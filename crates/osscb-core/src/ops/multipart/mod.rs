@@ -1,17 +1,19 @@
 //! Multipart upload: initiate, upload parts, complete (optionally with a
-//! callback), abort, list parts; and the part-size rules.
+//! callback), abort; and the part-size rules. The steps are
+//! [`crate::flow::Multipart`]'s business; users see the final answer,
+//! [`CompleteMultipartUploadOutput`], and may abort a kept upload with
+//! [`AbortMultipartUpload`].
 
 mod abort;
 mod complete;
 mod initiate;
-mod list_parts;
 mod upload_part;
 
 pub use abort::{AbortMultipartUpload, AbortMultipartUploadOutput};
-pub use complete::{CompleteMultipartUpload, CompleteMultipartUploadOutput, CompletedPart};
-pub use initiate::{InitiateMultipartUpload, InitiateMultipartUploadOutput};
-pub use list_parts::{ListParts, ListPartsOutput, ListedPart};
-pub use upload_part::{UploadPart, UploadPartOutput};
+pub use complete::CompleteMultipartUploadOutput;
+pub(crate) use complete::{CompleteMultipartUpload, CompletedPart};
+pub(crate) use initiate::InitiateMultipartUpload;
+pub(crate) use upload_part::UploadPart;
 
 use crate::Error;
 
@@ -89,26 +91,4 @@ pub(crate) fn check_part_number(n: u32) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plans_grow_to_stay_within_ten_thousand_parts() {
-        let p =
-            PartPlan::new(64 * 1024 * 1024, DEFAULT_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((p.part_size, p.part_count), (DEFAULT_PART_SIZE, 8));
-        assert_eq!(p.part(8), Some((56 * 1024 * 1024, 8 * 1024 * 1024)));
-        assert_eq!(p.part(9), None);
-        let p = PartPlan::new(0, DEFAULT_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((p.part_count, p.part(1)), (1, Some((0, 0))));
-        let big = 100 * 1024 * 1024 * 1024; // 100 GiB
-        let p = PartPlan::new(big, DEFAULT_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
-        assert!(p.part_count <= MAX_PARTS);
-        assert_eq!(p.part_size, 11 * 1024 * 1024);
-        // Small preferred sizes are kept when they fit in 10,000 parts.
-        let p = PartPlan::new(250_000, MIN_PART_SIZE).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((p.part_size, p.part_count), (MIN_PART_SIZE, 3));
-        assert!(PartPlan::new(10, 1024).is_err());
-        assert!(PartPlan::new(MAX_PART_SIZE * 10_001, MAX_PART_SIZE).is_err());
-    }
-}
+mod tests;

@@ -10,27 +10,26 @@ use crate::{Bucket, Error, ObjectKey, OssRequest};
 
 /// UploadPart: `PUT /key?partNumber=N&uploadId=ID`; the transport supplies the bytes.
 #[derive(Clone, Debug)]
-pub struct UploadPart {
+pub(crate) struct UploadPart {
     bucket: Bucket,
     key: ObjectKey,
     upload_id: String,
     part_number: u32,
     content_length: Option<u64>,
-    content_md5: Option<String>,
 }
 
 /// What UploadPart returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UploadPartOutput {
+pub(crate) struct UploadPartOutput {
     /// The part number.
-    pub part_number: u32,
+    pub(crate) part_number: u32,
     /// The part's ETag and CRC-64, and the request id.
-    pub object: ObjectFacts,
+    pub(crate) object: ObjectFacts,
 }
 
 impl UploadPart {
     /// Part `part_number` (1..=10000) of upload `upload_id`.
-    pub fn new(
+    pub(crate) fn new(
         bucket: Bucket,
         key: ObjectKey,
         upload_id: impl Into<String>,
@@ -42,21 +41,13 @@ impl UploadPart {
             upload_id: upload_id.into(),
             part_number,
             content_length: None,
-            content_md5: None,
         }
     }
 
     /// `Content-Length` of the part.
     #[must_use]
-    pub fn content_length(mut self, len: u64) -> Self {
+    pub(crate) fn content_length(mut self, len: u64) -> Self {
         self.content_length = Some(len);
-        self
-    }
-
-    /// `Content-MD5` of the part (base64).
-    #[must_use]
-    pub fn content_md5(mut self, md5_base64: impl Into<String>) -> Self {
-        self.content_md5 = Some(md5_base64.into());
         self
     }
 }
@@ -81,9 +72,6 @@ impl Operation for UploadPart {
                 )));
             }
             request.set_header_str("content-length", &len.to_string())?;
-        }
-        if let Some(md5) = &self.content_md5 {
-            request.set_header_str("content-md5", md5)?;
         }
         Ok(request)
     }
