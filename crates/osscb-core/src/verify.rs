@@ -44,11 +44,9 @@ C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
 -----END PUBLIC KEY-----
 ";
 
-/// Key URLs trusted by default: OSS's own key host.
-pub(crate) const DEFAULT_TRUSTED_PREFIXES: [&str; 2] = [
-    "http://gosspublic.alicdn.com/",
-    "https://gosspublic.alicdn.com/",
-];
+/// OSS's own key host, trusted by default. OSS names its key with an
+/// `http://` URL; keys there are fetched over https all the same.
+const OSS_KEY_HOST: &str = "gosspublic.alicdn.com";
 
 /// Header with the base64 RSA signature.
 pub(crate) const AUTHORIZATION_HEADER: &str = "authorization";
@@ -251,34 +249,73 @@ impl VerifiedCallback {
     }
 }
 
-/// Checks callbacks against a set of trusted key-URL prefixes.
-#[derive(Clone, Debug)]
-pub struct Verifier {
-    trusted_prefixes: Vec<String>,
+/// A key URL taken apart. Trust is decided on these parts, never on the
+/// URL's text, so that `http://127.0.0.1:9000@evil.example/` is not under
+/// `http://127.0.0.1:9000`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct KeyUrl {
+    https: bool,
+    host: String,
+    port: u16,
+    path: String,
 }
 
-impl Default for Verifier {
-    fn default() -> Self {
-        Self::new()
+impl KeyUrl {
+    /// An `http` or `https` URL with a host, and without userinfo, query or
+    /// fragment; `None` for anything else.
+    fn parse(url: &str) -> Option<Self> {
+        let uri: http::Uri = url.parse().ok()?;
+        let https = match uri.scheme_str()? {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        let plain = !authority.as_str().contains('@') && uri.query().is_none();
+        if !plain || url.contains('#') || authority.host().is_empty() {
+            return None;
+        }
+        Some(Self {
+            https,
+            host: authority.host().to_ascii_lowercase(),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            path: uri.path().to_owned(),
+        })
     }
+
+    /// Same scheme, host and port, and a path at or below `prefix`'s, cut at
+    /// a `/` (so `/oss` covers `/oss/k.pem` but not `/oss-evil/k.pem`).
+    fn is_under(&self, prefix: &Self) -> bool {
+        let path = self.path.strip_prefix(prefix.path.as_str());
+        let below = path.is_some_and(|rest| {
+            rest.is_empty() || prefix.path.ends_with('/') || rest.starts_with('/')
+        });
+        self.https == prefix.https && self.host == prefix.host && self.port == prefix.port && below
+    }
+}
+
+/// Checks callbacks: the key URL against OSS's key host and the prefixes the
+/// caller trusts, then the signature.
+#[derive(Clone, Debug, Default)]
+pub struct Verifier {
+    trusted_prefixes: Vec<KeyUrl>,
 }
 
 impl Verifier {
-    /// Trusts only OSS's key host (`https://gosspublic.alicdn.com/` and its http form).
+    /// Trusts only OSS's key host, `gosspublic.alicdn.com` (fetched over
+    /// https).
     pub fn new() -> Self {
-        Self {
-            trusted_prefixes: DEFAULT_TRUSTED_PREFIXES
-                .iter()
-                .map(|p| (*p).to_owned())
-                .collect(),
-        }
+        Self::default()
     }
 
-    /// Also trusts key URLs starting with `prefix` (an emulator's, say).
-    /// Give a whole origin with its trailing `/`.
+    /// Also trusts key URLs under `prefix` (an emulator's, say): the same
+    /// scheme, host and port, and a path at or below the prefix's. This is
+    /// the only way to trust plain `http` (a loopback emulator). A prefix
+    /// that is not an `http`/`https` URL, or carries userinfo, a query or a
+    /// fragment, trusts nothing.
     #[must_use]
-    pub fn trust_key_url_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.trusted_prefixes.push(prefix.into());
+    pub fn trust_key_url_prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.trusted_prefixes.extend(KeyUrl::parse(prefix.as_ref()));
         self
     }
 
@@ -296,11 +333,13 @@ impl Verifier {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(VerifyError::BadBase64(PUB_KEY_URL_HEADER))?;
-        if self
-            .trusted_prefixes
-            .iter()
-            .any(|p| !p.is_empty() && url.starts_with(p.as_str()))
-        {
+        let Some(parsed) = KeyUrl::parse(&url) else {
+            return Err(VerifyError::UntrustedKeyUrl(url));
+        };
+        let default_port = parsed.port == if parsed.https { 443 } else { 80 };
+        if parsed.host == OSS_KEY_HOST && default_port {
+            Ok(format!("https://{OSS_KEY_HOST}{}", parsed.path))
+        } else if self.trusted_prefixes.iter().any(|p| parsed.is_under(p)) {
             Ok(url)
         } else {
             Err(VerifyError::UntrustedKeyUrl(url))
@@ -395,7 +434,7 @@ mod tests {
             .pub_key_url(DOC_KEY_URL)
     }
 
-    /// PROTOCOL.md §3, vector CB-doc (Callback API page, signed by OSS).
+    /// The Callback API page's example, signed by OSS.
     #[test]
     fn doc_vector_verifies() {
         let request = doc_request("/index.php", "id=1&index=2", b"bucket=yonghu-test");
@@ -406,7 +445,7 @@ mod tests {
         let verifier = Verifier::new();
         assert_eq!(
             verifier.key_url(&request).as_deref(),
-            Ok(OSS_PUBLIC_KEY_URL)
+            Ok("https://gosspublic.alicdn.com/callback_pub_key_v1.pem")
         );
         let verified = verifier.verify(&request, &oss_key()).expect("verifies");
         assert_eq!(
@@ -593,5 +632,64 @@ mod tests {
             parse_body(Some("application/json"), b"[1]"),
             Err(VerifyError::BadBody(_))
         ));
+    }
+
+    /// Key URLs are compared by scheme, host, port and path, never as text:
+    /// userinfo, look-alike hosts, other ports, sibling paths, queries and
+    /// fragments are refused; keys on OSS's own host are fetched over https.
+    #[test]
+    fn key_urls_are_parsed_not_prefix_matched() {
+        let emulator = Verifier::new().trust_key_url_prefix("http://127.0.0.1:9000");
+        let keys = Verifier::new().trust_key_url_prefix("https://keys.example.com/oss/");
+        let url_of = |verifier: &Verifier, url: &str| {
+            let encoded = STANDARD.encode(url);
+            let request = CallbackRequest::new("/", "", b"").pub_key_url(&encoded);
+            verifier.key_url(&request)
+        };
+        for (verifier, url) in [
+            (&emulator, "http://127.0.0.1:9000@evil.example/k.pem"),
+            (&emulator, "http://user@127.0.0.1:9000/k.pem"),
+            (&emulator, "http://127.0.0.1:90001/k.pem"),
+            (&emulator, "http://127.0.0.1:9001/k.pem"),
+            (&emulator, "https://127.0.0.1:9000/k.pem"),
+            (&emulator, "http://127.0.0.1:9000/k.pem?v=2"),
+            (&emulator, "http://127.0.0.1:9000/k.pem#x"),
+            (&emulator, "ftp://127.0.0.1:9000/k.pem"),
+            (&keys, "https://keys.example.com/oss-evil/k.pem"),
+            (&keys, "https://keys.example.com/other/k.pem"),
+            (&keys, "http://keys.example.com/oss/k.pem"),
+            (&keys, "https://keys.example.com.evil.example/oss/k.pem"),
+            (&emulator, "https://gosspublic.alicdn.com:8443/k.pem"),
+            (
+                &emulator,
+                "https://gosspublic.alicdn.com@evil.example/k.pem",
+            ),
+            (&emulator, "http://gosspublic.alicdn.com/k.pem?evict=1"),
+        ] {
+            assert!(
+                matches!(url_of(verifier, url), Err(VerifyError::UntrustedKeyUrl(_))),
+                "{url} must not be trusted"
+            );
+        }
+        assert_eq!(
+            url_of(
+                &emulator,
+                "http://127.0.0.1:9000/__osscb/callback_pub_key.pem"
+            )
+            .as_deref(),
+            Ok("http://127.0.0.1:9000/__osscb/callback_pub_key.pem")
+        );
+        assert_eq!(
+            url_of(&keys, "https://KEYS.example.com:443/oss/k.pem").as_deref(),
+            Ok("https://KEYS.example.com:443/oss/k.pem")
+        );
+        // OSS's own host: always fetched over https, whatever the header says;
+        // its built-in key needs no fetch at all.
+        assert_eq!(
+            url_of(&emulator, "http://gosspublic.alicdn.com/other_key.pem").as_deref(),
+            Ok("https://gosspublic.alicdn.com/other_key.pem")
+        );
+        let builtin = url_of(&emulator, OSS_PUBLIC_KEY_URL).unwrap_or_default();
+        assert!(PublicKey::builtin(&builtin).is_some(), "{builtin}");
     }
 }
