@@ -50,9 +50,10 @@ pub enum Error {
     /// stored), a CRC-64 mismatch, an invalid argument, a malformed answer…
     #[error(transparent)]
     Oss(#[from] osscb_core::Error),
-    /// The HTTP exchange failed (connection, timeout, protocol), after retries.
+    /// The HTTP exchange failed (connection, timeout, protocol), after
+    /// retries. The URL is stripped: a presigned one carries its signature.
     #[error("HTTP transport error: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[source] reqwest::Error),
     /// Reading or writing a local file failed.
     #[error("{path}: {source}")]
     Io {
@@ -76,6 +77,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Http(error.without_url())
+    }
 }
 
 impl Error {

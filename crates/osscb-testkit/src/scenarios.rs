@@ -40,6 +40,7 @@ macro_rules! scenarios {
             presigned_put_with_callback_runs_through_the_transport,
             from_env_names_the_missing_variable,
             debug_output_never_shows_secrets,
+            transport_errors_never_show_presigned_urls,
             verify_callback_in_one_call_with_the_builtin_oss_key,
             a_completion_whose_answer_was_lost_is_recognised,
             a_lost_answer_to_a_put_with_callback_calls_back_once,
@@ -615,7 +616,51 @@ pub fn debug_output_never_shows_secrets<T: Transport>() {
     }
 }
 
-/// `verify_callback` with OSS's built-in key (PROTOCOL.md §3, vector CB-doc).
+/// A transport error never shows a presigned URL's signature or STS token:
+/// not in its `Display`, its `Debug`, nor anywhere along its `source()` chain.
+pub fn transport_errors_never_show_presigned_urls<T: Transport>() {
+    let emu =
+        Emulator::start(EmulatorConfig::new("sts-id", "sts-secret").security_token("t0ken-VALUE"))
+            .expect("emulator");
+    let credentials = Credentials::new("sts-id", "sts-secret").with_security_token("t0ken-VALUE");
+    let bucket = T::build(Settings::new(&emu, credentials)).expect("client");
+    let (op, presigned) = presigned_put(&bucket, "leak/check.txt", &UploadOptions::new());
+    let url = presigned.url.to_string();
+    let signature = url
+        .split("Signature=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(signature.len() > 10, "{url}");
+    let decoded = signature
+        .replace("%2B", "+")
+        .replace("%2F", "/")
+        .replace("%3D", "=");
+    emu.shutdown();
+    let err = bucket
+        .send_presigned(&op, &presigned, b"nobody listens")
+        .expect_err("the emulator is gone");
+    let mut texts = vec![err.to_string(), format!("{err:?}")];
+    let mut source = std::error::Error::source(&err);
+    while let Some(inner) = source {
+        texts.extend([inner.to_string(), format!("{inner:?}")]);
+        source = inner.source();
+    }
+    assert!(texts.len() > 2, "a transport error has a source: {texts:?}");
+    for text in texts {
+        for secret in [
+            signature.as_str(),
+            decoded.as_str(),
+            "t0ken-VALUE",
+            "sts-secret",
+        ] {
+            assert!(!text.contains(secret), "{secret} shows in {text}");
+        }
+    }
+}
+
+/// `verify_callback` with OSS's built-in key (the Callback API page's example, signed by OSS).
 pub fn verify_callback_in_one_call_with_the_builtin_oss_key<T: Transport>() {
     use osscb_core::http;
     use osscb_core::verify::{Verifier, VerifyError};
