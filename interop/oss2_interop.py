@@ -105,7 +105,7 @@ def callback_string_to_sign(raw_path, body):
     return out + b"\n" + body
 
 
-# OSS's real callback key and a signature it made (PROTOCOL.md §3, vector CB-doc).
+# OSS's real callback key and a signature it made (the example on OSS's Callback API page).
 OSS_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
 MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
 C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==

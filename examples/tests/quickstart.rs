@@ -258,7 +258,7 @@ fn readme_callback_server_runs_as_written() {
             break rest.split_whitespace().next().expect("address").to_owned();
         }
     };
-    // OSS's own signed callback from the Callback API page (PROTOCOL.md §3),
+    // OSS's own signed callback from the Callback API page,
     // verified with OSS's built-in key: 200 and the body printed on stdout.
     let body = "bucket=yonghu-test";
     let request = |auth: &str| {

@@ -602,7 +602,7 @@ mod tests {
         ));
     }
 
-    /// PROTOCOL.md §3: the Callback API page's `x-oss-callback-var` example.
+    /// The Callback API page's `x-oss-callback-var` example.
     #[test]
     fn callback_var_doc_example() {
         let cb = ok(Callback::builder("http://oss-demo.aliyuncs.com:23450")

@@ -77,7 +77,7 @@ pub(crate) fn parse(value: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// PROTOCOL.md §5 (Go SDK `oss/crc_test.go`).
+    /// The Go SDK's `oss/crc_test.go` vector.
     #[test]
     fn published_vectors() {
         assert_eq!(checksum(b""), 0);

@@ -348,7 +348,7 @@ mod tests {
 
     use super::*;
 
-    /// PROTOCOL.md §1, vector V1-presign (Go SDK v1/v2, Python SDK v2 tests).
+    /// The V1 presign vector of the Go SDK v1/v2 and Python SDK v2 tests.
     #[test]
     fn v1_presign_vector() {
         let config = Config::v1(

@@ -330,7 +330,7 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    /// PROTOCOL.md §3 (Go SDK v2 `oss/client_mock_test.go`).
+    /// Go SDK v2's `oss/client_mock_test.go` 203 answer.
     pub(crate) const CALLBACK_FAILED_XML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>CallbackFailed</Code>\n  <Message>Error status : 301.</Message>\n  <RequestId>5C3D9175B6FC201293AD****</RequestId>\n  <HostId>bucket.oss-cn-hangzhou.aliyuncs.com</HostId>\n  <EC>0007-00000203</EC>\n</Error>";
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

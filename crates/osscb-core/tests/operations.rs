@@ -1,5 +1,5 @@
 //! Every operation's request (method, URL, every header, body) and response
-//! parser, with the XML examples of PROTOCOL.md §3–§4.
+//! parser, with the XML examples of OSS's API reference.
 
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 

@@ -369,7 +369,7 @@ mod tests {
         map
     }
 
-    /// PROTOCOL.md §1, vector V1-doc (OSS docs, "Add a signature to the header").
+    /// The OSS documentation's "Add a signature to the header" example.
     #[test]
     fn v1_doc_vector() {
         let h = headers(&[

@@ -1,5 +1,5 @@
 //! The multipart steps' requests (method, URL, every header, body) and
-//! parsers, with the XML examples of PROTOCOL.md §3–§4; their bad inputs and
+//! parsers, with the XML examples of OSS's API reference and the Go SDK v2 tests; their bad inputs and
 //! hostile answers. Unit tests: the steps are the core's own.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
