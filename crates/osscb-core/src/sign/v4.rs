@@ -334,6 +334,45 @@ pub(crate) fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
     hex(&hmac_sha256(signing_key, string_to_sign.as_bytes()))
 }
 
+/// What a V4 signature covers, besides the key: a request in canonical
+/// form at one time, in one scope.
+struct Canonical<'a, S> {
+    method: &'a Method,
+    uri: String,
+    query: String,
+    headers: &'a HeaderMap,
+    additional: &'a [S],
+    datetime: &'a str,
+}
+
+/// The one V4 computation that signing, presigning and verifying share:
+/// canonical request, string to sign, and the signature with the key of
+/// `secret` for `date/region/product`.
+fn compute<S: AsRef<str>>(
+    canonical: Canonical<'_, S>,
+    secret: &str,
+    (date, region, product): (&str, &str, &str),
+) -> (SigningStrings, String) {
+    let canonical_request = canonical_request(
+        canonical.method,
+        &canonical.uri,
+        &canonical.query,
+        canonical.headers,
+        canonical.additional,
+    );
+    let string_to_sign = string_to_sign(
+        canonical.datetime,
+        &scope(date, region, product),
+        &canonical_request,
+    );
+    let signature = signature(&signing_key(secret, date, region, product), &string_to_sign);
+    let strings = SigningStrings {
+        canonical_request: Some(canonical_request),
+        string_to_sign,
+    };
+    (strings, signature)
+}
+
 /// The `Authorization` header value:
 /// `OSS4-HMAC-SHA256 Credential=<id>/<scope>[,AdditionalHeaders=a;b],Signature=<hex>`.
 pub(crate) fn authorization<S: AsRef<str>>(
@@ -396,11 +435,6 @@ impl Credential {
             region: region.to_owned(),
             product: product.to_owned(),
         })
-    }
-
-    /// The scope this credential names.
-    pub(crate) fn scope(&self) -> String {
-        scope(&self.date, &self.region, &self.product)
     }
 }
 
@@ -568,27 +602,21 @@ impl IncomingSignature {
             .filter(|(k, _)| self.carrier == Carrier::Header || k != SIGNATURE_QUERY)
             .cloned()
             .collect();
-        let canonical_request = canonical_request(
-            request.method,
-            &canonical_uri(request.bucket, request.key),
-            &canonical_query(&signed_query),
-            request.headers,
-            &self.additional_headers,
-        );
-        let string_to_sign =
-            string_to_sign(&self.datetime, &self.credential.scope(), &canonical_request);
-        let key = signing_key(
-            access_key_secret,
-            &self.credential.date,
-            &self.credential.region,
-            &self.credential.product,
-        );
-        let expected = signature(&key, &string_to_sign);
-        let strings = SigningStrings {
-            canonical_request: Some(canonical_request),
-            string_to_sign,
+        let canonical = Canonical {
+            method: request.method,
+            uri: canonical_uri(request.bucket, request.key),
+            query: canonical_query(&signed_query),
+            headers: request.headers,
+            additional: &self.additional_headers,
+            datetime: &self.datetime,
         };
-        (strings, expected)
+        let credential = &self.credential;
+        let scope = (
+            credential.date.as_str(),
+            credential.region.as_str(),
+            credential.product.as_str(),
+        );
+        compute(canonical, access_key_secret, scope)
     }
 }
 
@@ -651,37 +679,22 @@ pub(crate) fn sign<B>(
     }
     super::add_security_token(&mut headers, credentials)?;
     let date = date_of(&datetime);
-    let scope = scope(date, region.as_str(), PRODUCT);
     let signing = signing_headers(config, request, &headers);
     let additional = additional_headers(&signing, &config.additional_headers);
-    let canonical_request = canonical_request(
-        &request.method,
-        &request_uri(request),
-        &canonical_query(&request.query),
-        &signing,
-        &additional,
-    );
-    let string_to_sign = string_to_sign(&datetime, &scope, &canonical_request);
-    let key = signing_key(
-        credentials.access_key_secret(),
-        date,
-        region.as_str(),
-        PRODUCT,
-    );
-    let authorization = authorization(
-        credentials.access_key_id(),
-        &scope,
-        &additional,
-        &signature(&key, &string_to_sign),
-    );
+    let canonical = Canonical {
+        method: &request.method,
+        uri: request_uri(request),
+        query: canonical_query(&request.query),
+        headers: &signing,
+        additional: &additional,
+        datetime: &datetime,
+    };
+    let secret = credentials.access_key_secret();
+    let (strings, signature) = compute(canonical, secret, (date, region.as_str(), PRODUCT));
+    let scope = scope(date, region.as_str(), PRODUCT);
+    let authorization = authorization(credentials.access_key_id(), &scope, &additional, &signature);
     super::set_authorization(&mut headers, &authorization)?;
-    Ok(Signed {
-        headers,
-        strings: SigningStrings {
-            canonical_request: Some(canonical_request),
-            string_to_sign,
-        },
-    })
+    Ok(Signed { headers, strings })
 }
 
 /// Presigns `request` (whose headers are those the URL's user must send) at
@@ -722,21 +735,17 @@ pub(crate) fn presign<B>(
     if !additional.is_empty() {
         query.push((ADDITIONAL_HEADERS_QUERY.to_owned(), additional.join(";")));
     }
-    let canonical_request = canonical_request(
-        &request.method,
-        &request_uri(request),
-        &canonical_query(&query),
-        &signing,
-        &additional,
-    );
-    let string_to_sign = string_to_sign(&datetime, &scope, &canonical_request);
-    let key = signing_key(
-        credentials.access_key_secret(),
-        date,
-        region.as_str(),
-        PRODUCT,
-    );
-    query.push((SIGNATURE_QUERY.to_owned(), signature(&key, &string_to_sign)));
+    let canonical = Canonical {
+        method: &request.method,
+        uri: request_uri(request),
+        query: canonical_query(&query),
+        headers: &signing,
+        additional: &additional,
+        datetime: &datetime,
+    };
+    let secret = credentials.access_key_secret();
+    let (_, signature) = compute(canonical, secret, (date, region.as_str(), PRODUCT));
+    query.push((SIGNATURE_QUERY.to_owned(), signature));
     Ok((query, expires))
 }
 
@@ -1211,7 +1220,11 @@ mod tests {
             }
         );
         assert_eq!(
-            parsed.credential.scope(),
+            scope(
+                &parsed.credential.date,
+                &parsed.credential.region,
+                &parsed.credential.product
+            ),
             "20231216/cn-hangzhou/oss/aliyun_v4_request"
         );
         assert_eq!(parsed.additional_headers, ["abc", "zabc"]);
