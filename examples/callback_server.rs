@@ -9,7 +9,7 @@
 //!   the query and the body) with the key named by `x-oss-pub-key-url`, trusted
 //!   only under `http(s)://gosspublic.alicdn.com/` (OSS's key is built in) and
 //!   each `--trust-key-url-prefix` (e.g. an emulator's `http://127.0.0.1:9000/`;
-//!   fetched once and cached by `osscb_async::KeyCache`). A verified callback gets 200
+//!   fetched once and cached by the `Verifier`). A verified callback gets 200
 //!   with `{"status":"ok","verified":true,"callback":{…the body's fields…}}` and
 //!   its body is printed on stdout as one line; anything else gets 400 with
 //!   `{"status":"error","error":"…"}` (reasons go to stderr).

@@ -167,7 +167,7 @@ fn start_receiver(verifier: Verifier) -> Result<(SocketAddr, oneshot::Sender<()>
         tokio::net::TcpListener::from_std(listener)?
     };
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = std::sync::Arc::new((verifier, osscb_async::KeyCache::default()));
+    let state = std::sync::Arc::new(verifier);
     let app = axum::Router::new().fallback(receive).with_state(state);
     std::thread::Builder::new()
         .name("callback-receiver".to_owned())
@@ -183,7 +183,7 @@ fn start_receiver(verifier: Verifier) -> Result<(SocketAddr, oneshot::Sender<()>
     Ok((addr, stop))
 }
 
-type ReceiverState = std::sync::Arc<(Verifier, osscb_async::KeyCache)>;
+type ReceiverState = std::sync::Arc<Verifier>;
 
 /// Verifies the callback; answers 200 with its variables, or 400 with the reason.
 async fn receive(
@@ -196,8 +196,7 @@ async fn receive(
         Err(e) => return reject(&e.to_string()),
     };
     let request = http::Request::from_parts(parts, body);
-    let (verifier, keys) = &*state;
-    match keys.verify(verifier, &request).await {
+    match osscb_async::verify_callback(&state, &request).await {
         Ok(verified) => (
             StatusCode::OK,
             Json(json!({"Status": "OK", "verified": true, "callback": verified.variables()})),

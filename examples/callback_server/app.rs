@@ -12,7 +12,6 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use osscb_async::KeyCache;
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::post_policy::PostPolicy;
 use osscb_core::time::iso8601_millis;
@@ -26,8 +25,9 @@ pub const CALLBACK_PATH: &str = "/oss-callback";
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(600);
 /// The largest upload a handed-out form allows.
 pub const MAX_UPLOAD: u64 = 100 * 1024 * 1024;
-/// The most keys kept from trusted, non-built-in key URLs.
-const MAX_CACHED_KEYS: usize = 16;
+/// How this app's callbacks encode their bodies: declared in each callback
+/// it hands out, and how its verifier reads them.
+const BODY_TYPE: CallbackBodyType = CallbackBodyType::Json;
 /// How many verified bodies [`App::verified_bodies`] keeps.
 pub const MAX_LOGGED: usize = 100;
 
@@ -88,8 +88,6 @@ pub struct App {
     pub verifier: Verifier,
     /// Signing settings; `None` serves callbacks only.
     pub oss: Option<OssSettings>,
-    /// OSS's key built in; other trusted key URLs fetched once and cached.
-    keys: KeyCache,
     verified: Mutex<Vec<String>>,
     /// Print each verified body on stdout.
     pub print_bodies: bool,
@@ -104,12 +102,13 @@ impl App {
     ) -> Self {
         let verifier = extra_prefixes
             .iter()
-            .fold(Verifier::new(), |v, p| v.trust_key_url_prefix(p.clone()));
+            .fold(Verifier::new().body_type(BODY_TYPE), |v, p| {
+                v.trust_key_url_prefix(p.clone())
+            });
         Self {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             verifier,
             oss,
-            keys: KeyCache::new(MAX_CACHED_KEYS, Duration::from_secs(3600)),
             verified: Mutex::new(Vec::new()),
             print_bodies: true,
         }
@@ -188,7 +187,7 @@ async fn callback(
     let mut request = axum::http::Request::new(body);
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    match app.keys.verify(&app.verifier, &request).await {
+    match osscb_async::verify_callback(&app.verifier, &request).await {
         Ok(verified) => {
             app.log_verified(verified.body());
             let variables: serde_json::Map<String, Value> = verified
@@ -213,7 +212,7 @@ fn callback_for(app: &App, via: &str) -> Result<Callback, String> {
         .body(
             r#"{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},"mimeType":${mimeType},"via":${x:via}}"#,
         )
-        .body_type(CallbackBodyType::Json)
+        .body_type(BODY_TYPE)
         .var("x:via", via)
         .build()
         .map_err(|e| e.to_string())

@@ -38,7 +38,7 @@ pub use osscb_core::upload::UploadOptions;
 
 pub use bucket::Bucket;
 pub use client::{Client, ClientBuilder};
-pub use keys::{KeyCache, verify_callback};
+pub use keys::verify_callback;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
@@ -66,14 +66,6 @@ pub enum Error {
     /// A callback did not verify.
     #[error(transparent)]
     Verify(#[from] osscb_core::verify::VerifyError),
-    /// A callback public key could not be fetched.
-    #[error("cannot fetch the callback public key {url}: {reason}")]
-    KeyFetch {
-        /// The key URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
 }
 
 impl Error {

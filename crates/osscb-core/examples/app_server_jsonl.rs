@@ -25,11 +25,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead as _, Write as _};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::post_policy::PostPolicy;
-use osscb_core::verify::{CallbackRequest, PublicKey, Verifier};
+use osscb_core::verify::{CallbackRequest, Check, Verifier};
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -180,19 +180,29 @@ fn presign_put(upload: &Upload) -> Result<Value, String> {
     Ok(json!({ "url": put.url.to_string(), "headers": headers }))
 }
 
+/// A verifier trusting `callback.trust`, reading bodies as the upload
+/// declared them (the driver passes the callback's content type).
 fn verifier(callback: &Received) -> Verifier {
+    let json = callback
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with(CallbackBodyType::Json.mime()));
+    let body_type = if json {
+        CallbackBodyType::Json
+    } else {
+        CallbackBodyType::FormUrlEncoded
+    };
     callback
         .trust
         .iter()
-        .fold(Verifier::new(), |v, prefix| v.trust_key_url_prefix(prefix))
+        .fold(Verifier::new().body_type(body_type), |v, prefix| {
+            v.trust_key_url_prefix(prefix)
+        })
 }
 
 fn request(callback: &Received) -> CallbackRequest<'_> {
     let mut request =
         CallbackRequest::new(&callback.path, &callback.query, callback.body.as_bytes());
-    if let Some(value) = &callback.content_type {
-        request = request.content_type(value);
-    }
     if let Some(value) = &callback.authorization {
         request = request.authorization(value);
     }
@@ -204,17 +214,26 @@ fn request(callback: &Received) -> CallbackRequest<'_> {
 
 /// Step one of verification: which key to fetch (trusted prefixes checked).
 fn key_url(callback: &Received) -> Result<Value, String> {
-    let url = verifier(callback)
-        .key_url(&request(callback))
-        .map_err(|e| e.to_string())?;
-    Ok(json!({ "key_url": url }))
+    match verifier(callback).check(&request(callback), Instant::now()) {
+        Ok(Check::Fetch(fetch)) => Ok(json!({ "key_url": fetch.url() })),
+        Ok(other) => Err(format!("no key to fetch: {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Step two: the signature against the fetched key, and the parsed body.
 fn verify(callback: &Received) -> Result<Value, String> {
-    let key = PublicKey::from_pem(&callback.public_key_pem).map_err(|e| e.to_string())?;
-    let verified = verifier(callback)
-        .verify(&request(callback), &key)
-        .map_err(|e| e.to_string())?;
-    Ok(json!({ "variables": verified.variables() }))
+    let (verifier, request) = (verifier(callback), request(callback));
+    let key = callback.public_key_pem.as_bytes();
+    for _ in 0..2 {
+        match verifier
+            .check(&request, Instant::now())
+            .map_err(|e| e.to_string())?
+        {
+            Check::Verified(verified) => return Ok(json!({ "variables": verified.variables() })),
+            Check::Fetch(fetch) => verifier.key_fetched(fetch, Ok(key), Instant::now()),
+            Check::Wait(_) => return Err("a fresh verifier never waits".to_owned()),
+        }
+    }
+    Err("the key was fetched and still not used".to_owned())
 }

@@ -13,7 +13,7 @@
 //!   callbacks on the application server.
 //! - Responses: [`response`] (errors, `CallbackFailed`, callback answers), [`crc64`].
 //! - Dates in every format the protocol uses: [`time`].
-//! - What both transports share: [`transport`], [`retry`], [`upload`], [`key_cache`].
+//! - What both transports share: [`transport`], [`retry`], [`upload`].
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -52,7 +52,6 @@ pub mod crc64;
 mod credentials;
 mod error;
 pub mod flow;
-pub mod key_cache;
 mod names;
 pub mod ops;
 pub mod post_policy;
