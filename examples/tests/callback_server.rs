@@ -105,7 +105,10 @@ async fn the_documented_vector_verifies_and_its_body_is_read_as_declared() {
     let response = send("bucket=yonghu-test").await.expect("send");
     assert_eq!(response.status(), 400);
     let text = response.text().await.expect("body");
-    assert!(text.contains("malformed callback body: not a JSON object"), "{text}");
+    assert!(
+        text.contains("malformed callback body: not a JSON object"),
+        "{text}"
+    );
     let response = send("bucket=yonghu-tesT").await.expect("send");
     assert_eq!(response.status(), 400);
     let text = response.text().await.expect("body");

@@ -84,11 +84,9 @@ impl Client {
     /// `OSS_REGION` (which selects Signature V4).
     ///
     /// # Errors
-    /// [`Error::MissingEnv`] naming the first missing variable.
+    /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.
     pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_vars(|name| std::env::var(name).ok())
-            .map_err(|missing| Error::MissingEnv(missing.0))?
-            .build()
+        ClientBuilder::from_vars(|name| std::env::var(name).ok())?.build()
     }
 
     /// A handle on bucket `name`.

@@ -60,9 +60,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A required environment variable is not set (or not UTF-8).
-    #[error("environment variable {0} is not set")]
-    MissingEnv(&'static str),
     /// A callback did not verify.
     #[error(transparent)]
     Verify(#[from] osscb_core::verify::VerifyError),

@@ -37,7 +37,7 @@ impl Transport for Blocking {
     }
     fn missing_env(error: &Error) -> Option<&'static str> {
         match error {
-            Error::MissingEnv(name) => Some(name),
+            Error::Oss(core::Error::MissingEnv(name)) => Some(name),
             _ => None,
         }
     }

@@ -27,8 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use osscb_core::SigningStrings;
 use osscb_core::http::{HeaderMap, HeaderValue, Method, Uri};
-use osscb_core::sign::{IncomingRequest, Region, v1, verify};
-use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, OssRequest, time};
+use osscb_core::sign::{IncomingRequest, v1, verify};
+use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, OssRequest, Region, time};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::{Value, json};

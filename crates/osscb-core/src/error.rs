@@ -52,6 +52,9 @@ pub enum Error {
     /// Another argument that OSS would reject.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A required environment variable is not set (or empty, or not UTF-8).
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
     /// The credentials provider failed.
     #[error(transparent)]
     Credentials(#[from] CredentialsError),

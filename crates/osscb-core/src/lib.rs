@@ -68,4 +68,4 @@ pub use credentials::{Credentials, CredentialsError, ProvideCredentials};
 pub use error::Error;
 pub use names::{AddressingStyle, Bucket, Endpoint, ObjectKey};
 pub use request::{Config, OssRequest, PresignedRequest, SigningStrings};
-pub use sign::Region;
+pub use sign::v4::Region;

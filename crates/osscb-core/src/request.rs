@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+use crate::Region;
 use crate::callback::{CALLBACK_HEADER, CALLBACK_QUERY, CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY};
 use crate::names::encode_query_component;
-use crate::sign::{Region, SignatureVersion, Signed, v1, v4};
+use crate::sign::{SignatureVersion, Signed, v1, v4};
 use crate::{Bucket, Credentials, Endpoint, Error, ObjectKey};
 
 /// The longest validity of a presigned URL: seven days, V4's limit (OSS does

@@ -29,7 +29,7 @@
 //!
 //! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
 //! let missing = ClientBuilder::<Client>::from_vars(vars).expect_err("no secret");
-//! assert_eq!(missing.0, "OSS_ACCESS_KEY_SECRET");
+//! assert!(matches!(missing, Error::MissingEnv("OSS_ACCESS_KEY_SECRET")));
 //! # Ok::<(), Error>(())
 //! ```
 
@@ -38,8 +38,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Region;
 use crate::retry::RetryPolicy;
-use crate::sign::Region;
 use crate::{AddressingStyle, Config, Credentials, Endpoint, Error, ProvideCredentials};
 
 /// A client's settings, as a transport receives them.
@@ -118,10 +118,6 @@ pub trait FromOptions: Sized {
     fn from_options(options: ClientOptions) -> Result<Self, Self::Error>;
 }
 
-/// A required environment variable that is not set (its name).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MissingVariable(pub &'static str);
-
 /// Builds a transport client `C`.
 pub struct ClientBuilder<C> {
     options: ClientOptions,
@@ -150,10 +146,10 @@ impl<C> ClientBuilder<C> {
     /// values count as unset.
     ///
     /// # Errors
-    /// The first required variable that is missing.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, MissingVariable> {
+    /// [`Error::MissingEnv`] naming the first required variable that is missing.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let get = |name| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(MissingVariable(name));
+        let required = |name: &'static str| get(name).ok_or(Error::MissingEnv(name));
         let endpoint = required("OSS_ENDPOINT")?;
         let mut credentials = Credentials::new(
             required("OSS_ACCESS_KEY_ID")?,
@@ -284,9 +280,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(creds.security_token(), Some("token"));
         let missing = ClientBuilder::<Kept>::from_vars(env(&[("OSS_ENDPOINT", "e.com")]));
-        assert_eq!(
-            missing.map(|_| ()),
-            Err(MissingVariable("OSS_ACCESS_KEY_ID"))
+        assert!(
+            matches!(missing, Err(Error::MissingEnv("OSS_ACCESS_KEY_ID"))),
+            "{missing:?}"
         );
         assert!(ClientBuilder::<Kept>::default().build().is_err());
         let no_creds = ClientBuilder::<Kept>::default().endpoint("e.com").build();

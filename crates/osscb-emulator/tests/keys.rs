@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use common::*;
 use http::Request;
+use osscb_core::Region;
 use osscb_core::ops::{GetObject, Operation, PutObject};
-use osscb_core::sign::Region;
 use osscb_core::{AddressingStyle, Config, Endpoint};
 use osscb_emulator::Emulator;
 

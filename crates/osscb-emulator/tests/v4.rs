@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use common::*;
 use http::{HeaderValue, Request};
+use osscb_core::Region;
 use osscb_core::callback::Callback;
 use osscb_core::ops::{GetObject, Operation, PutObject};
-use osscb_core::sign::Region;
 use osscb_core::{Config, Credentials, Endpoint, OssRequest};
 use osscb_emulator::{Emulator, EmulatorConfig};
 

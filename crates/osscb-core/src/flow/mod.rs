@@ -78,7 +78,7 @@ pub struct SendId {
 
 /// What to send.
 #[derive(Debug)]
-pub enum Request {
+pub(crate) enum Request {
     /// Sign it with [`OssRequest::sign`] just before sending.
     Unsigned(OssRequest<Vec<u8>>),
     /// Send it as it is.

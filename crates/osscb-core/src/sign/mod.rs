@@ -29,7 +29,7 @@ use crate::{Credentials, Error};
 pub mod v1;
 pub(crate) mod v4;
 
-pub use v4::Region;
+use v4::Region;
 
 /// The header that carries STS tokens in signed requests.
 pub(crate) const SECURITY_TOKEN_HEADER: &str = "x-oss-security-token";
