@@ -14,6 +14,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use crate::grant::{GRANT_FIELD, GRANT_VAR};
+
 /// Header carrying the base64 JSON callback configuration.
 pub(crate) const CALLBACK_HEADER: &str = "x-oss-callback";
 /// Header carrying the base64 JSON custom variables.
@@ -83,6 +85,36 @@ impl fmt::Display for Var {
             Self::Operation => "${operation}",
         })
     }
+}
+
+/// `body` with the fields a grant covers added where missing: form pairs, or
+/// members before a JSON object's closing brace.
+fn with_grant_fields(body: &str, body_type: CallbackBodyType) -> String {
+    let fields = [
+        ("bucket", "${bucket}".to_owned()),
+        ("object", "${object}".to_owned()),
+        (GRANT_FIELD, format!("${{{GRANT_VAR}}}")),
+    ];
+    let mut body = body.to_owned();
+    for (name, value) in fields {
+        match body_type {
+            CallbackBodyType::FormUrlEncoded => {
+                let present = body
+                    .split('&')
+                    .any(|pair| pair.split('=').next() == Some(name));
+                if !present {
+                    body = format!("{body}&{name}={value}");
+                }
+            }
+            CallbackBodyType::Json => {
+                let present = body.contains(&format!("\"{name}\""));
+                if let (false, Some(end)) = (present, body.rfind('}')) {
+                    body.insert_str(end, &format!(",\"{name}\":{value}"));
+                }
+            }
+        }
+    }
+    body
 }
 
 /// How OSS encodes the callback body.
@@ -285,11 +317,23 @@ impl CallbackBuilder {
         self
     }
 
+    /// Binds the callback to an upload this server issued: `token` comes from
+    /// [`Seal::grant`](crate::grant::Seal::grant). It travels as the custom
+    /// variable `x:osscb_grant`, and the body gains the fields the grant
+    /// covers (`bucket`, `object`, `osscb_grant`) where it lacks them.
+    #[must_use]
+    pub fn grant(self, token: impl Into<String>) -> Self {
+        self.var(GRANT_VAR, token)
+    }
+
     /// Validates and encodes the callback.
     ///
     /// # Errors
     /// The first [`CallbackError`] the configuration breaks.
-    pub fn build(self) -> Result<Callback, CallbackError> {
+    pub fn build(mut self) -> Result<Callback, CallbackError> {
+        if self.variables.contains_key(GRANT_VAR) {
+            self.body = with_grant_fields(&self.body, self.body_type);
+        }
         if self.urls.is_empty() {
             return Err(CallbackError::NoUrl);
         }
@@ -678,6 +722,45 @@ mod tests {
         assert_eq!(
             json.render_body(lookup),
             r#"{"o":"dir/a b&c.txt","s":1024,"u":"q\"&"}"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod grant_tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_adds_the_fields_it_covers_where_missing() {
+        let form = Callback::builder("http://127.0.0.1:1/cb")
+            .body("object=${object}&size=${size}")
+            .grant("g1.token")
+            .build()
+            .expect("callback");
+        let wire: serde_json::Value =
+            serde_json::from_slice(&STANDARD.decode(form.encoded()).expect("base64"))
+                .expect("json");
+        assert_eq!(
+            wire["callbackBody"],
+            "object=${object}&size=${size}&bucket=${bucket}&osscb_grant=${x:osscb_grant}"
+        );
+        let vars = STANDARD
+            .decode(form.encoded_variables().expect("vars"))
+            .expect("base64");
+        assert_eq!(vars, br#"{"x:osscb_grant":"g1.token"}"#);
+
+        let json = Callback::builder("http://127.0.0.1:1/cb")
+            .body(r#"{"bucket":${bucket},"size":${size}}"#)
+            .body_type(CallbackBodyType::Json)
+            .grant("g1.token")
+            .build()
+            .expect("callback");
+        let wire: serde_json::Value =
+            serde_json::from_slice(&STANDARD.decode(json.encoded()).expect("base64"))
+                .expect("json");
+        assert_eq!(
+            wire["callbackBody"],
+            r#"{"bucket":${bucket},"size":${size},"object":${object},"osscb_grant":${x:osscb_grant}}"#
         );
     }
 }

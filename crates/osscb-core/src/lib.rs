@@ -52,6 +52,7 @@ pub mod crc64;
 mod credentials;
 mod error;
 pub mod flow;
+pub mod grant;
 mod names;
 pub mod ops;
 pub mod post_policy;

@@ -81,6 +81,20 @@ pub enum VerifyError {
     /// The body does not parse as the application's body type says.
     #[error("malformed callback body: {0}")]
     BadBody(String),
+    /// The callback carries no grant, or not the body field a grant covers
+    /// (its name): see [`crate::grant`].
+    #[error("the callback is not bound to an upload this server granted: no {0} field")]
+    Unbound(&'static str),
+    /// The grant was not made with this seal, or does not cover the bucket
+    /// and object the body names.
+    #[error("the callback's grant does not match: {0}")]
+    GrantMismatch(String),
+    /// A fact the body states differs from the stored object's (its name).
+    #[error("the callback states a {0} the stored object does not have")]
+    FactsDiffer(String),
+    /// The grant expired before the callback arrived.
+    #[error("the callback's grant expired")]
+    GrantExpired,
     /// The key cannot be had now: its fetch failed within the last minute,
     /// or the fetch budget is spent.
     #[error("callback public key {url} unavailable: {reason}")]
@@ -163,6 +177,18 @@ pub struct VerifiedCallback {
 }
 
 impl VerifiedCallback {
+    /// A callback with these body fields, for tests of what reads them.
+    #[cfg(test)]
+    pub(crate) fn for_tests(fields: &[(&str, &str)]) -> Self {
+        let variables = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Self {
+            body: Vec::new(),
+            variables: variables.collect(),
+        }
+    }
+
     /// The raw body.
     pub fn body(&self) -> &[u8] {
         &self.body
