@@ -31,15 +31,24 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest wait between two attempts.
     pub max_delay: Duration,
+    /// A deadline for one call, its retries and lost-answer checks included,
+    /// counted from its first attempt: once it has passed, or the next
+    /// attempt could not start before it, the call stops and fails with
+    /// [`crate::Error::Timeout`] (a write carrying a callback that may have
+    /// taken effect: [`crate::Error::OutcomeUnknown`]), abandoning a request
+    /// still in flight. `None`: no deadline; the transport's I/O timeout
+    /// bounds each read and write of a request, not a server trickling bytes.
+    pub total_timeout: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
-    /// Three attempts, 200 ms base delay, 5 s at most.
+    /// Three attempts, 200 ms base delay, 5 s at most, no total timeout.
     fn default() -> Self {
         Self {
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            total_timeout: None,
         }
     }
 }
@@ -111,6 +120,7 @@ mod tests {
             max_attempts: 5,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(350),
+            total_timeout: None,
         };
         assert_eq!(p.backoff(1, 1.0), Duration::from_millis(100));
         assert_eq!(p.backoff(2, 1.0), Duration::from_millis(200));

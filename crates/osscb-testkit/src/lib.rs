@@ -204,6 +204,7 @@ pub fn fast_retries() -> RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
+        total_timeout: None,
     }
 }
 

@@ -30,7 +30,7 @@ use crate::ops::multipart::{
 use crate::ops::{PutObject, WriteOptions, guess_content_type};
 use crate::{Bucket, Error, ObjectKey};
 
-pub(crate) use checkpoint::{Checkpoint, PartRecord};
+pub(crate) use checkpoint::{Checkpoint, PartRecord, writes_digest};
 
 /// The parallelism of multipart uploads unless set: 4 parts in flight.
 pub(crate) const DEFAULT_PARALLELISM: usize = 4;
