@@ -38,6 +38,7 @@ impl FromOptions for Client {
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.io_timeout))
             .timeout_per_write(Some(options.io_timeout))
+            .timeout_global(options.retry.total_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .new_agent();
