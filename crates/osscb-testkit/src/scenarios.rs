@@ -38,6 +38,7 @@ macro_rules! scenarios {
             a_checkpoint_of_other_options_is_aborted_not_resumed,
             a_reset_while_reading_the_answer_is_retried_or_looked_up,
             a_total_timeout_ends_a_call_the_server_holds,
+            checkpoint_writes_never_follow_a_planted_tmp_symlink,
             a_wrong_crc64_on_complete_alone_is_detected,
             a_presigned_put_checks_the_crc64,
             sts_tokens_are_sent_and_required,
@@ -603,6 +604,52 @@ pub fn a_total_timeout_ends_a_call_the_server_holds<T: Transport>() {
     );
     // Within the limit, calls succeed as before.
     bucket.head_object("slow.txt").expect("head");
+}
+
+/// A symlink planted at `<checkpoint>.tmp` (the name checkpoint writes
+/// used to go through) is never followed: the file it points to is left
+/// alone, and the checkpoint is a regular file of the owner's only.
+pub fn checkpoint_writes_never_follow_a_planted_tmp_symlink<T: Transport>() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let emu = emulator();
+        let bucket = bucket::<T>(&emu);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("planted.bin");
+        write_file(&path, 3 * 100 * 1024, 43);
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").expect("victim");
+        let checkpoint = dir.path().join("planted.checkpoint");
+        let mut tmp = checkpoint.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).expect("symlink");
+        let options = UploadOptions::new()
+            .part_size(100 * 1024)
+            .parallelism(1)
+            .checkpoint(&checkpoint);
+        // Requests: 1 initiate, 2 part 1, 3 = part 2 refused: the
+        // checkpoint is written and kept.
+        emu.faults().fail_nth(3, 400);
+        bucket
+            .upload_file("planted.bin", &path, &options)
+            .expect_err("crash");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+        let meta = std::fs::symlink_metadata(&checkpoint).expect("checkpoint");
+        assert!(meta.file_type().is_file(), "{meta:?}");
+        assert_eq!(meta.permissions().mode() & 0o077, 0, "{meta:?}");
+        bucket
+            .upload_file("planted.bin", &path, &options)
+            .expect("resumed");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+        assert!(!checkpoint.exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left.len(), 3, "no temporary file left behind: {left:?}");
+    }
 }
 
 /// A wrong CRC-64 in the answer to CompleteMultipartUpload alone.

@@ -78,7 +78,7 @@ pub struct SendId {
 
 /// What to send.
 #[derive(Debug)]
-pub enum Request {
+pub(crate) enum Request {
     /// Sign it with [`OssRequest::sign`] just before sending.
     Unsigned(OssRequest<Vec<u8>>),
     /// Send it as it is.
@@ -197,7 +197,10 @@ pub enum Step<T, E> {
     Send(Send),
     /// Nothing to send before this time (unless an answer arrives).
     Wait(SystemTime),
-    /// Write these checkpoint bytes (atomically: a temporary file renamed).
+    /// Write these checkpoint bytes atomically: to a new temporary file in
+    /// the checkpoint's directory, created exclusively under a random name
+    /// (never a fixed one such as `<path>.tmp`, where a planted symlink
+    /// would be followed), then renamed over the checkpoint.
     Save(Vec<u8>),
     /// Remove the checkpoint.
     Remove,
