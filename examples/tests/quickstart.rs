@@ -405,9 +405,11 @@ fn upload_file_resumes_after_an_interruption() {
     std::fs::write(&path, &content).expect("write");
     let key = format!("resume/{}.bin", std::process::id());
     let callback_url = json_answerer();
+    let checkpoints = dir.path().join("checkpoints");
     let run = || {
         cargo_run_example("upload_file")
             .args(["--", path.to_str().expect("UTF-8"), &key])
+            .env("OSSCB_CHECKPOINT_DIR", &checkpoints)
             .env("OSS_ENDPOINT", emulator.endpoint())
             .env("OSS_ACCESS_KEY_ID", "resume-id")
             .env("OSS_ACCESS_KEY_SECRET", "resume-secret")
@@ -425,6 +427,21 @@ fn upload_file_resumes_after_an_interruption() {
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(!first.status.success(), "{stderr}");
     assert!(stderr.contains("rerun to resume from"), "{stderr}");
+    // The checkpoint is in the given directory, created for the owner only,
+    // and is itself the owner's only.
+    let saved: Vec<_> = std::fs::read_dir(&checkpoints)
+        .expect("the checkpoint directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(stderr.contains(&saved[0].display().to_string()), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode();
+        assert_eq!(mode(&checkpoints) & 0o777, 0o700);
+        assert_eq!(mode(&saved[0]) & 0o077, 0);
+    }
     let stored_first = emulator.upload_part_requests();
     assert!(
         stored_first < 3,
@@ -442,4 +459,33 @@ fn upload_file_resumes_after_an_interruption() {
     assert_eq!(stdout.lines().next(), Some(r#"{"resumed":"ok"}"#));
     // Every part stored exactly once across both runs.
     assert_eq!(emulator.upload_part_requests(), 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn upload_file_refuses_a_checkpoint_directory_others_can_enter() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("small.bin");
+    std::fs::write(&path, b"small").expect("write");
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let output = cargo_run_example("upload_file")
+        .args(["--", path.to_str().expect("UTF-8"), "refused.bin"])
+        .env("OSSCB_CHECKPOINT_DIR", &open)
+        .env_remove("OSS_ENDPOINT")
+        .env_remove("OSS_BUCKET")
+        .env_remove("OSS_CALLBACK_URL")
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("other users can enter"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&open).expect("dir").count(),
+        0,
+        "nothing written"
+    );
 }
