@@ -157,7 +157,8 @@ pub enum Fact {
     /// handed over): OSS cannot have acted on it.
     NotSent,
     /// It went out; no complete answer came back (reset, closed, an I/O
-    /// error while reading the answer).
+    /// error while reading the answer, its body included: the request may
+    /// have taken effect).
     NoAnswer,
     /// It went out; the answer did not come in time.
     TimedOut,

@@ -569,3 +569,21 @@ fn a_checkpoint_of_other_write_options_is_aborted_and_started_over() {
         }
     }
 }
+
+/// Both transports report a reset while the answer's body is read as
+/// [`Fact::NoAnswer`]: a GET is sent again; a callback write is looked up
+/// (`a_lost_answer_to_a_callback_write_is_looked_up_not_resent`).
+#[test]
+fn a_get_whose_answer_breaks_off_is_sent_again() {
+    let (bucket, key) = names();
+    let get = crate::ops::GetObject::new(bucket, key);
+    let mut call = Call::<_, Error>::new(get, RetryPolicy::default(), 5);
+    let first = send(&mut call, now());
+    assert_eq!(unsigned(&first).method, Method::GET);
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let again = send(&mut call, now() + Duration::from_secs(10));
+    assert_eq!(unsigned(&again).method, Method::GET);
+    call.on_answer(again.id, response(200, &[("etag", "\"E\"")], b"hello"));
+    assert!(done(&mut call).is_ok());
+    assert_eq!(call.take_body(), b"hello");
+}
