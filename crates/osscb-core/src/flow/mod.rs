@@ -35,6 +35,14 @@
 //! Writes without a callback are retried as any request is: see
 //! [`crate::retry`].
 //!
+//! # Deadlines
+//!
+//! With a [`RetryPolicy::total_timeout`](crate::retry::RetryPolicy::total_timeout),
+//! a machine whose request is in flight answers [`Step::Wait`] until the
+//! deadline rather than [`Step::Pending`], and at the deadline finishes
+//! ([`Step::Done`]) with the request still in flight: the transport drops
+//! it, or lets it end unheard (its answer is ignored).
+//!
 //! ```
 //! use std::time::SystemTime;
 //! use osscb_core::flow::{Answer, Call, Flow, Step};
@@ -214,7 +222,8 @@ pub enum Step<T, E> {
     },
     /// Nothing to do until an answer arrives.
     Pending,
-    /// Finished; nothing is in flight.
+    /// Finished; nothing is in flight but requests abandoned at a total
+    /// timeout, whose answers are no longer needed.
     Done(Result<T, E>),
 }
 
