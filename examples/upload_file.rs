@@ -4,12 +4,16 @@
 //! cargo run --example upload_file -- PATH [KEY]
 //! ```
 //!
-//! The key defaults to the file's name. A checkpoint in the system temp
-//! directory records finished parts: interrupt the upload (Ctrl-C) and run the
-//! same command again to continue where it stopped. Uses the same variables as
-//! `put_object_callback`, and the embedded emulator when `OSS_ENDPOINT` is unset.
+//! The key defaults to the file's name. A checkpoint records finished parts:
+//! interrupt the upload (Ctrl-C) and run the same command again to continue
+//! where it stopped. Checkpoints live in `OSSCB_CHECKPOINT_DIR` if set, else
+//! in `osscb-upload` under the user's cache directory (`$XDG_CACHE_HOME`,
+//! else `~/.cache`) — never under a guessable name in the shared temp
+//! directory — created for the owner only; a directory other users can enter
+//! is refused. Uses the same variables as `put_object_callback`, and the
+//! embedded emulator when `OSS_ENDPOINT` is unset.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -37,12 +41,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn run(path: &Path, key: &str) -> Result<(), Box<dyn std::error::Error>> {
     let setup = Setup::from_env()?;
     let bucket = setup.blocking_client()?.bucket(&setup.bucket)?;
     let absolute = std::fs::canonicalize(path)?;
     let id = format!("{}\n{}\n{}", setup.bucket, key, absolute.display());
-    let checkpoint = std::env::temp_dir().join(format!(
+    let checkpoint = checkpoint_dir()?.join(format!(
         "osscb-upload-{:016x}.json",
         crc64::checksum(id.as_bytes())
     ));
@@ -84,4 +88,40 @@ fn run(path: &PathBuf, key: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => Err(format!("{e} (rerun to resume from {})", checkpoint.display()).into()),
     }
+}
+
+/// The checkpoints' directory (see the module's doc), created owner-only.
+///
+/// # Errors
+/// No directory given and no home, a directory that cannot be created, or
+/// one that other users can enter.
+fn checkpoint_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let dir = match var("OSSCB_CHECKPOINT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => var("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| var("HOME").map(|home| Path::new(&home).join(".cache")))
+            .ok_or("no home directory: set OSSCB_CHECKPOINT_DIR")?
+            .join("osscb-upload"),
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir)?;
+    let meta = std::fs::metadata(&dir)?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()).into());
+    }
+    #[cfg(unix)]
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+        let dir = dir.display();
+        return Err(format!(
+            "other users can enter {dir}: chmod 700 it, or set OSSCB_CHECKPOINT_DIR"
+        )
+        .into());
+    }
+    Ok(dir)
 }

@@ -258,13 +258,15 @@ fn readme_callback_server_runs_as_written() {
             break rest.split_whitespace().next().expect("address").to_owned();
         }
     };
-    // OSS's own signed callback from the Callback API page,
-    // verified with OSS's built-in key: 200 and the body printed on stdout.
-    let body = "bucket=yonghu-test";
+    // A real OSS callback with a JSON body (this app declares JSON bodies),
+    // captured by Cloudreve's test suite (github.com/cloudreve/Cloudreve,
+    // `pkg/filesystem/driver/oss/callback_test.go`), verified with OSS's
+    // built-in key: 200 and the body printed on stdout.
+    let body = r#"{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}"#;
     let request = |auth: &str| {
         format!(
-            "POST /index.php?id=1&index=2 HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             authorization: {auth}\r\nx-oss-pub-key-url: aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==\r\n\
+            "POST /api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             authorization: {auth}\r\nx-oss-pub-key-url: aHR0cHM6Ly9nb3NzcHVibGljLmFsaWNkbi5jb20vY2FsbGJhY2tfcHViX2tleV92MS5wZW0=\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
@@ -277,11 +279,11 @@ fn readme_callback_server_runs_as_written() {
         answer
     };
     let genuine =
-        "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDjC3uG33esH2txA==";
+        "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suuUh7LaOryR87Dw==";
     let answer = send(request(genuine));
     assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
     assert!(answer.contains(r#""verified":true"#), "{answer}");
-    let forged = genuine.replacen('k', "K", 1);
+    let forged = genuine.replacen('e', "E", 1);
     let answer = send(request(&forged));
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     let stdout = server.0.stdout.take().expect("stdout");
@@ -290,7 +292,7 @@ fn readme_callback_server_runs_as_written() {
         .next()
         .expect("a verified body")
         .expect("stdout");
-    assert!(first.contains("yonghu-test"), "{first}");
+    assert!(first.contains(r#""pic_info":"810,539""#), "{first}");
 }
 
 #[test]
@@ -405,9 +407,11 @@ fn upload_file_resumes_after_an_interruption() {
     std::fs::write(&path, &content).expect("write");
     let key = format!("resume/{}.bin", std::process::id());
     let callback_url = json_answerer();
+    let checkpoints = dir.path().join("checkpoints");
     let run = || {
         cargo_run_example("upload_file")
             .args(["--", path.to_str().expect("UTF-8"), &key])
+            .env("OSSCB_CHECKPOINT_DIR", &checkpoints)
             .env("OSS_ENDPOINT", emulator.endpoint())
             .env("OSS_ACCESS_KEY_ID", "resume-id")
             .env("OSS_ACCESS_KEY_SECRET", "resume-secret")
@@ -425,6 +429,21 @@ fn upload_file_resumes_after_an_interruption() {
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(!first.status.success(), "{stderr}");
     assert!(stderr.contains("rerun to resume from"), "{stderr}");
+    // The checkpoint is in the given directory, created for the owner only,
+    // and is itself the owner's only.
+    let saved: Vec<_> = std::fs::read_dir(&checkpoints)
+        .expect("the checkpoint directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(stderr.contains(&saved[0].display().to_string()), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode();
+        assert_eq!(mode(&checkpoints) & 0o777, 0o700);
+        assert_eq!(mode(&saved[0]) & 0o077, 0);
+    }
     let stored_first = emulator.upload_part_requests();
     assert!(
         stored_first < 3,
@@ -442,4 +461,33 @@ fn upload_file_resumes_after_an_interruption() {
     assert_eq!(stdout.lines().next(), Some(r#"{"resumed":"ok"}"#));
     // Every part stored exactly once across both runs.
     assert_eq!(emulator.upload_part_requests(), 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn upload_file_refuses_a_checkpoint_directory_others_can_enter() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("small.bin");
+    std::fs::write(&path, b"small").expect("write");
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let output = cargo_run_example("upload_file")
+        .args(["--", path.to_str().expect("UTF-8"), "refused.bin"])
+        .env("OSSCB_CHECKPOINT_DIR", &open)
+        .env_remove("OSS_ENDPOINT")
+        .env_remove("OSS_BUCKET")
+        .env_remove("OSS_CALLBACK_URL")
+        .output()
+        .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("other users can enter"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&open).expect("dir").count(),
+        0,
+        "nothing written"
+    );
 }

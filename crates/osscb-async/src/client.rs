@@ -348,8 +348,10 @@ impl<'a> Job<'a> {
         Err(Ok(reqwest::Body::wrap_stream(stream)))
     }
 
-    /// Saves checkpoint bytes atomically (a temporary file renamed over
-    /// it), removes the checkpoint, or reports progress.
+    /// Saves checkpoint bytes atomically — a new temporary file of a random
+    /// name (created exclusively, owner-only, so that nothing planted is
+    /// followed) in its directory, synced, renamed over it, on the blocking
+    /// pool —, removes the checkpoint, or reports progress.
     async fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
         let options = self.options;
         let path = options.and_then(|o| o.checkpoint.as_deref());
@@ -357,15 +359,20 @@ impl<'a> Job<'a> {
             (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
             (Step::Remove, Some(path)) => drop(tokio::fs::remove_file(path).await),
             (Step::Save(bytes), Some(path)) => {
-                let mut tmp = path.as_os_str().to_owned();
-                tmp.push(".tmp");
-                let tmp = std::path::PathBuf::from(tmp);
-                tokio::fs::write(&tmp, bytes)
+                let (path, target) = (path.to_owned(), path);
+                let save = move || {
+                    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                    let dir = dir.unwrap_or(Path::new("."));
+                    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+                    std::io::Write::write_all(&mut tmp, &bytes)
+                        .and_then(|()| tmp.as_file().sync_all())
+                        .map_err(Error::io(&path))?;
+                    tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
+                    Ok::<(), Error>(())
+                };
+                tokio::task::spawn_blocking(save)
                     .await
-                    .map_err(Error::io(&tmp))?;
-                tokio::fs::rename(&tmp, path)
-                    .await
-                    .map_err(Error::io(path))?;
+                    .map_err(|e| Error::io(target)(std::io::Error::other(e)))??;
             }
             _ => {}
         }

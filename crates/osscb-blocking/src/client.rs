@@ -38,6 +38,7 @@ impl FromOptions for Client {
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.io_timeout))
             .timeout_per_write(Some(options.io_timeout))
+            .timeout_global(options.retry.total_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .new_agent();
@@ -300,8 +301,10 @@ impl<'a> Job<'a> {
         ))
     }
 
-    /// Saves checkpoint bytes atomically (a temporary file renamed over
-    /// it), removes the checkpoint, or reports progress.
+    /// Saves checkpoint bytes atomically — a new temporary file of a random
+    /// name (created exclusively, owner-only, so that nothing planted is
+    /// followed) in its directory, synced, renamed over it —, removes the
+    /// checkpoint, or reports progress.
     fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
         let options = self.options;
         let path = options.and_then(|o| o.checkpoint.as_deref());
@@ -309,11 +312,13 @@ impl<'a> Job<'a> {
             (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
             (Step::Remove, Some(path)) => drop(std::fs::remove_file(path)),
             (Step::Save(bytes), Some(path)) => {
-                let mut tmp = path.as_os_str().to_owned();
-                tmp.push(".tmp");
-                let tmp = std::path::PathBuf::from(tmp);
-                std::fs::write(&tmp, bytes).map_err(Error::io(&tmp))?;
-                std::fs::rename(&tmp, path).map_err(Error::io(path))?;
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                let dir = dir.unwrap_or(Path::new("."));
+                let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+                tmp.write_all(&bytes)
+                    .and_then(|()| tmp.as_file().sync_all())
+                    .map_err(Error::io(path))?;
+                tmp.persist(path).map_err(|e| Error::io(path)(e.error))?;
             }
             _ => {}
         }

@@ -99,6 +99,14 @@ pub enum Error {
         /// Why the outcome could not be established.
         reason: &'static str,
     },
+    /// A call did not finish within its total timeout
+    /// ([`crate::retry::RetryPolicy::total_timeout`]): it was not tried again,
+    /// and a request still in flight was abandoned.
+    #[error("the call did not finish within its total timeout of {limit:?}")]
+    Timeout {
+        /// The total timeout.
+        limit: Duration,
+    },
     /// The CRC-64 computed over the bytes sent differs from what OSS stored.
     #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
     Crc64Mismatch {

@@ -1,10 +1,14 @@
 //! When a request is tried again, and how long to wait first: the rules the
 //! workflow machines in [`crate::flow`] follow for every request.
 //!
-//! Retried: 5xx answers, and requests that failed in transit (nothing sent,
-//! no complete answer, timed out), when their body can be sent again. Never
-//! retried: 4xx, 203 (the object was stored; only its callback failed), local
-//! failures (credentials, unreadable files). A write carrying an upload
+//! Retried: 5xx answers; requests that failed in transit (nothing sent, no
+//! complete answer — a reset while the answer is read included —, timed
+//! out) when their body can be sent again; an UploadPart whose answer
+//! reports another CRC-64 than that of the bytes sent (the part is replaced;
+//! a PutObject is not: the object it replaced is gone). Never retried: 4xx,
+//! 203 (the object was stored; only its callback failed), local failures
+//! (credentials, unreadable files). [`RetryPolicy::total_timeout`] bounds a
+//! call's retries in time. A write carrying an upload
 //! callback is never sent again blindly after an ambiguous failure: see
 //! [`crate::flow`].
 //!
@@ -16,6 +20,9 @@
 //! assert_eq!(policy.max_attempts, 3);
 //! assert_eq!(RetryPolicy::none().max_attempts, 1);
 //! assert!(policy.max_delay <= Duration::from_secs(5));
+//! assert_eq!(policy.total_timeout, None);
+//! let bounded = RetryPolicy { total_timeout: Some(Duration::from_secs(60)), ..policy };
+//! assert_eq!(bounded.max_attempts, 3);
 //! ```
 
 use std::time::Duration;
@@ -31,15 +38,26 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest wait between two attempts.
     pub max_delay: Duration,
+    /// A deadline for one call (one operation; in a multipart upload, each
+    /// part, the initiation and the completion), its retries and lost-answer
+    /// checks included, counted from its first attempt. Once it has passed,
+    /// or the next attempt could not start before it, the call stops and
+    /// fails with [`crate::Error::Timeout`] ([`crate::Error::OutcomeUnknown`]
+    /// for a write carrying a callback that may have taken effect),
+    /// abandoning a request still in flight. `None`: no deadline; the
+    /// transport's I/O timeout then bounds each read and write of a request,
+    /// not a server that trickles a byte at a time.
+    pub total_timeout: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
-    /// Three attempts, 200 ms base delay, 5 s at most.
+    /// Three attempts, 200 ms base delay, 5 s at most, no total timeout.
     fn default() -> Self {
         Self {
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            total_timeout: None,
         }
     }
 }
@@ -111,6 +129,7 @@ mod tests {
             max_attempts: 5,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(350),
+            total_timeout: None,
         };
         assert_eq!(p.backoff(1, 1.0), Duration::from_millis(100));
         assert_eq!(p.backoff(2, 1.0), Duration::from_millis(200));

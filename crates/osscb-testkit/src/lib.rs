@@ -8,9 +8,10 @@
 
 use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::Shutdown;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -204,6 +205,7 @@ pub fn fast_retries() -> RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
+        total_timeout: None,
     }
 }
 
@@ -382,4 +384,98 @@ fn check_with(
         }
     }
     panic!("the verifier neither verified nor refused");
+}
+
+/// A loopback TCP relay in front of the emulator that can cut answers short:
+/// the status line and headers go through, then half the body, then the
+/// connection closes — a reset while the client reads the answer, after
+/// the emulator carried the request out.
+pub struct Relay {
+    /// The relay's endpoint, for [`Settings::endpoint`].
+    pub endpoint: String,
+    cut: Arc<AtomicU32>,
+}
+
+impl Relay {
+    /// Listens on a loopback port, relaying to `emulator`.
+    pub fn start(emulator: &Emulator) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let upstream = emulator.addr();
+        let cut = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&cut);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || relay(client, server, &counter));
+            }
+        });
+        Self { endpoint, cut }
+    }
+
+    /// Cuts the next `count` answers' bodies short.
+    pub fn cut_next(&self, count: u32) {
+        self.cut.store(count, Ordering::SeqCst);
+    }
+}
+
+/// Relays one connection; an answer that starts while a cut is pending is
+/// cut short.
+fn relay(client: TcpStream, server: TcpStream, cut: &AtomicU32) {
+    let asked = Arc::new(AtomicBool::new(false));
+    let (mut from_client, mut to_server) = (
+        client.try_clone().expect("clone"),
+        server.try_clone().expect("clone"),
+    );
+    let flag = Arc::clone(&asked);
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 64 * 1024];
+        while let Ok(n @ 1..) = from_client.read(&mut buf) {
+            flag.store(true, Ordering::SeqCst);
+            if to_server.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to_server.shutdown(Shutdown::Write);
+    });
+    let (mut from_server, mut to_client) = (server, client);
+    let mut buf = vec![0; 64 * 1024];
+    while let Ok(n @ 1..) = from_server.read(&mut buf) {
+        let starts_an_answer = asked.swap(false, Ordering::SeqCst);
+        let cutting = starts_an_answer
+            && cut
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                .is_ok();
+        if !cutting {
+            if to_client.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            continue;
+        }
+        // Read up to the end of the headers, then send half the body.
+        let mut answer = buf[..n].to_vec();
+        let end = loop {
+            if let Some(i) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match from_server.read(&mut buf) {
+                Ok(n @ 1..) => answer.extend_from_slice(&buf[..n]),
+                _ => break answer.len(),
+            }
+        };
+        let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let keep = (end + len / 2).min(answer.len());
+        let _ = to_client.write_all(&answer[..keep]);
+        break;
+    }
+    let _ = to_client.shutdown(Shutdown::Both);
+    let _ = from_server.shutdown(Shutdown::Both);
 }

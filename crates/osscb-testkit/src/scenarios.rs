@@ -15,8 +15,8 @@ use osscb_core::{Credentials, Error as CoreError, ObjectKey, Region};
 use osscb_emulator::{Emulator, EmulatorConfig};
 
 use crate::{
-    BODY, Receiver, Settings, Transport, bucket, callback_failed, creds, data, emulator, service,
-    write_file,
+    BODY, Receiver, Relay, Settings, Transport, bucket, callback_failed, creds, data, emulator,
+    service, write_file,
 };
 
 /// Instantiates every scenario as a `#[test]` for transport `$t`.
@@ -34,6 +34,11 @@ macro_rules! scenarios {
             a_panic_in_progress_reporting_is_not_hidden,
             retries_through_503_and_a_dropped_connection,
             crc64_mismatch_is_detected,
+            a_part_whose_crc64_does_not_match_is_sent_again,
+            a_checkpoint_of_other_options_is_aborted_not_resumed,
+            a_reset_while_reading_the_answer_is_retried_or_looked_up,
+            a_total_timeout_ends_a_call_the_server_holds,
+            checkpoint_writes_never_follow_a_planted_tmp_symlink,
             a_wrong_crc64_on_complete_alone_is_detected,
             a_presigned_put_checks_the_crc64,
             sts_tokens_are_sent_and_required,
@@ -441,7 +446,8 @@ pub fn retries_through_503_and_a_dropped_connection<T: Transport>() {
     assert_eq!(emu.faults().requests_seen() - seen, 1);
 }
 
-/// A wrong CRC-64 in OSS's answer to a PutObject or an UploadPart.
+/// A wrong CRC-64 in OSS's answer to a PutObject; to every attempt of an
+/// UploadPart.
 pub fn crc64_mismatch_is_detected<T: Transport>() {
     let emu = emulator();
     let bucket = bucket::<T>(&emu);
@@ -459,18 +465,191 @@ pub fn crc64_mismatch_is_detected<T: Transport>() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("m.bin");
     write_file(&path, 250 * 1024, 9);
-    emu.faults().corrupt_crc64_next(1);
+    // One part at a time: the first part's three attempts all mismatch.
+    emu.faults().corrupt_crc64_next(3);
     let err = bucket
         .upload_file(
             "crc-multi.bin",
             &path,
-            &UploadOptions::new().part_size(100 * 1024),
+            &UploadOptions::new().part_size(100 * 1024).parallelism(1),
         )
         .expect_err("mismatch");
+    assert_eq!(emu.upload_part_requests(), 3, "three attempts of part 1");
     assert!(
         matches!(T::oss(&err), Some(CoreError::Crc64Mismatch { .. })),
         "{err}"
     );
+}
+
+/// A wrong CRC-64 in the answer to one UploadPart: that part is sent again,
+/// and the upload completes.
+pub fn a_part_whose_crc64_does_not_match_is_sent_again<T: Transport>() {
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("again.bin");
+    write_file(&path, 250 * 1024, 31);
+    emu.faults().corrupt_crc64_next(1);
+    let output = bucket
+        .upload_file(
+            "crc-again.bin",
+            &path,
+            &UploadOptions::new().part_size(100 * 1024).parallelism(1),
+        )
+        .expect("the part is sent again");
+    assert_eq!(emu.upload_part_requests(), 4, "3 parts, one of them twice");
+    let whole = crc64::checksum(&read(&path));
+    assert_eq!(output.object.crc64, Some(whole));
+    let (_, body) = bucket.get_object("crc-again.bin").expect("get");
+    assert_eq!(crc64::checksum(&body), whole);
+}
+
+/// A checkpoint saved by a run with other write options (content type,
+/// metadata) is not resumed: its upload is aborted, and a new one starts
+/// with the options given now.
+pub fn a_checkpoint_of_other_options_is_aborted_not_resumed<T: Transport>() {
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("options.bin");
+    write_file(&path, 3 * 100 * 1024, 37);
+    let checkpoint = dir.path().join("options.checkpoint");
+    let first = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint(&checkpoint);
+    // Requests: 1 initiate, 2 part 1, 3 = part 2 refused (4xx: not retried).
+    emu.faults().fail_nth(3, 400);
+    bucket
+        .upload_file("options.bin", &path, &first)
+        .expect_err("crash");
+    assert!(checkpoint.exists(), "kept for the rerun");
+    assert_eq!(emu.multipart_uploads().len(), 1);
+    let second = first.clone().content_type("text/csv").metadata("run", "2");
+    let output = bucket
+        .upload_file("options.bin", &path, &second)
+        .expect("a new upload");
+    assert_eq!(emu.abort_multipart_requests(), 1, "the old upload aborted");
+    assert!(emu.multipart_uploads().is_empty(), "no upload left behind");
+    assert_eq!(emu.upload_part_requests(), 1 + 3, "every part sent again");
+    assert!(!checkpoint.exists());
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&read(&path))));
+    let head = bucket.head_object("options.bin").expect("head");
+    assert_eq!(head.content_type.as_deref(), Some("text/csv"));
+    assert_eq!(head.user_metadata.get("run").map(String::as_str), Some("2"));
+}
+
+/// The connection resets while the answer's body is read, after OSS carried
+/// the request out: a GET is sent again; a PUT with a callback is looked up
+/// (one callback, [`CoreError::AnswerLost`]), never resent.
+pub fn a_reset_while_reading_the_answer_is_retried_or_looked_up<T: Transport>() {
+    let emu = emulator();
+    let relay = Relay::start(&emu);
+    let receiver = Receiver::start(&emu);
+    let settings = Settings {
+        endpoint: relay.endpoint.clone(),
+        ..Settings::new(&emu, creds())
+    };
+    let bucket = T::build(settings).expect("client");
+    let content = data(64 * 1024, 41);
+    bucket
+        .put_object("cut/plain.bin", &content, &UploadOptions::new())
+        .expect("put");
+    relay.cut_next(1);
+    let seen = emu.faults().requests_seen();
+    let (_, body) = bucket.get_object("cut/plain.bin").expect("sent again");
+    assert_eq!(body, content);
+    assert_eq!(emu.faults().requests_seen() - seen, 2, "GET, GET");
+
+    relay.cut_next(1);
+    let seen = emu.faults().requests_seen();
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    let err = bucket
+        .put_object("cut/callback.bin", &content, &options)
+        .expect_err("the answer is lost");
+    assert_answer_lost::<T>(&err, &content);
+    assert_eq!(emu.faults().requests_seen() - seen, 2, "PUT, HEAD");
+    assert_eq!(receiver.count(), 1, "exactly one callback");
+}
+
+/// A server that holds a call (here: answers late; the same for one that
+/// trickles bytes within the I/O timeout) is given up on at the call's
+/// total timeout, with [`CoreError::Timeout`].
+pub fn a_total_timeout_ends_a_call_the_server_holds<T: Transport>() {
+    let emu = emulator();
+    let limit = Duration::from_millis(500);
+    let settings = Settings {
+        retry: osscb_core::retry::RetryPolicy {
+            total_timeout: Some(limit),
+            ..crate::fast_retries()
+        },
+        ..Settings::new(&emu, creds())
+    };
+    let bucket = T::build(settings).expect("client");
+    bucket
+        .put_object("slow.txt", b"slow", &UploadOptions::new())
+        .expect("put");
+    emu.faults().delay_next(1, Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    let err = bucket.head_object("slow.txt").expect_err("timed out");
+    let took = started.elapsed();
+    match T::oss(&err) {
+        Some(CoreError::Timeout { limit: l }) => assert_eq!(*l, limit),
+        other => panic!("{other:?}: {err}"),
+    }
+    assert!(took >= limit, "{took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "{took:?}: not the 4 s answer"
+    );
+    // Within the limit, calls succeed as before.
+    bucket.head_object("slow.txt").expect("head");
+}
+
+/// A symlink planted at `<checkpoint>.tmp` (the name checkpoint writes
+/// used to go through) is never followed: the file it points to is left
+/// alone, and the checkpoint is a regular file of the owner's only.
+pub fn checkpoint_writes_never_follow_a_planted_tmp_symlink<T: Transport>() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let emu = emulator();
+        let bucket = bucket::<T>(&emu);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("planted.bin");
+        write_file(&path, 3 * 100 * 1024, 43);
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").expect("victim");
+        let checkpoint = dir.path().join("planted.checkpoint");
+        let mut tmp = checkpoint.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).expect("symlink");
+        let options = UploadOptions::new()
+            .part_size(100 * 1024)
+            .parallelism(1)
+            .checkpoint(&checkpoint);
+        // Requests: 1 initiate, 2 part 1, 3 = part 2 refused: the
+        // checkpoint is written and kept.
+        emu.faults().fail_nth(3, 400);
+        bucket
+            .upload_file("planted.bin", &path, &options)
+            .expect_err("crash");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+        let meta = std::fs::symlink_metadata(&checkpoint).expect("checkpoint");
+        assert!(meta.file_type().is_file(), "{meta:?}");
+        assert_eq!(meta.permissions().mode() & 0o077, 0, "{meta:?}");
+        bucket
+            .upload_file("planted.bin", &path, &options)
+            .expect("resumed");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+        assert!(!checkpoint.exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left.len(), 3, "no temporary file left behind: {left:?}");
+    }
 }
 
 /// A wrong CRC-64 in the answer to CompleteMultipartUpload alone.

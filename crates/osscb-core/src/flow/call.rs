@@ -98,6 +98,9 @@ pub struct Call<O: Operation, E> {
     failure: Failure,
     sent_crc64: u64,
     answer_body: Vec<u8>,
+    retry_crc64_mismatch: bool,
+    deadline: Option<SystemTime>,
+    ambiguous: bool,
 }
 
 impl<O: Operation + std::fmt::Debug, E> std::fmt::Debug for Call<O, E> {
@@ -138,6 +141,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
             failure: Failure::None,
             sent_crc64: 0,
             answer_body: Vec::new(),
+            retry_crc64_mismatch: false,
+            deadline: None,
+            ambiguous: false,
         };
         match built {
             Ok(request) => {
@@ -191,6 +197,13 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     pub(crate) fn body(mut self, body: Body) -> Self {
         self.body = body;
+        self
+    }
+
+    /// An UploadPart: an answer whose CRC-64 differs from the bytes sent is
+    /// tried again (the part is replaced), as far as the policy allows.
+    pub(crate) fn retrying_crc64_mismatch(mut self) -> Self {
+        self.retry_crc64_mismatch = true;
         self
     }
 
@@ -271,6 +284,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     /// After an ambiguous failure: look the object up.
     fn look(&mut self) {
+        self.ambiguous = true;
         self.looks = 0;
         self.ready(Phase::Look, 0);
     }
@@ -284,6 +298,24 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
             let error = self.last_error.take().unwrap_or(error);
             self.failure = Failure::Gone;
             self.finish_with(Err(error));
+        }
+    }
+
+    /// Ends the call at its deadline: a callback write that may have taken
+    /// effect has an unknown outcome; anything else timed out.
+    fn time_out(&mut self) {
+        let write_out = matches!(
+            self.state,
+            State::InFlight {
+                phase: Phase::Write,
+                ..
+            }
+        );
+        if self.callback && (write_out || self.ambiguous) {
+            self.unknown(None, "the call's total timeout passed first");
+        } else {
+            let limit = self.policy.total_timeout.unwrap_or_default();
+            self.finish(Err(Error::Timeout { limit }));
         }
     }
 
@@ -371,6 +403,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     Ok(output) => {
                         self.answer_body = body;
                         self.finish(Ok(output));
+                    }
+                    Err(e @ Error::Crc64Mismatch { .. }) if self.retry_crc64_mismatch => {
+                        self.retry_or_fail(E::from(e));
                     }
                     Err(e) => {
                         let code = e.service().map(|s| s.code.clone()).unwrap_or_default();
@@ -474,6 +509,7 @@ impl<O: Operation, E: From<Error>> Flow<E> for Call<O, E> {
         loop {
             match self.state {
                 State::Start => {
+                    self.deadline = self.policy.total_timeout.map(|t| now + t);
                     self.ready(Phase::Write, 0);
                     if let Some(total) = self.progress {
                         return Step::Progress { done: 0, total };
@@ -485,9 +521,18 @@ impl<O: Operation, E: From<Error>> Flow<E> for Call<O, E> {
                     }
                     return self.result.take().map_or(Step::Pending, Step::Done);
                 }
-                State::InFlight { .. } => return Step::Pending,
+                State::InFlight { .. } => match self.deadline {
+                    Some(deadline) if now >= deadline => self.time_out(),
+                    Some(deadline) => return Step::Wait(deadline),
+                    None => return Step::Pending,
+                },
                 State::Ready { phase, delay, at } => {
                     let at = at.unwrap_or(now + delay);
+                    // No attempt starts at or after the deadline.
+                    if self.deadline.is_some_and(|d| now >= d || at >= d) {
+                        self.time_out();
+                        continue;
+                    }
                     if at > now {
                         self.state = State::Ready {
                             phase,

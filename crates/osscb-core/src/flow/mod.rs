@@ -35,6 +35,14 @@
 //! Writes without a callback are retried as any request is: see
 //! [`crate::retry`].
 //!
+//! # Deadlines
+//!
+//! With a [`RetryPolicy::total_timeout`](crate::retry::RetryPolicy::total_timeout),
+//! a machine whose request is in flight answers [`Step::Wait`] until the
+//! deadline rather than [`Step::Pending`], and at the deadline finishes
+//! ([`Step::Done`]) with the request still in flight: the transport drops
+//! it, or lets it end unheard (its answer is ignored).
+//!
 //! ```
 //! use std::time::SystemTime;
 //! use osscb_core::flow::{Answer, Call, Flow, Step};
@@ -157,7 +165,8 @@ pub enum Fact {
     /// handed over): OSS cannot have acted on it.
     NotSent,
     /// It went out; no complete answer came back (reset, closed, an I/O
-    /// error while reading the answer).
+    /// error while reading the answer, its body included: the request may
+    /// have taken effect).
     NoAnswer,
     /// It went out; the answer did not come in time.
     TimedOut,
@@ -197,7 +206,10 @@ pub enum Step<T, E> {
     Send(Send),
     /// Nothing to send before this time (unless an answer arrives).
     Wait(SystemTime),
-    /// Write these checkpoint bytes (atomically: a temporary file renamed).
+    /// Write these checkpoint bytes atomically: to a new temporary file in
+    /// the checkpoint's directory, created exclusively under a random name
+    /// (never a fixed one such as `<path>.tmp`, where a planted symlink
+    /// would be followed), then renamed over the checkpoint.
     Save(Vec<u8>),
     /// Remove the checkpoint.
     Remove,
@@ -210,7 +222,8 @@ pub enum Step<T, E> {
     },
     /// Nothing to do until an answer arrives.
     Pending,
-    /// Finished; nothing is in flight.
+    /// Finished; nothing is in flight but requests abandoned at a total
+    /// timeout, whose answers are no longer needed.
     Done(Result<T, E>),
 }
 

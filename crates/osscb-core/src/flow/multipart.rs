@@ -1,5 +1,6 @@
 //! [`Multipart`]: a multipart upload of a source as one machine — checkpoint
-//! load and resume, initiate, parts in parallel, the after-failure decision,
+//! load and resume (or abort of a checkpoint's upload that no longer
+//! matches), initiate, parts in parallel, the after-failure decision,
 //! completion with its lost-answer recovery.
 
 use std::collections::VecDeque;
@@ -7,12 +8,13 @@ use std::time::SystemTime;
 
 use super::call::{Expect, Failure};
 use super::{Answer, Body, Call, Flow, SendId, Step};
+use crate::ops::Operation as _;
 use crate::ops::multipart::{
     AbortMultipartUpload, CompleteMultipartUpload, CompleteMultipartUploadOutput,
     InitiateMultipartUpload, PartPlan, UploadPart,
 };
 use crate::retry::RetryPolicy;
-use crate::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions};
+use crate::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions, writes_digest};
 use crate::{Bucket, Error, ObjectKey};
 
 type Output = CompleteMultipartUploadOutput;
@@ -26,6 +28,8 @@ struct Part<E> {
 
 enum Phase<E> {
     Start,
+    /// Aborting the upload of a checkpoint that no longer matches.
+    Discard(Box<Call<AbortMultipartUpload, E>>),
     Initiate(Box<Call<InitiateMultipartUpload, E>>),
     Parts {
         queue: VecDeque<u32>,
@@ -42,8 +46,13 @@ enum Phase<E> {
 /// The parts are `Body::Source` ranges of the source; up to
 /// `options.parallelism` are handed out before an answer is needed. With
 /// `options.checkpoint`, the machine asks to save its checkpoint after each
-/// part and resumes from the saved bytes given at construction. When a run
-/// fails, it decides what becomes of the upload:
+/// part and resumes from the saved bytes given at construction, if they
+/// match this upload: the same bucket, key, file (size and modification
+/// time), part size, object headers (content type, metadata, ACL, storage
+/// class) and callback. Saved bytes of another upload are not resumed: that
+/// upload is aborted (its parts are billed until then; the outcome of the
+/// abort does not matter), the checkpoint removed, and a new upload starts.
+/// When a run fails, it decides what becomes of the upload:
 ///
 /// - the object was or may have been stored (203, [`Error::AnswerLost`],
 ///   [`Error::OutcomeUnknown`]): the checkpoint is removed, the upload never
@@ -62,7 +71,9 @@ pub struct Multipart<E> {
     policy: RetryPolicy,
     seed: u64,
     tags: u64,
+    writes: String,
     saved: Option<Checkpoint>,
+    stale: Option<Checkpoint>,
     resumed: bool,
     checkpoint: Option<Checkpoint>,
     phase: Phase<E>,
@@ -87,7 +98,8 @@ impl<E: From<Error>> Multipart<E> {
     /// Requests are retried by `policy` with backoff jitter drawn from `seed`.
     ///
     /// # Errors
-    /// An invalid part size or parallelism, or a file too large for 10,000 parts.
+    /// An invalid part size or parallelism, a file too large for 10,000
+    /// parts, or write options that cannot be sent (a metadata name, say).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         bucket: &Bucket,
@@ -101,9 +113,12 @@ impl<E: From<Error>> Multipart<E> {
     ) -> Result<Self, Error> {
         let file = FileFingerprint::new(file.0, file.1);
         let plan = options.plan(file.size)?;
-        let saved = saved
-            .and_then(|bytes| Checkpoint::from_json(bytes).ok())
-            .filter(|c| c.resumes(bucket, key, file, &plan, options.callback.as_ref()));
+        let initiate = options.initiate(bucket, key, file_name).request()?;
+        let writes = writes_digest(&initiate.headers, options.callback.as_ref());
+        let (saved, stale) = match saved.and_then(|bytes| Checkpoint::from_json(bytes).ok()) {
+            Some(c) if c.resumes(bucket, key, file, &plan, &writes) => (Some(c), None),
+            other => (None, other),
+        };
         Ok(Self {
             bucket: bucket.clone(),
             key: key.clone(),
@@ -114,7 +129,9 @@ impl<E: From<Error>> Multipart<E> {
             policy,
             seed,
             tags: 0,
+            writes,
             saved,
+            stale,
             resumed: false,
             checkpoint: None,
             phase: Phase::Start,
@@ -158,7 +175,16 @@ impl<E: From<Error>> Multipart<E> {
     }
 
     fn start(&mut self) {
-        if let Some(saved) = self.saved.take() {
+        if let Some((stale, (bucket, key))) = self
+            .stale
+            .take()
+            .and_then(|c| c.target().map(|target| (c, target)))
+        {
+            let op = AbortMultipartUpload::new(bucket, key, stale.upload_id().to_owned());
+            let (tag, seed) = self.tag();
+            let call = Call::new(op, self.policy, seed).tagged(tag);
+            self.phase = Phase::Discard(Box::new(call));
+        } else if let Some(saved) = self.saved.take() {
             self.resumed = true;
             self.checkpoint = Some(saved);
             self.start_parts();
@@ -287,6 +313,7 @@ impl<E: From<Error>> Multipart<E> {
                 let seed = self.seed.wrapping_add(tag);
                 let call = Call::new(op, self.policy, seed)
                     .tagged(tag)
+                    .retrying_crc64_mismatch()
                     .body(Body::Source {
                         part: number,
                         offset,
@@ -369,6 +396,14 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
                 self.start();
                 self.next(now)
             }
+            Phase::Discard(call) => match forward(call.next(now)) {
+                Ok(step) => step,
+                Err(_) => {
+                    self.remove();
+                    self.start();
+                    self.next(now)
+                }
+            },
             Phase::Initiate(call) => match forward(call.next(now)) {
                 Ok(step) => step,
                 Err(Ok(init)) => {
@@ -378,7 +413,7 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
                         init.upload_id,
                         self.file,
                         &self.plan,
-                        self.options.callback.as_ref(),
+                        &self.writes,
                     ));
                     self.save();
                     self.start_parts();
@@ -427,6 +462,7 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
     fn on_answer(&mut self, id: SendId, answer: Answer<E>) {
         match &mut self.phase {
             Phase::Initiate(call) => call.on_answer(id, answer),
+            Phase::Discard(call) => call.on_answer(id, answer),
             Phase::Complete(call) => call.on_answer(id, answer),
             Phase::Abort(call, _) => call.on_answer(id, answer),
             Phase::Parts { active, .. } => {

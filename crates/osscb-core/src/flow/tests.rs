@@ -7,6 +7,7 @@ use http::{Method, StatusCode};
 
 use super::{Answer, Body, Call, Fact, Flow, Multipart, Request, Send, Step};
 use crate::callback::Callback;
+use crate::ops::Operation as _;
 use crate::ops::PutObject;
 use crate::ops::multipart::CompleteMultipartUploadOutput;
 use crate::retry::RetryPolicy;
@@ -324,7 +325,8 @@ fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
         .parallelism(1)
         .checkpoint("cp");
     let plan = options.plan(file.size).unwrap_or_else(|e| panic!("{e}"));
-    let mut saved = crate::upload::Checkpoint::new(&bucket, &key, "U9", file, &plan, None);
+    let writes = writes_of(&options);
+    let mut saved = crate::upload::Checkpoint::new(&bucket, &key, "U9", file, &plan, &writes);
     saved.record(crate::upload::PartRecord {
         number: 1,
         etag: "\"P1\"".into(),
@@ -372,4 +374,216 @@ fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
     assert!(matches!(upload.next(now()), Step::Remove));
     let output: CompleteMultipartUploadOutput = done(&mut upload).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(output.object.etag.as_deref(), Some("\"X-3\""));
+}
+
+/// The checkpoint identity of an upload to `a/b.txt` with `options`.
+fn writes_of(options: &UploadOptions) -> String {
+    let (bucket, key) = names();
+    let initiate = options.initiate(&bucket, &key, None);
+    let headers = initiate.request().unwrap_or_else(|e| panic!("{e}")).headers;
+    crate::upload::writes_digest(&headers, options.callback.as_ref())
+}
+
+fn put_with(with_callback: bool, policy: RetryPolicy) -> Call<PutObject, Error> {
+    let (bucket, key) = names();
+    let mut options = UploadOptions::new();
+    if with_callback {
+        options = options.callback(callback());
+    }
+    let op = options.put_object(&bucket, &key, 5, None);
+    Call::with_source(op, 5, policy, 1)
+}
+
+/// Runs `upload` through InitiateMultipartUpload (upload id `U1`).
+fn initiated(upload: &mut Multipart<Error>) {
+    let init = send(upload, now());
+    let xml =
+        b"<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>";
+    upload.on_answer(init.id, response(200, &[], xml));
+}
+
+#[test]
+fn a_part_whose_crc64_does_not_match_is_sent_again() {
+    let (bucket, key) = names();
+    let options = UploadOptions::new().part_size(100 * 1024).parallelism(1);
+    let file = (200 * 1024, now());
+    let policy = RetryPolicy::default();
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+    initiated(&mut upload);
+    let p1 = send(&mut upload, now());
+    let wrong = [("etag", "\"P1\""), ("x-oss-hash-crc64ecma", "7")];
+    upload.on_answer(p1.id, response(200, &wrong, b""));
+    let again = send(&mut upload, now() + Duration::from_secs(10));
+    assert_eq!(again.body, p1.body, "the same part, sent again");
+    assert_ne!(again.id, p1.id);
+    upload.on_answer(again.id, response(200, &[("etag", "\"P1\"")], b""));
+    let p2 = send(&mut upload, now());
+    assert!(matches!(p2.body, Body::Source { part: 2, .. }));
+    upload.on_answer(p2.id, response(200, &[("etag", "\"P2\"")], b""));
+    let complete = send(&mut upload, now());
+    assert_eq!(unsigned(&complete).method, Method::POST);
+
+    // Bounded by the policy: a part that never matches fails the run.
+    let policy = RetryPolicy::none();
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+    initiated(&mut upload);
+    let p1 = send(&mut upload, now());
+    upload.on_answer(p1.id, response(200, &wrong, b""));
+    let abort = send(&mut upload, now());
+    assert_eq!(unsigned(&abort).method, Method::DELETE);
+    upload.on_answer(abort.id, response(204, &[], b""));
+    assert!(matches!(
+        done(&mut upload),
+        Err(Error::Crc64Mismatch { reported: 7, .. })
+    ));
+
+    // A PutObject with a wrong CRC-64 is not sent again: it replaced the object.
+    let mut call = put(false);
+    let first = send(&mut call, now());
+    call.on_answer(first.id, response(200, &wrong, b""));
+    assert!(matches!(done(&mut call), Err(Error::Crc64Mismatch { .. })));
+}
+
+#[test]
+fn a_total_timeout_ends_the_call_and_abandons_a_request_in_flight() {
+    let limit = Duration::from_secs(5);
+    let policy = RetryPolicy {
+        max_attempts: 10,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(100),
+        total_timeout: Some(limit),
+    };
+    // In flight: the machine wakes at the deadline instead of waiting for
+    // an answer that trickles in.
+    let mut call = put_with(false, policy);
+    let first = send(&mut call, now());
+    match call.next(now() + Duration::from_secs(1)) {
+        Step::Wait(at) => assert_eq!(at, now() + limit),
+        other => panic!("expected a wait, got {:?}", other.kind()),
+    }
+    match call.next(now() + limit) {
+        Step::Done(Err(Error::Timeout { limit: l })) => assert_eq!(l, limit),
+        other => panic!("expected a timeout, got {:?}", other.kind()),
+    }
+    call.on_answer(first.id, response(200, &[], b""));
+    assert!(matches!(call.next(now() + limit), Step::Pending));
+
+    // Retries stop at the deadline.
+    let mut call = put_with(false, policy);
+    let first = send(&mut call, now());
+    call.on_answer(first.id, error(503, "ServiceUnavailable"));
+    assert!(matches!(
+        call.next(now() + limit),
+        Step::Done(Err(Error::Timeout { .. }))
+    ));
+
+    // A callback write that may have taken effect: the outcome is unknown.
+    let mut call = put_with(true, policy);
+    let first = send(&mut call, now());
+    let _ = first;
+    assert!(matches!(
+        call.next(now() + limit + Duration::from_secs(1)),
+        Step::Done(Err(Error::OutcomeUnknown { found: None, .. }))
+    ));
+
+    // No total timeout: the machine waits for the answer, however long.
+    let mut call = put(false);
+    let _ = send(&mut call, now());
+    assert!(matches!(
+        call.next(now() + Duration::from_secs(86_400)),
+        Step::Pending
+    ));
+}
+
+#[test]
+fn a_checkpoint_of_other_write_options_is_aborted_and_started_over() {
+    let (bucket, key) = names();
+    let file = FileFingerprint::new(250 * 1024, now());
+    let old = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint("cp");
+    let plan = old.plan(file.size).unwrap_or_else(|e| panic!("{e}"));
+    let writes = writes_of(&old);
+    let mut saved = crate::upload::Checkpoint::new(&bucket, &key, "U9", file, &plan, &writes);
+    saved.record(crate::upload::PartRecord {
+        number: 1,
+        etag: "\"P1\"".into(),
+        crc64: 11,
+        size: 100 * 1024,
+    });
+    let saved = saved.to_json();
+    // The same options under checkpoint version 1, which did not record them.
+    let v1 = String::from_utf8_lossy(&saved).replace("\"version\": 2", "\"version\": 1");
+    assert_ne!(v1.as_bytes(), saved.as_slice());
+    let changes = [
+        old.clone().content_type("text/csv"),
+        old.clone().metadata("run", "2"),
+        old.clone().callback(callback()),
+        {
+            let mut o = old.clone();
+            o.write.acl = Some(crate::ops::ObjectAcl::Private);
+            o
+        },
+        {
+            let mut o = old.clone();
+            o.write.storage_class = Some(crate::ops::StorageClass::Archive);
+            o
+        },
+    ];
+    let cases = changes
+        .into_iter()
+        .map(|options| (options, saved.as_slice()))
+        .chain([(old.clone(), v1.as_bytes())]);
+    for (options, saved) in cases {
+        let upload = Multipart::<Error>::new(
+            &bucket,
+            &key,
+            &options,
+            (250 * 1024, now()),
+            None,
+            Some(saved),
+            RetryPolicy::none(),
+            3,
+        );
+        let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+        let abort = send(&mut upload, now());
+        assert_eq!(unsigned(&abort).method, Method::DELETE, "{options:?}");
+        assert_eq!(
+            unsigned(&abort).query,
+            vec![("uploadId".to_owned(), "U9".to_owned())]
+        );
+        upload.on_answer(abort.id, response(204, &[], b""));
+        assert!(matches!(upload.next(now()), Step::Remove));
+        let init = send(&mut upload, now());
+        let init = unsigned(&init);
+        assert_eq!(init.method, Method::POST);
+        assert_eq!(init.query, vec![("uploads".to_owned(), String::new())]);
+        if let Some(ct) = &options.write.content_type {
+            assert_eq!(
+                init.headers.get("content-type").map(|v| v.as_bytes()),
+                Some(ct.as_bytes())
+            );
+        }
+    }
+}
+
+/// Both transports report a reset while the answer's body is read as
+/// [`Fact::NoAnswer`]: a GET is sent again; a callback write is looked up
+/// (`a_lost_answer_to_a_callback_write_is_looked_up_not_resent`).
+#[test]
+fn a_get_whose_answer_breaks_off_is_sent_again() {
+    let (bucket, key) = names();
+    let get = crate::ops::GetObject::new(bucket, key);
+    let mut call = Call::<_, Error>::new(get, RetryPolicy::default(), 5);
+    let first = send(&mut call, now());
+    assert_eq!(unsigned(&first).method, Method::GET);
+    call.on_answer(first.id, failed(Fact::NoAnswer));
+    let again = send(&mut call, now() + Duration::from_secs(10));
+    assert_eq!(unsigned(&again).method, Method::GET);
+    call.on_answer(again.id, response(200, &[("etag", "\"E\"")], b"hello"));
+    assert!(done(&mut call).is_ok());
+    assert_eq!(call.take_body(), b"hello");
 }

@@ -1,6 +1,6 @@
-//! The multipart checkpoint: which upload, of which file, cut how, with which
-//! callback, and the parts done. The multipart machine hands it to the
-//! transport as opaque bytes to save, and reads back what was saved.
+//! The multipart checkpoint: which upload, of which file, cut how, writing
+//! what (object headers and callback), and the parts done. The multipart
+//! machine hands it to the transport as opaque bytes to save, and reads back what was saved.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,8 @@ pub(crate) struct PartRecord {
     pub(crate) size: u64,
 }
 
-const CHECKPOINT_VERSION: u32 = 1;
+/// 2: the write options joined the callback in the identity (`writes`).
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// The state of a multipart upload, saved as JSON after each part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,30 +31,43 @@ pub(crate) struct Checkpoint {
     upload_id: String,
     file: FileFingerprint,
     part_size: u64,
-    callback: String,
+    /// [`writes_digest`]; empty in a version 1 checkpoint.
+    #[serde(default)]
+    writes: String,
     parts: Vec<PartRecord>,
 }
 
-fn callback_fingerprint(callback: Option<&Callback>) -> String {
-    callback.map_or_else(String::new, |c| {
-        let mut text = c.encoded().to_owned();
+/// A digest of what an upload writes besides the file's bytes, which a
+/// resumed upload must not silently drop: the headers InitiateMultipartUpload
+/// sends (content type, user metadata, ACL, storage class, forbid-overwrite —
+/// OSS fixes the object's headers when the upload is initiated, see
+/// [InitiateMultipartUpload](https://www.alibabacloud.com/help/en/oss/developer-reference/initiatemultipartupload))
+/// and the callback CompleteMultipartUpload carries, with its variables.
+pub(crate) fn writes_digest(initiate: &http::HeaderMap, callback: Option<&Callback>) -> String {
+    let mut lines: Vec<Vec<u8>> = initiate
+        .iter()
+        .map(|(name, value)| [name.as_str().as_bytes(), b":", value.as_bytes()].concat())
+        .collect();
+    lines.sort();
+    if let Some(c) = callback {
+        lines.push([b"callback:", c.encoded().as_bytes()].concat());
         if let Some(vars) = c.encoded_variables() {
-            text.push('\n');
-            text.push_str(vars);
+            lines.push([b"callback-var:", vars.as_bytes()].concat());
         }
-        format!("{:016x}", crate::crc64::checksum(text.as_bytes()))
-    })
+    }
+    format!("{:016x}", crate::crc64::checksum(&lines.join(&b'\n')))
 }
 
 impl Checkpoint {
-    /// A new upload `upload_id` of `file` to `key`, cut by `plan`, with no part done.
+    /// A new upload `upload_id` of `file` to `key`, cut by `plan`, writing
+    /// what `writes` ([`writes_digest`]) digests, with no part done.
     pub(crate) fn new(
         bucket: &Bucket,
         key: &ObjectKey,
         upload_id: impl Into<String>,
         file: FileFingerprint,
         plan: &PartPlan,
-        callback: Option<&Callback>,
+        writes: &str,
     ) -> Self {
         Self {
             version: CHECKPOINT_VERSION,
@@ -62,7 +76,7 @@ impl Checkpoint {
             upload_id: upload_id.into(),
             file,
             part_size: plan.part_size,
-            callback: callback_fingerprint(callback),
+            writes: writes.to_owned(),
             parts: Vec::new(),
         }
     }
@@ -71,16 +85,25 @@ impl Checkpoint {
         &self.upload_id
     }
 
+    /// The bucket and key its upload writes to, if they are valid names.
+    pub(crate) fn target(&self) -> Option<(Bucket, ObjectKey)> {
+        Some((
+            Bucket::new(&self.bucket).ok()?,
+            ObjectKey::new(&self.key).ok()?,
+        ))
+    }
+
     /// Whether this checkpoint can resume an upload of `file` to `key` cut by
-    /// `plan` with `callback`: same bucket, key, file size and mtime, part
-    /// size and callback, and every recorded part fits the plan.
+    /// `plan` writing what `writes` digests: same bucket, key, file size and
+    /// mtime, part size, object headers and callback, and every recorded part
+    /// fits the plan.
     pub(crate) fn resumes(
         &self,
         bucket: &Bucket,
         key: &ObjectKey,
         file: FileFingerprint,
         plan: &PartPlan,
-        callback: Option<&Callback>,
+        writes: &str,
     ) -> bool {
         self.version == CHECKPOINT_VERSION
             && !self.upload_id.is_empty()
@@ -89,7 +112,7 @@ impl Checkpoint {
             && self.file == file
             && self.file.size == plan.total_size
             && self.part_size == plan.part_size
-            && self.callback == callback_fingerprint(callback)
+            && self.writes == writes
             && self.parts.iter().all(|p| {
                 plan.part(p.number).map(|(_, len)| len) == Some(p.size) && !p.etag.is_empty()
             })
@@ -164,7 +187,10 @@ mod tests {
             .body("bucket=${bucket}")
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let mut cp = Checkpoint::new(&bucket, &key, "UP", file, &plan, Some(&callback));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", http::HeaderValue::from_static("text/plain"));
+        let writes = writes_digest(&headers, Some(&callback));
+        let mut cp = Checkpoint::new(&bucket, &key, "UP", file, &plan, &writes);
         assert_eq!(cp.pending(), vec![1, 2, 3]);
         let data: Vec<u8> = (0..250_000u32).map(|i| (i % 251) as u8).collect();
         for n in [3, 1] {
@@ -184,23 +210,40 @@ mod tests {
         );
         let loaded = Checkpoint::from_json(&cp.to_json()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(loaded, cp);
-        assert!(loaded.resumes(&bucket, &key, file, &plan, Some(&callback)));
-        // Any change of file, part size, callback or key starts over.
+        assert!(loaded.resumes(&bucket, &key, file, &plan, &writes));
+        // Any change of file, part size, object headers, callback or key
+        // starts over.
         let other_cb = Callback::builder("http://127.0.0.1:2/cb")
             .body("bucket=${bucket}")
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!loaded.resumes(&bucket, &key, file, &plan, Some(&other_cb)));
-        assert!(!loaded.resumes(&bucket, &key, file, &plan, None));
+        let other = |headers: &http::HeaderMap, callback| {
+            !loaded.resumes(
+                &bucket,
+                &key,
+                file,
+                &plan,
+                &writes_digest(headers, callback),
+            )
+        };
+        assert!(other(&headers, Some(&other_cb)));
+        assert!(other(&headers, None));
+        let mut more = headers.clone();
+        more.insert("x-oss-meta-run", http::HeaderValue::from_static("2"));
+        assert!(other(&more, Some(&callback)));
+        more.remove("content-type");
+        more.remove("x-oss-meta-run");
+        assert!(other(&more, Some(&callback)));
+        assert!(!other(&headers.clone(), Some(&callback)));
         let touched = FileFingerprint {
             mtime_nanos: 6,
             ..file
         };
-        assert!(!loaded.resumes(&bucket, &key, touched, &plan, Some(&callback)));
+        assert!(!loaded.resumes(&bucket, &key, touched, &plan, &writes));
         let bigger_parts = PartPlan::new(file.size, 200 * 1024).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!loaded.resumes(&bucket, &key, file, &bigger_parts, Some(&callback)));
+        assert!(!loaded.resumes(&bucket, &key, file, &bigger_parts, &writes));
         let other_key = ObjectKey::new("other").unwrap_or_else(|e| panic!("{e}"));
-        assert!(!loaded.resumes(&bucket, &other_key, file, &plan, Some(&callback)));
+        assert!(!loaded.resumes(&bucket, &other_key, file, &plan, &writes));
         assert!(Checkpoint::from_json(b"{\"version\":1}").is_err());
         assert!(Checkpoint::from_json(b"\x00garbage").is_err());
 

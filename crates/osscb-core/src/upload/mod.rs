@@ -30,7 +30,7 @@ use crate::ops::multipart::{
 use crate::ops::{PutObject, WriteOptions, guess_content_type};
 use crate::{Bucket, Error, ObjectKey};
 
-pub(crate) use checkpoint::{Checkpoint, PartRecord};
+pub(crate) use checkpoint::{Checkpoint, PartRecord, writes_digest};
 
 /// The parallelism of multipart uploads unless set: 4 parts in flight.
 pub(crate) const DEFAULT_PARALLELISM: usize = 4;
@@ -74,7 +74,12 @@ pub struct UploadOptions {
     /// `parallelism × part_size`.
     pub(crate) parallelism: usize,
     /// Multipart: a checkpoint file. When set, a rerun skips finished parts,
-    /// and a failed upload is kept (not aborted) so that it can resume.
+    /// and a failed upload is kept (not aborted) so that it can resume. A
+    /// rerun resumes only the same upload: same bucket, key, file, part
+    /// size, object headers (content type, metadata, ACL, storage class) and
+    /// callback; otherwise the checkpoint's upload is aborted and a new one
+    /// starts. Written through a new temporary file in the same directory:
+    /// keep it in a directory only its owner can write to.
     pub checkpoint: Option<PathBuf>,
 }
 
@@ -139,7 +144,7 @@ impl UploadOptions {
         self
     }
 
-    /// A checkpoint file for resumable multipart uploads.
+    /// A checkpoint file for resumable multipart uploads (see the field).
     #[must_use]
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
         self.checkpoint = Some(path.into());
