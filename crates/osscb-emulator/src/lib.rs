@@ -54,6 +54,7 @@ pub struct EmulatorConfig {
     data_dir: Option<PathBuf>,
     rsa_key_pem: Option<String>,
     callback_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -72,6 +73,7 @@ impl fmt::Debug for EmulatorConfig {
                 &self.rsa_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("callback_timeout", &self.callback_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -88,6 +90,7 @@ impl EmulatorConfig {
             data_dir: None,
             rsa_key_pem: None,
             callback_timeout: callback::TIMEOUT,
+            header_read_timeout: server::HEADER_READ_TIMEOUT,
         }
     }
 
@@ -126,6 +129,16 @@ impl EmulatorConfig {
     #[must_use]
     pub fn callback_timeout(mut self, timeout: Duration) -> Self {
         self.callback_timeout = timeout;
+        self
+    }
+
+    /// How long a client has to send a request's head (request line and
+    /// headers), counted from its first byte or from the end of the previous
+    /// response on a kept-alive connection; a slower client's connection is
+    /// closed (408 when anything was received). Default: 10 s.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
         self
     }
 }
@@ -172,12 +185,13 @@ impl Emulator {
                     None => creds,
                 }
             },
-            store: Mutex::new(store),
+            store: Arc::new(store),
             signer,
             faults: Faults::default(),
             stats: server::Stats::default(),
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),
             callback_timeout: config.callback_timeout,
+            header_read_timeout: config.header_read_timeout,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -244,7 +258,7 @@ impl Emulator {
     /// The ids of the multipart uploads in progress (initiated, neither
     /// completed nor aborted), sorted.
     pub fn multipart_uploads(&self) -> Vec<String> {
-        self.shared.store().upload_ids()
+        self.shared.store.upload_ids()
     }
 
     /// Stops serving and waits for the server thread.

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::auth::{constant_time_eq, invalid_access_key_id, iso8601};
 use crate::error::OssError;
-use crate::server::{Ctx, Resp, Target, Written, read_body, write_answer};
+use crate::server::{Ctx, Resp, Target, Written, read_body, stored, write_answer};
 use crate::store::{Object, ObjectMeta, epoch_secs, hex_upper};
 use crate::xml::Xml;
 
@@ -308,13 +308,11 @@ pub(crate) async fn post_object(
         multipart: false,
     };
     let size = form.file.len() as u64;
-    ctx.shared
-        .store()
-        .put(Object {
-            meta: meta.clone(),
-            data: form.file.clone(),
-        })
-        .map_err(|e| OssError::internal(e.to_string()))?;
+    let object = Object {
+        meta: meta.clone(),
+        data: form.file.clone(),
+    };
+    stored(ctx.shared.store.put(object, false).await, "")?;
     let xml = (status == StatusCode::CREATED).then(|| {
         let host = ctx.host_id;
         let mut xml = Xml::new("PostResponse");
