@@ -33,7 +33,7 @@ use crate::store::{ObjectMeta, Outcome, Store, hex_upper};
 /// Where the emulator serves its callback public key.
 pub(crate) const PUB_KEY_PATH: &str = "/__osscb/callback_pub_key.pem";
 /// OSS's PutObject limit, also the emulator's largest request body.
-const MAX_BODY: usize = 5 * 1024 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 5 * 1024 * 1024 * 1024;
 /// The default of [`crate::EmulatorConfig::header_read_timeout`].
 pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Every part but the last must be at least this large.
@@ -328,7 +328,7 @@ pub(crate) fn target(headers: &HeaderMap, uri: &http::Uri) -> Result<Target, Oss
 
 /// Reads a whole body (up to [`MAX_BODY`]).
 pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
-    Limited::new(body, MAX_BODY)
+    Limited::new(body, usize::try_from(MAX_BODY).unwrap_or(usize::MAX))
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
