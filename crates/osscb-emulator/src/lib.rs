@@ -19,6 +19,14 @@
 //!
 //! The emulator runs on its own thread with its own tokio runtime, so
 //! blocking and async tests can both use it; dropping it stops it.
+//!
+//! It listens on loopback unless told otherwise, and bounds what a client can
+//! make it hold: a request head must arrive within
+//! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
+//! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
+//! PostObject form is authenticated from its fields before its `file`, which
+//! together may not exceed 64 KiB. With a data directory, writes are
+//! crash-safe and a damaged entry is skipped at start, with a warning.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -133,9 +141,10 @@ impl EmulatorConfig {
     }
 
     /// How long a client has to send a request's head (request line and
-    /// headers), counted from its first byte or from the end of the previous
-    /// response on a kept-alive connection; a slower client's connection is
-    /// closed (408 when anything was received). Default: 10 s.
+    /// headers), counted from when the emulator starts waiting for it (a new
+    /// connection, or the previous answer on a kept-alive one): a slower
+    /// (slowloris) or idle client's connection is closed without an answer.
+    /// Default: 10 s.
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;

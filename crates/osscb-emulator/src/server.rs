@@ -157,10 +157,17 @@ async fn handle(
         }
         let result = match verdict.fail {
             Some(status) => {
-                // Read (and discard) the body first, so the client sees the
-                // status rather than a broken pipe while it is still sending.
+                // Read (and discard, up to OSS's largest body) the body
+                // first, so the client sees the status rather than a broken
+                // pipe while it is still sending.
                 let mut body = req.into_body();
-                while let Some(Ok(_)) = body.frame().await {}
+                let mut left = MAX_BODY;
+                while left > 0
+                    && let Some(Ok(frame)) = body.frame().await
+                {
+                    let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                    left = left.saturating_sub(len);
+                }
                 Err(injected_error(status))
             }
             None => process(shared, req, peer, &request_id, &host_id).await,

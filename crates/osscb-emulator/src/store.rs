@@ -376,7 +376,10 @@ impl Store {
                 None
             }
         };
-        if let Some(outcome) = refused(&self.lock()) {
+        // A write that may be refused is checked before its bytes are
+        // written, and again (atomically with the commit) after.
+        let conditional = if_absent || upload.is_some();
+        if let Some(outcome) = conditional.then(|| refused(&self.lock())).flatten() {
             return Ok(outcome);
         }
         let dir = self.objects_dir();
@@ -646,4 +649,71 @@ fn load_upload(dir: &Path, state: &mut State) -> io::Result<()> {
         .uploads
         .insert(meta.id.clone(), Upload { meta, parts });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(key: &str, data: Vec<u8>) -> Object {
+        Object {
+            meta: ObjectMeta {
+                bucket: "bucket".to_owned(),
+                key: key.to_owned(),
+                etag: "\"E\"".to_owned(),
+                crc64: 0,
+                content_type: "application/octet-stream".to_owned(),
+                last_modified: 0,
+                meta: Vec::new(),
+                multipart: false,
+            },
+            data: Bytes::from(data),
+        }
+    }
+
+    /// With a data directory, a write's bytes reach their file while another
+    /// thread holds the store's lock, and the write waits for the lock on a
+    /// blocking thread: the runtime's only worker stays free meanwhile.
+    #[test]
+    fn data_is_written_outside_the_lock_and_off_the_runtime() {
+        let dir = std::env::temp_dir().join(format!(
+            "osscb-emulator-store-{}-{}",
+            std::process::id(),
+            crate::server::random_hex(6)
+        ));
+        let store = Arc::new(Store::open(Some(dir.clone())).unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let guard = store.lock();
+        let writer = Arc::clone(&store);
+        let put = runtime.spawn(async move {
+            writer
+                .put(object("big", vec![7u8; 4 * 1024 * 1024]), false)
+                .await
+        });
+        let data_file = || {
+            entries(&dir.join("objects"))
+                .unwrap()
+                .into_iter()
+                .find(|p| is_ext(p, "data"))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while data_file().is_none_or(|p| fs::metadata(p).map_or(0, |m| m.len()) < 4 * 1024 * 1024) {
+            assert!(std::time::Instant::now() < deadline, "no data written");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The worker is free although the write is waiting for the lock.
+        let other = runtime.spawn(async { 42 });
+        assert_eq!(runtime.block_on(other).unwrap(), 42);
+        assert!(!put.is_finished());
+        drop(guard);
+        assert_eq!(runtime.block_on(put).unwrap().unwrap(), Outcome::Done);
+        assert_eq!(
+            store.get("bucket", "big").unwrap().data.len(),
+            4 * 1024 * 1024
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -362,7 +362,7 @@ pub async fn slowloris(
             .await
         {
             Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
-            Ok(Ok(_)) => {} // an error answer (408) may come before the close
+            Ok(Ok(_)) => {} // an answer, if any, is not the close
             Err(_) => {
                 if stream.write_all(b"a").await.is_err() {
                     return Some(started.elapsed());
