@@ -19,6 +19,14 @@
 //!
 //! The emulator runs on its own thread with its own tokio runtime, so
 //! blocking and async tests can both use it; dropping it stops it.
+//!
+//! It listens on loopback unless told otherwise, and bounds what a client can
+//! make it hold: a request head must arrive within
+//! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
+//! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
+//! PostObject form is authenticated from its fields before its `file`, which
+//! together may not exceed 64 KiB. With a data directory, writes are
+//! crash-safe and a damaged entry is skipped at start, with a warning.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -54,6 +62,7 @@ pub struct EmulatorConfig {
     data_dir: Option<PathBuf>,
     rsa_key_pem: Option<String>,
     callback_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -72,6 +81,7 @@ impl fmt::Debug for EmulatorConfig {
                 &self.rsa_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("callback_timeout", &self.callback_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -88,6 +98,7 @@ impl EmulatorConfig {
             data_dir: None,
             rsa_key_pem: None,
             callback_timeout: callback::TIMEOUT,
+            header_read_timeout: server::HEADER_READ_TIMEOUT,
         }
     }
 
@@ -126,6 +137,17 @@ impl EmulatorConfig {
     #[must_use]
     pub fn callback_timeout(mut self, timeout: Duration) -> Self {
         self.callback_timeout = timeout;
+        self
+    }
+
+    /// How long a client has to send a request's head (request line and
+    /// headers), counted from when the emulator starts waiting for it (a new
+    /// connection, or the previous answer on a kept-alive one): a slower
+    /// (slowloris) or idle client's connection is closed without an answer.
+    /// Default: 10 s.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
         self
     }
 }
@@ -172,12 +194,13 @@ impl Emulator {
                     None => creds,
                 }
             },
-            store: Mutex::new(store),
+            store: Arc::new(store),
             signer,
             faults: Faults::default(),
             stats: server::Stats::default(),
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),
             callback_timeout: config.callback_timeout,
+            header_read_timeout: config.header_read_timeout,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -244,7 +267,7 @@ impl Emulator {
     /// The ids of the multipart uploads in progress (initiated, neither
     /// completed nor aborted), sorted.
     pub fn multipart_uploads(&self) -> Vec<String> {
-        self.shared.store().upload_ids()
+        self.shared.store.upload_ids()
     }
 
     /// Stops serving and waits for the server thread.

@@ -7,6 +7,7 @@ use osscb_emulator::{Emulator, EmulatorConfig};
 
 const USAGE: &str = "usage: osscb-emulator --access-key-id ID --access-key-secret SECRET
     [--listen ADDR:PORT] [--security-token TOKEN] [--data-dir DIR] [--rsa-key PEMFILE]
+    [--header-read-timeout-ms MS (default 10000)]
     [--fail-next N:STATUS] [--fail-nth N:STATUS]... [--drop-next N]
     [--delay-ms MS [--delay-count N]] [--corrupt-crc64-next N]";
 
@@ -18,6 +19,7 @@ struct Args {
     token: Option<String>,
     data_dir: Option<String>,
     rsa_key: Option<String>,
+    header_read_timeout_ms: Option<u64>,
     fail_next: Option<(u32, u16)>,
     fail_nth: Vec<(u32, u16)>,
     drop_next: u32,
@@ -57,6 +59,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--security-token" => args.token = Some(value),
             "--data-dir" => args.data_dir = Some(value),
             "--rsa-key" => args.rsa_key = Some(value),
+            "--header-read-timeout-ms" => args.header_read_timeout_ms = Some(number(&value)?),
             "--fail-next" => args.fail_next = Some(pair(&value)?),
             "--fail-nth" => args.fail_nth.push(pair(&value)?),
             "--drop-next" => args.drop_next = number(&value)?,
@@ -86,6 +89,9 @@ fn run(args: Args) -> Result<(), String> {
     }
     if let Some(dir) = args.data_dir {
         config = config.data_dir(dir);
+    }
+    if let Some(ms) = args.header_read_timeout_ms {
+        config = config.header_read_timeout(Duration::from_millis(ms));
     }
     if let Some(path) = args.rsa_key {
         let pem = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;

@@ -14,15 +14,15 @@ use crate::auth::iso8601;
 use crate::error::OssError;
 use crate::server::{
     Ctx, MIN_PART_SIZE, Resp, Target, Written, callback_of, check_md5, host_bucket, random_hex,
-    respond, write_answer,
+    respond, stored, write_answer,
 };
 use crate::store::{Object, ObjectMeta, Part, PartMeta, UploadMeta, epoch_secs, hex_upper};
 use crate::xml::Xml;
 
-pub(crate) fn initiate(ctx: &Ctx<'_>, bucket: &str, key: &str) -> Result<Resp, OssError> {
+pub(crate) async fn initiate(ctx: &Ctx<'_>, bucket: &str, key: &str) -> Result<Resp, OssError> {
     let id = random_hex(16);
     ctx.shared
-        .store()
+        .store
         .create_upload(UploadMeta {
             id: id.clone(),
             bucket: bucket.to_owned(),
@@ -30,6 +30,7 @@ pub(crate) fn initiate(ctx: &Ctx<'_>, bucket: &str, key: &str) -> Result<Resp, O
             content_type: ctx.content_type(key),
             meta: ctx.user_meta(),
         })
+        .await
         .map_err(|e| OssError::internal(e.to_string()))?;
     let mut xml = Xml::new("InitiateMultipartUploadResult");
     xml.leaf("Bucket", bucket)
@@ -46,7 +47,7 @@ fn upload_id(target: &Target) -> &str {
     target.query("uploadId").unwrap_or_default()
 }
 
-pub(crate) fn upload_part(
+pub(crate) async fn upload_part(
     ctx: &Ctx<'_>,
     target: &Target,
     bucket: &str,
@@ -77,21 +78,17 @@ pub(crate) fn upload_part(
         size: body.len() as u64,
         last_modified: epoch_secs(SystemTime::now()),
     };
-    {
-        let mut store = ctx.shared.store();
-        if store.upload(id, bucket, key).is_none() {
-            return Err(OssError::no_such_upload(id));
-        }
-        store
-            .put_part(
-                id,
-                Part {
-                    meta: meta.clone(),
-                    data: body,
-                },
-            )
-            .map_err(|e| OssError::internal(e.to_string()))?;
-    }
+    let part = Part {
+        meta: meta.clone(),
+        data: body,
+    };
+    stored(
+        ctx.shared
+            .store
+            .put_part(id.to_owned(), bucket.to_owned(), key.to_owned(), part)
+            .await,
+        id,
+    )?;
     ctx.shared.stats.upload_part.fetch_add(1, Ordering::SeqCst);
     let mut crc = meta.crc64;
     if ctx.shared.faults.take_corrupt_crc64() {
@@ -141,9 +138,8 @@ pub(crate) async fn complete(
     let callback = callback_of(ctx, target)?;
     let upload = ctx
         .shared
-        .store()
+        .store
         .upload(id, bucket, key)
-        .cloned()
         .ok_or_else(|| OssError::no_such_upload(id))?;
     let listed: CompleteXml = std::str::from_utf8(body)
         .ok()
@@ -190,7 +186,6 @@ pub(crate) async fn complete(
             .with("PartEtag", part.meta.etag.as_str()));
         }
     }
-    ctx.forbid_overwrite(bucket, key)?;
     let mut data = Vec::with_capacity(chosen.iter().map(|p| p.data.len()).sum());
     let mut md5s = Md5::new();
     let mut crc = 0u64;
@@ -210,18 +205,17 @@ pub(crate) async fn complete(
         multipart: true,
     };
     let size = data.len() as u64;
-    {
-        let mut store = ctx.shared.store();
-        store
-            .put(Object {
-                meta: meta.clone(),
-                data: Bytes::from(data),
-            })
-            .map_err(|e| OssError::internal(e.to_string()))?;
-        store
-            .remove_upload(id)
-            .map_err(|e| OssError::internal(e.to_string()))?;
-    }
+    let object = Object {
+        meta: meta.clone(),
+        data: Bytes::from(data),
+    };
+    stored(
+        ctx.shared
+            .store
+            .complete(object, id.to_owned(), ctx.forbid_overwrite())
+            .await,
+        id,
+    )?;
     let host = ctx.host_id;
     let location = if host_bucket(host).is_some() {
         format!("http://{host}/{key}")
@@ -242,7 +236,7 @@ pub(crate) async fn complete(
     Ok(write_answer(ctx, written, callback, Some(xml.finish()), StatusCode::OK).await)
 }
 
-pub(crate) fn abort_upload(
+pub(crate) async fn abort_upload(
     ctx: &Ctx<'_>,
     target: &Target,
     bucket: &str,
@@ -253,13 +247,13 @@ pub(crate) fn abort_upload(
         .abort_multipart
         .fetch_add(1, Ordering::SeqCst);
     let id = upload_id(target);
-    let mut store = ctx.shared.store();
-    if store.upload(id, bucket, key).is_none() {
-        return Err(OssError::no_such_upload(id));
-    }
-    store
-        .remove_upload(id)
-        .map_err(|e| OssError::internal(e.to_string()))?;
+    stored(
+        ctx.shared
+            .store
+            .abort_upload(id.to_owned(), bucket.to_owned(), key.to_owned())
+            .await,
+        id,
+    )?;
     Ok(respond(StatusCode::NO_CONTENT, &[], Bytes::new()))
 }
 
@@ -284,9 +278,8 @@ pub(crate) fn list_parts(
     let marker = number("part-number-marker", 0)?;
     let upload = ctx
         .shared
-        .store()
+        .store
         .upload(id, bucket, key)
-        .cloned()
         .ok_or_else(|| OssError::no_such_upload(id))?;
     let mut remaining = upload.parts.range(marker.saturating_add(1)..).peekable();
     let mut listed = Vec::new();

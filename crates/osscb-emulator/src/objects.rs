@@ -10,7 +10,9 @@ use http::{HeaderName, StatusCode};
 use osscb_core::crc64;
 
 use crate::error::OssError;
-use crate::server::{Ctx, Resp, Target, Written, callback_of, check_md5, respond, write_answer};
+use crate::server::{
+    Ctx, Resp, Target, Written, callback_of, check_md5, respond, stored, write_answer,
+};
 use crate::store::{Object, ObjectMeta, epoch_secs, hex_upper};
 
 pub(crate) async fn put_object(
@@ -22,7 +24,6 @@ pub(crate) async fn put_object(
 ) -> Result<Resp, OssError> {
     let callback = callback_of(ctx, target)?;
     let (md5, md5_b64) = check_md5(ctx, &body)?;
-    ctx.forbid_overwrite(bucket, key)?;
     let meta = ObjectMeta {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -34,13 +35,14 @@ pub(crate) async fn put_object(
         multipart: false,
     };
     let size = body.len() as u64;
-    ctx.shared
-        .store()
-        .put(Object {
-            meta: meta.clone(),
-            data: body,
-        })
-        .map_err(|e| OssError::internal(e.to_string()))?;
+    let object = Object {
+        meta: meta.clone(),
+        data: body,
+    };
+    stored(
+        ctx.shared.store.put(object, ctx.forbid_overwrite()).await,
+        "",
+    )?;
     let written = Written {
         meta: &meta,
         size,
@@ -99,14 +101,9 @@ pub(crate) fn get_object(
     key: &str,
     head: bool,
 ) -> Result<Resp, OssError> {
-    let object = ctx
-        .shared
-        .store()
-        .get(bucket, key)
-        .cloned()
-        .ok_or_else(|| {
-            OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
-        })?;
+    let object = ctx.shared.store.get(bucket, key).ok_or_else(|| {
+        OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
+    })?;
     let size = object.data.len() as u64;
     let meta = &object.meta;
     let mut headers = vec![

@@ -1,14 +1,25 @@
 //! PostObject: browser uploads with a `multipart/form-data` form carrying a
 //! signed policy, optionally with a callback (`callback` field, `x:` variables).
+//!
+//! The form is read as it streams in. OSS requires `file` to be the form's
+//! last field (Alibaba Cloud OSS API reference, PostObject, form field
+//! `file`), so the fields before it carry everything that authenticates
+//! the request: they are read (at most [`MAX_FIELDS`] bytes), the signature
+//! and policy are checked, and only then is the file read. A forged or
+//! oversized form is refused without reading its file.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
+use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use md5::{Digest as _, Md5};
 use osscb_core::callback::Callback;
@@ -18,7 +29,7 @@ use serde_json::Value;
 
 use crate::auth::{constant_time_eq, invalid_access_key_id, iso8601};
 use crate::error::OssError;
-use crate::server::{Ctx, Resp, Target, Written, read_body, write_answer};
+use crate::server::{Ctx, MAX_BODY, Resp, Target, Written, stored, write_answer};
 use crate::store::{Object, ObjectMeta, epoch_secs, hex_upper};
 use crate::xml::Xml;
 
@@ -34,10 +45,17 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The most the fields before `file` may hold, names and values together
+/// (64 KiB). OSS documents no such figure; this is the emulator's own bound,
+/// far above any real form (policy, signature, callback and its variables,
+/// metadata). The raw bytes before the file's content (boundaries and part
+/// headers included) are cut off at twice that.
+pub(crate) const MAX_FIELDS: usize = 64 * 1024;
+
+/// The fields before `file`, and the file part's own headers.
 struct Form {
     /// Fields before `file`, names as sent.
     fields: Vec<(String, String)>,
-    file: Bytes,
     file_name: String,
     file_type: Option<String>,
 }
@@ -52,46 +70,141 @@ impl Form {
     }
 }
 
-async fn parse_form(headers: &HeaderMap, body: Bytes) -> Result<Form, OssError> {
-    let bad = |m: &str| {
-        OssError::new(
-            400,
-            "MalformedPOSTRequest",
-            format!("The body of your POST request is not well-formed multipart/form-data: {m}"),
-        )
-    };
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let boundary = multer::parse_boundary(content_type).map_err(|e| bad(&e.to_string()))?;
-    let mut multipart = multer::Multipart::with_reader(std::io::Cursor::new(body), boundary);
-    let mut fields = Vec::new();
-    loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| bad(&e.to_string()))?;
-        let Some(field) = field else {
-            return Err(OssError::invalid_argument(
-                "The file field must be the last field of a PostObject form, and is required.",
-            ));
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name.eq_ignore_ascii_case("file") {
-            let file_name = field.file_name().unwrap_or_default().to_owned();
-            let file_type = field.content_type().map(ToString::to_string);
-            let file = field.bytes().await.map_err(|e| bad(&e.to_string()))?;
-            return Ok(Form {
-                fields,
-                file,
-                file_name,
-                file_type,
-            });
-        }
-        let value = field.text().await.map_err(|e| bad(&e.to_string()))?;
-        fields.push((name, value));
+fn malformed(message: &str) -> OssError {
+    OssError::new(
+        400,
+        "MalformedPOSTRequest",
+        format!("The body of your POST request is not well-formed multipart/form-data: {message}"),
+    )
+}
+
+fn fields_too_large() -> OssError {
+    malformed(&format!(
+        "the form fields before the file field exceed {MAX_FIELDS} bytes."
+    ))
+}
+
+/// The form's parts, pulled from the body only while `budget` (bytes) lasts.
+struct Parts {
+    multipart: multer::Multipart<'static>,
+    budget: Arc<AtomicU64>,
+}
+
+impl Parts {
+    fn new(headers: &HeaderMap, body: Incoming) -> Result<Self, OssError> {
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let boundary =
+            multer::parse_boundary(content_type).map_err(|e| malformed(&e.to_string()))?;
+        let budget = Arc::new(AtomicU64::new(2 * MAX_FIELDS as u64));
+        // Each pull takes one frame (bounded by hyper's read buffer) and is
+        // refused once the budget is spent.
+        let stream = futures_util::stream::unfold(
+            (BodyDataStream::new(body), Arc::clone(&budget)),
+            |(mut body, budget)| async move {
+                if budget.load(Ordering::SeqCst) == 0 {
+                    return Some((Err(Cut("the budget is spent")), (body, budget)));
+                }
+                let frame = match body.next().await? {
+                    Ok(frame) => frame,
+                    Err(_) => return Some((Err(Cut("the body broke off")), (body, budget))),
+                };
+                let len = frame.len() as u64;
+                let _ = budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    Some(left.saturating_sub(len))
+                });
+                Some((Ok(frame), (body, budget)))
+            },
+        );
+        Ok(Self {
+            multipart: multer::Multipart::new(stream, boundary),
+            budget,
+        })
     }
+
+    /// A multer error as OSS's answer.
+    fn error(&self, e: &multer::Error) -> OssError {
+        if self.budget.load(Ordering::SeqCst) == 0 {
+            fields_too_large()
+        } else {
+            malformed(&e.to_string())
+        }
+    }
+
+    /// Reads the fields up to `file`; returns them and the file part, unread.
+    async fn fields(&mut self) -> Result<(Form, multer::Field<'static>), OssError> {
+        let mut fields = Vec::new();
+        let mut used = 0usize;
+        loop {
+            let next = self.multipart.next_field().await;
+            let Some(mut field) = next.map_err(|e| self.error(&e))? else {
+                return Err(OssError::invalid_argument(
+                    "The file field must be the last field of a PostObject form, and is required.",
+                ));
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            if name.eq_ignore_ascii_case("file") {
+                let form = Form {
+                    fields,
+                    file_name: field.file_name().unwrap_or_default().to_owned(),
+                    file_type: field.content_type().map(ToString::to_string),
+                };
+                return Ok((form, field));
+            }
+            used += name.len();
+            let mut value = Vec::new();
+            loop {
+                let chunk = field.chunk().await.map_err(|e| self.error(&e))?;
+                let Some(chunk) = chunk else { break };
+                used += chunk.len();
+                if used > MAX_FIELDS {
+                    return Err(fields_too_large());
+                }
+                value.extend_from_slice(&chunk);
+            }
+            fields.push((name, String::from_utf8_lossy(&value).into_owned()));
+        }
+    }
+
+    /// Reads the file part (at most `max` bytes, else `EntityTooLarge`).
+    async fn file(&self, mut file: multer::Field<'static>, max: u64) -> Result<Bytes, OssError> {
+        self.budget.store(u64::MAX, Ordering::SeqCst);
+        let mut data = BytesMut::new();
+        loop {
+            let chunk = file.chunk().await.map_err(|e| self.error(&e))?;
+            let Some(chunk) = chunk else { break };
+            if (data.len() + chunk.len()) as u64 > max {
+                return Err(too_large(max));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(data.freeze())
+    }
+}
+
+/// Why the form's body stream stopped early.
+#[derive(Debug)]
+struct Cut(&'static str);
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Cut {}
+
+/// `EntityTooLarge`: the file grew past the policy's (or OSS's) limit; it
+/// is not read further, so its whole size is not known.
+fn too_large(max: u64) -> OssError {
+    OssError::new(
+        400,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size.",
+    )
+    .with("MaxSizeAllowed", max.to_string())
 }
 
 fn policy_failed(condition: &Value) -> OssError {
@@ -100,8 +213,17 @@ fn policy_failed(condition: &Value) -> OssError {
     ))
 }
 
-/// Checks the decoded policy's expiration and conditions.
-fn check_policy(policy: &Value, form: &Form, bucket: &str, key: &str) -> Result<(), OssError> {
+/// The file sizes a policy allows: its `content-length-range`, inclusive.
+type SizeRange = Option<(u64, u64)>;
+
+/// Checks the decoded policy's expiration and conditions (but the file's
+/// size, which is not known yet); returns the allowed sizes.
+fn check_policy(
+    policy: &Value,
+    form: &Form,
+    bucket: &str,
+    key: &str,
+) -> Result<SizeRange, OssError> {
     let invalid = |m: &str| OssError::invalid_argument(format!("Invalid Policy: {m}"));
     let expiration = policy
         .get("expiration")
@@ -125,11 +247,11 @@ fn check_policy(policy: &Value, form: &Form, bucket: &str, key: &str) -> Result<
         }
     };
     let conditions = match policy.get("conditions") {
-        None => return Ok(()),
+        None => return Ok(None),
         Some(Value::Array(c)) => c,
         Some(_) => return Err(invalid("conditions must be a list.")),
     };
-    let size = form.file.len() as u64;
+    let mut range = None;
     for condition in conditions {
         match condition {
             Value::Object(map) => {
@@ -151,24 +273,7 @@ fn check_policy(policy: &Value, form: &Form, bucket: &str, key: &str) -> Result<
                     let (Some(min), Some(max)) = (bound(1), bound(2)) else {
                         return Err(invalid("content-length-range needs two numbers."));
                     };
-                    if size < min {
-                        return Err(OssError::new(
-                            400,
-                            "EntityTooSmall",
-                            "Your proposed upload smaller than the minimum allowed size.",
-                        )
-                        .with("MinSizeAllowed", min.to_string())
-                        .with("ProposedSize", size.to_string()));
-                    }
-                    if size > max {
-                        return Err(OssError::new(
-                            400,
-                            "EntityTooLarge",
-                            "Your proposed upload exceeds the maximum allowed size.",
-                        )
-                        .with("MaxSizeAllowed", max.to_string())
-                        .with("ProposedSize", size.to_string()));
-                    }
+                    range = Some((min, max));
                     continue;
                 }
                 let name = items.get(1).and_then(Value::as_str).unwrap_or_default();
@@ -189,11 +294,32 @@ fn check_policy(policy: &Value, form: &Form, bucket: &str, key: &str) -> Result<
             _ => return Err(invalid("a condition must be an object or a list.")),
         }
     }
-    Ok(())
+    Ok(range)
 }
 
-/// Authenticates the form (policy signature, STS token) and checks the policy.
-fn authenticate(ctx: &Ctx<'_>, form: &Form, bucket: &str, key: &str) -> Result<(), OssError> {
+/// Checks the file's size against the policy's range (the upper bound was
+/// enforced while reading).
+fn check_size(size: u64, range: SizeRange) -> Result<(), OssError> {
+    match range {
+        Some((min, _)) if size < min => Err(OssError::new(
+            400,
+            "EntityTooSmall",
+            "Your proposed upload smaller than the minimum allowed size.",
+        )
+        .with("MinSizeAllowed", min.to_string())
+        .with("ProposedSize", size.to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// Authenticates the form (policy signature, STS token) and checks the
+/// policy; returns the file sizes it allows.
+fn authenticate(
+    ctx: &Ctx<'_>,
+    form: &Form,
+    bucket: &str,
+    key: &str,
+) -> Result<SizeRange, OssError> {
     let creds = &ctx.shared.creds;
     let Some(id) = form.get("OSSAccessKeyId") else {
         return Err(OssError::access_denied(
@@ -266,8 +392,8 @@ pub(crate) async fn post_object(
     body: Incoming,
 ) -> Result<Resp, OssError> {
     let bucket = target.bucket.as_deref().unwrap_or_default();
-    let body = read_body(body).await?;
-    let form = parse_form(ctx.headers, body).await?;
+    let mut parts = Parts::new(ctx.headers, body)?;
+    let (form, file) = parts.fields().await?;
     let key = form
         .get("key")
         .ok_or_else(|| {
@@ -275,14 +401,17 @@ pub(crate) async fn post_object(
         })?
         .replace("${filename}", &form.file_name);
     ObjectKey::new(key.as_str()).map_err(|_| OssError::invalid_object_name())?;
-    authenticate(ctx, &form, bucket, &key)?;
+    let range = authenticate(ctx, &form, bucket, &key)?;
     let callback = form_callback(&form)?;
+    let max = range.map_or(MAX_BODY, |(_, max)| max.min(MAX_BODY));
+    let file = parts.file(file, max).await?;
+    check_size(file.len() as u64, range)?;
     let status = match form.get("success_action_status") {
         Some("200") => StatusCode::OK,
         Some("201") => StatusCode::CREATED,
         _ => StatusCode::NO_CONTENT,
     };
-    let md5: [u8; 16] = Md5::digest(&form.file).into();
+    let md5: [u8; 16] = Md5::digest(&file).into();
     let content_type = form
         .get("Content-Type")
         .map(str::to_owned)
@@ -296,7 +425,7 @@ pub(crate) async fn post_object(
         bucket: bucket.to_owned(),
         key: key.clone(),
         etag: format!("\"{}\"", hex_upper(&md5)),
-        crc64: crc64::checksum(&form.file),
+        crc64: crc64::checksum(&file),
         content_type,
         last_modified: epoch_secs(SystemTime::now()),
         meta: form
@@ -307,14 +436,12 @@ pub(crate) async fn post_object(
             .collect(),
         multipart: false,
     };
-    let size = form.file.len() as u64;
-    ctx.shared
-        .store()
-        .put(Object {
-            meta: meta.clone(),
-            data: form.file.clone(),
-        })
-        .map_err(|e| OssError::internal(e.to_string()))?;
+    let size = file.len() as u64;
+    let object = Object {
+        meta: meta.clone(),
+        data: file.clone(),
+    };
+    stored(ctx.shared.store.put(object, false).await, "")?;
     let xml = (status == StatusCode::CREATED).then(|| {
         let host = ctx.host_id;
         let mut xml = Xml::new("PostResponse");

@@ -2,8 +2,8 @@
 //! operations (`objects`, `multipart`, `post`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use base64::Engine as _;
@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use md5::{Digest as _, Md5};
 use osscb_core::callback::Callback;
 use osscb_core::{Bucket, ObjectKey};
@@ -28,12 +28,14 @@ use crate::error::OssError;
 use crate::faults::Faults;
 use crate::multipart::{abort_upload, complete, initiate, list_parts, upload_part};
 use crate::objects::{get_object, put_object};
-use crate::store::{ObjectMeta, Store, hex_upper};
+use crate::store::{ObjectMeta, Outcome, Store, hex_upper};
 
 /// Where the emulator serves its callback public key.
 pub(crate) const PUB_KEY_PATH: &str = "/__osscb/callback_pub_key.pem";
 /// OSS's PutObject limit, also the emulator's largest request body.
-const MAX_BODY: usize = 5 * 1024 * 1024 * 1024;
+pub(crate) const MAX_BODY: u64 = 5 * 1024 * 1024 * 1024;
+/// The default of [`crate::EmulatorConfig::header_read_timeout`].
+pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Every part but the last must be at least this large.
 pub(crate) const MIN_PART_SIZE: u64 = 100 * 1024;
 
@@ -49,20 +51,13 @@ pub(crate) struct Stats {
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub(crate) creds: osscb_core::Credentials,
-    pub(crate) store: Mutex<Store>,
+    pub(crate) store: Arc<Store>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) public_key_url: String,
     pub(crate) callback_timeout: std::time::Duration,
-}
-
-impl Shared {
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    pub(crate) header_read_timeout: std::time::Duration,
 }
 
 /// Returned by the service to make hyper close the connection unanswered.
@@ -93,11 +88,16 @@ pub(crate) async fn serve(
                 };
                 let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
+                    let timeout = shared.header_read_timeout;
                     let service = service_fn(move |req| {
                         let shared = Arc::clone(&shared);
                         async move { handle(&shared, req, peer).await }
                     });
+                    // A client gets `header_read_timeout` for each request
+                    // head; slower ones (slowloris) lose the connection.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(timeout)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
@@ -157,10 +157,17 @@ async fn handle(
         }
         let result = match verdict.fail {
             Some(status) => {
-                // Read (and discard) the body first, so the client sees the
-                // status rather than a broken pipe while it is still sending.
+                // Read (and discard, up to OSS's largest body) the body
+                // first, so the client sees the status rather than a broken
+                // pipe while it is still sending.
                 let mut body = req.into_body();
-                while let Some(Ok(_)) = body.frame().await {}
+                let mut left = MAX_BODY;
+                while left > 0
+                    && let Some(Ok(frame)) = body.frame().await
+                {
+                    let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                    left = left.saturating_sub(len);
+                }
                 Err(injected_error(status))
             }
             None => process(shared, req, peer, &request_id, &host_id).await,
@@ -328,7 +335,7 @@ pub(crate) fn target(headers: &HeaderMap, uri: &http::Uri) -> Result<Target, Oss
 
 /// Reads a whole body (up to [`MAX_BODY`]).
 pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
-    Limited::new(body, MAX_BODY)
+    Limited::new(body, usize::try_from(MAX_BODY).unwrap_or(usize::MAX))
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
@@ -399,7 +406,7 @@ async fn process(
     let body = read_body(body).await?;
     let method = parts.method;
     if method == Method::PUT && target.has("partNumber") && target.has("uploadId") {
-        upload_part(&ctx, &target, bucket, key, body)
+        upload_part(&ctx, &target, bucket, key, body).await
     } else if method == Method::PUT {
         put_object(&ctx, &target, bucket, key, body).await
     } else if method == Method::GET && target.has("uploadId") {
@@ -407,15 +414,16 @@ async fn process(
     } else if method == Method::GET || method == Method::HEAD {
         get_object(&ctx, bucket, key, method == Method::HEAD)
     } else if method == Method::DELETE && target.has("uploadId") {
-        abort_upload(&ctx, &target, bucket, key)
+        abort_upload(&ctx, &target, bucket, key).await
     } else if method == Method::DELETE {
         ctx.shared
-            .store()
+            .store
             .delete(bucket, key)
+            .await
             .map_err(|e| OssError::internal(e.to_string()))?;
         Ok(respond(StatusCode::NO_CONTENT, &[], Bytes::new()))
     } else if method == Method::POST && target.has("uploads") {
-        initiate(&ctx, bucket, key)
+        initiate(&ctx, bucket, key).await
     } else if method == Method::POST && target.has("uploadId") {
         complete(&ctx, &target, bucket, key, &body).await
     } else {
@@ -454,18 +462,24 @@ impl Ctx<'_> {
             .collect()
     }
 
-    pub(crate) fn forbid_overwrite(&self, bucket: &str, key: &str) -> Result<(), OssError> {
-        let forbid = self
-            .header("x-oss-forbid-overwrite")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if forbid && self.shared.store().get(bucket, key).is_some() {
-            return Err(OssError::new(
-                409,
-                "FileAlreadyExists",
-                "The object you specified already exists and can not be overwritten.",
-            ));
-        }
-        Ok(())
+    /// Whether the write must not replace an existing object
+    /// (`x-oss-forbid-overwrite: true`); the store checks it as it writes.
+    pub(crate) fn forbid_overwrite(&self) -> bool {
+        self.header("x-oss-forbid-overwrite")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// The answer to a store write's outcome.
+pub(crate) fn stored(outcome: std::io::Result<Outcome>, upload_id: &str) -> Result<(), OssError> {
+    match outcome.map_err(|e| OssError::internal(e.to_string()))? {
+        Outcome::Done => Ok(()),
+        Outcome::Exists => Err(OssError::new(
+            409,
+            "FileAlreadyExists",
+            "The object you specified already exists and can not be overwritten.",
+        )),
+        Outcome::NoSuchUpload => Err(OssError::no_such_upload(upload_id)),
     }
 }
 

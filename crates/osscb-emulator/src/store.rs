@@ -1,9 +1,26 @@
 //! Objects and multipart uploads, in memory, written through to a directory
 //! when one is configured (and loaded from it at start).
+//!
+//! Every write is one atomic step under the store's lock (so
+//! `x-oss-forbid-overwrite` cannot let two writers through), and never does
+//! its file IO on the async runtime's threads: the bytes go to a new file
+//! first, outside the lock, and only the small commit (the metadata file's
+//! rename) happens under it, on a blocking thread.
+//!
+//! On disk, `objects/<stem>.json` holds an object's metadata and the name of
+//! its data file `objects/<stem>.<random>.data`; `uploads/<id>/upload.json`
+//! an upload, `uploads/<id>/part-<n>.json` and `part-<n>.<random>.data` its
+//! parts. Every file is written to a temporary name, fsynced and renamed, data
+//! before the metadata that names it, and the directory is fsynced, so a crash
+//! leaves either the old or the new version, never metadata naming missing
+//! data. At start an entry whose metadata does not parse or whose data is
+//! missing is skipped with a warning on stderr; temporary files are removed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -68,14 +85,6 @@ pub(crate) struct Upload {
     pub(crate) parts: BTreeMap<u32, Part>,
 }
 
-/// Objects and uploads.
-#[derive(Debug, Default)]
-pub(crate) struct Store {
-    dir: Option<PathBuf>,
-    objects: HashMap<(String, String), Object>,
-    uploads: HashMap<String, Upload>,
-}
-
 pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -95,71 +104,208 @@ pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     })
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
 fn json_err(e: serde_json::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// Objects and uploads: the in-memory state behind a lock, and the directory
+/// they are written through to, if any.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    dir: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    objects: HashMap<(String, String), Entry<Object>>,
+    uploads: HashMap<String, Upload>,
+    /// The data file of each part on disk, by upload id and part number.
+    part_files: HashMap<(String, u32), String>,
+}
+
+/// A stored item and the name of its data file on disk.
+#[derive(Debug)]
+struct Entry<T> {
+    item: T,
+    file: Option<String>,
+}
+
+/// A metadata file: the metadata and the name of its data file (absent in
+/// directories written by earlier versions: then `<stem>.data`).
+#[derive(Serialize, Deserialize)]
+struct Record<M> {
+    #[serde(flatten)]
+    meta: M,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Written.
+    Done,
+    /// Refused: the object exists and the write forbade overwriting it.
+    Exists,
+    /// Refused: the multipart upload does not exist (any more).
+    NoSuchUpload,
+}
+
+fn warn(what: &Path, why: &dyn std::fmt::Display) {
+    eprintln!(
+        "osscb-emulator: warning: skipping {}: {why}",
+        what.display()
+    );
+}
+
+/// Writes `bytes` to `path` through a fsynced temporary file and a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&tmp, path)
+}
+
+/// Makes the directory's entries (creations, renames, removals) durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to a new data file `<stem>.<random>.data` in `dir` and
+/// returns its name.
+fn write_data(dir: &Path, stem: &str, bytes: &[u8]) -> io::Result<String> {
+    let name = format!("{stem}.{}.data", crate::server::random_hex(8));
+    write_file(&dir.join(&name), bytes)?;
+    sync_dir(dir)?;
+    Ok(name)
+}
+
+/// Writes the metadata file `<stem>.json` naming the data file `data`.
+fn write_record<M: Serialize>(dir: &Path, stem: &str, meta: M, data: &str) -> io::Result<()> {
+    let record = Record {
+        meta,
+        data: Some(data.to_owned()),
+    };
+    let json = serde_json::to_vec(&record).map_err(json_err)?;
+    write_file(&dir.join(format!("{stem}.json")), &json)?;
+    sync_dir(dir)
+}
+
+/// Removes a file that may already be gone.
+fn remove_file(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a metadata file and the data file it names; `None` (with a warning)
+/// when either is unusable.
+fn load_record<M: for<'de> Deserialize<'de>>(json: &Path) -> Option<(M, String, Bytes)> {
+    let raw = match fs::read(json) {
+        Ok(raw) => raw,
+        Err(e) => {
+            warn(json, &e);
+            return None;
+        }
+    };
+    let record: Record<M> = match serde_json::from_slice(&raw) {
+        Ok(record) => record,
+        Err(e) => {
+            warn(json, &format_args!("the metadata does not parse: {e}"));
+            return None;
+        }
+    };
+    let stem = json.file_stem()?.to_str()?;
+    let name = record.data.unwrap_or_else(|| format!("{stem}.data"));
+    if name.contains(['/', '\\']) || !name.starts_with(&format!("{stem}.")) {
+        warn(json, &format_args!("it names a foreign data file {name:?}"));
+        return None;
+    }
+    let dir = json.parent()?;
+    match fs::read(dir.join(&name)) {
+        Ok(data) => Some((record.meta, name, Bytes::from(data))),
+        Err(e) => {
+            warn(json, &format_args!("its data file {name}: {e}"));
+            None
+        }
+    }
+}
+
+/// The entries of `dir` (an unreadable entry is skipped).
+fn entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect())
+}
+
+fn is_ext(path: &Path, ext: &str) -> bool {
+    path.extension().is_some_and(|e| e == ext)
+}
+
+/// Removes `*.tmp` files, and data files that no metadata file names: those
+/// of a stem whose record loaded (`kept` names its data) and those of a stem
+/// without any metadata file. Data next to unparsable metadata is left alone.
+fn clean(dir: &Path, kept: &HashMap<String, String>) -> io::Result<()> {
+    for path in entries(dir)? {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let stale = if is_ext(&path, "tmp") {
+            true
+        } else if is_ext(&path, "data") {
+            let stem = name.split('.').next().unwrap_or_default();
+            match kept.get(stem) {
+                Some(data) => data != name,
+                None => !dir.join(format!("{stem}.json")).exists(),
+            }
+        } else {
+            false
+        };
+        if stale {
+            remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
     /// A memory store, or one loaded from and written through to `dir`.
     pub(crate) fn open(dir: Option<PathBuf>) -> io::Result<Self> {
-        let mut store = Self {
-            dir: dir.clone(),
-            ..Self::default()
-        };
-        let Some(dir) = dir else {
-            return Ok(store);
-        };
-        std::fs::create_dir_all(dir.join("objects"))?;
-        std::fs::create_dir_all(dir.join("uploads"))?;
-        for entry in std::fs::read_dir(dir.join("objects"))? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let meta: ObjectMeta =
-                    serde_json::from_slice(&std::fs::read(&path)?).map_err(json_err)?;
-                let data = Bytes::from(std::fs::read(path.with_extension("data"))?);
-                store.objects.insert(
-                    (meta.bucket.clone(), meta.key.clone()),
-                    Object { meta, data },
-                );
-            }
-        }
-        for entry in std::fs::read_dir(dir.join("uploads"))? {
-            let updir = entry?.path();
-            let Ok(raw) = std::fs::read(updir.join("upload.json")) else {
-                continue;
-            };
-            let meta: UploadMeta = serde_json::from_slice(&raw).map_err(json_err)?;
-            let mut parts = BTreeMap::new();
-            for part in std::fs::read_dir(&updir)? {
-                let path = part?.path();
-                let is_part = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"));
-                if is_part {
-                    let pm: PartMeta =
-                        serde_json::from_slice(&std::fs::read(&path)?).map_err(json_err)?;
-                    let data = Bytes::from(std::fs::read(path.with_extension("data"))?);
-                    parts.insert(pm.number, Part { meta: pm, data });
+        let mut state = State::default();
+        if let Some(dir) = &dir {
+            fs::create_dir_all(dir.join("objects"))?;
+            fs::create_dir_all(dir.join("uploads"))?;
+            load_objects(&dir.join("objects"), &mut state)?;
+            for updir in entries(&dir.join("uploads"))? {
+                if updir.is_dir() {
+                    load_upload(&updir, &mut state)?;
                 }
             }
-            store
-                .uploads
-                .insert(meta.id.clone(), Upload { meta, parts });
         }
-        Ok(store)
+        Ok(Self {
+            dir,
+            state: Mutex::new(state),
+        })
     }
 
-    fn object_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join("objects").join(hex_name(&format!("{bucket}/{key}"))))
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn objects_dir(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join("objects"))
     }
 
     fn upload_dir(&self, id: &str) -> Option<PathBuf> {
@@ -168,86 +314,406 @@ impl Store {
             .map(|d| d.join("uploads").join(hex_name(id)))
     }
 
-    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<&Object> {
-        self.objects.get(&(bucket.to_owned(), key.to_owned()))
-    }
-
-    pub(crate) fn put(&mut self, object: Object) -> io::Result<()> {
-        if let Some(path) = self.object_path(&object.meta.bucket, &object.meta.key) {
-            write_atomic(&path.with_extension("data"), &object.data)?;
-            let json = serde_json::to_vec(&object.meta).map_err(json_err)?;
-            write_atomic(&path.with_extension("json"), &json)?;
+    /// Runs `f` on a blocking thread when it does file IO, else right here.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Store) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        if self.dir.is_none() {
+            return f(self);
         }
-        self.objects.insert(
-            (object.meta.bucket.clone(), object.meta.key.clone()),
-            object,
-        );
-        Ok(())
+        let store = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(io::Error::other)?
     }
 
-    pub(crate) fn delete(&mut self, bucket: &str, key: &str) -> io::Result<()> {
-        if self
+    /// The object `bucket`/`key`.
+    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Object> {
+        self.lock()
             .objects
-            .remove(&(bucket.to_owned(), key.to_owned()))
-            .is_some()
-            && let Some(path) = self.object_path(bucket, key)
-        {
-            std::fs::remove_file(path.with_extension("json"))?;
-            std::fs::remove_file(path.with_extension("data"))?;
-        }
-        Ok(())
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .map(|e| e.item.clone())
     }
 
-    pub(crate) fn create_upload(&mut self, meta: UploadMeta) -> io::Result<()> {
-        if let Some(dir) = self.upload_dir(&meta.id) {
-            std::fs::create_dir_all(&dir)?;
-            let json = serde_json::to_vec(&meta).map_err(json_err)?;
-            write_atomic(&dir.join("upload.json"), &json)?;
+    /// Stores `object`; with `if_absent`, only when its key is free (checked
+    /// and written in one step).
+    pub(crate) async fn put(
+        self: &Arc<Self>,
+        object: Object,
+        if_absent: bool,
+    ) -> io::Result<Outcome> {
+        self.run(move |store| store.put_blocking(object, if_absent, None))
+            .await
+    }
+
+    /// Completes upload `id` into `object` in one step: refused when the
+    /// upload is gone or (with `if_absent`) the key is taken.
+    pub(crate) async fn complete(
+        self: &Arc<Self>,
+        object: Object,
+        id: String,
+        if_absent: bool,
+    ) -> io::Result<Outcome> {
+        self.run(move |store| store.put_blocking(object, if_absent, Some(&id)))
+            .await
+    }
+
+    fn put_blocking(
+        &self,
+        object: Object,
+        if_absent: bool,
+        upload: Option<&str>,
+    ) -> io::Result<Outcome> {
+        let id = (object.meta.bucket.clone(), object.meta.key.clone());
+        let stem = hex_name(&format!("{}/{}", id.0, id.1));
+        let refused = |state: &State| {
+            if upload.is_some_and(|u| !state.uploads.contains_key(u)) {
+                Some(Outcome::NoSuchUpload)
+            } else if if_absent && state.objects.contains_key(&id) {
+                Some(Outcome::Exists)
+            } else {
+                None
+            }
+        };
+        // A write that may be refused is checked before its bytes are
+        // written, and again (atomically with the commit) after.
+        let conditional = if_absent || upload.is_some();
+        if let Some(outcome) = conditional.then(|| refused(&self.lock())).flatten() {
+            return Ok(outcome);
         }
-        self.uploads.insert(
-            meta.id.clone(),
-            Upload {
-                meta,
-                parts: BTreeMap::new(),
-            },
-        );
-        Ok(())
+        let dir = self.objects_dir();
+        // The bytes go to their own new file before the lock is taken.
+        let file = dir
+            .as_deref()
+            .map(|dir| write_data(dir, &stem, &object.data))
+            .transpose()?;
+        let mut state = self.lock();
+        let committed = match (refused(&state), &dir, &file) {
+            (Some(outcome), _, _) => Err(Ok(outcome)),
+            (None, Some(dir), Some(file)) => {
+                write_record(dir, &stem, &object.meta, file).map_err(Err)
+            }
+            (None, _, _) => Ok(()),
+        };
+        if let Err(refusal) = committed {
+            drop(state);
+            if let (Some(dir), Some(file)) = (&dir, &file) {
+                remove_file(&dir.join(file))?;
+            }
+            return refusal;
+        }
+        let old = state
+            .objects
+            .insert(id, Entry { item: object, file })
+            .and_then(|e| e.file);
+        let removed = upload.and_then(|u| state.uploads.remove(u).map(|_| u.to_owned()));
+        if let Some(u) = &removed {
+            state.part_files.retain(|(id, _), _| id != u);
+        }
+        drop(state);
+        if let (Some(dir), Some(old)) = (&dir, old) {
+            remove_file(&dir.join(old))?;
+        }
+        if let Some(u) = removed {
+            self.remove_upload_files(&u)?;
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Deletes the object `bucket`/`key`, if any.
+    pub(crate) async fn delete(self: &Arc<Self>, bucket: &str, key: &str) -> io::Result<()> {
+        let id = (bucket.to_owned(), key.to_owned());
+        self.run(move |store| {
+            let stem = hex_name(&format!("{}/{}", id.0, id.1));
+            let mut state = store.lock();
+            let Some(entry) = state.objects.remove(&id) else {
+                return Ok(());
+            };
+            if let Some(dir) = store.objects_dir() {
+                // The metadata goes first, so it never names missing data.
+                remove_file(&dir.join(format!("{stem}.json")))?;
+                sync_dir(&dir)?;
+                drop(state);
+                if let Some(file) = entry.file {
+                    remove_file(&dir.join(file))?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a new multipart upload.
+    pub(crate) async fn create_upload(self: &Arc<Self>, meta: UploadMeta) -> io::Result<()> {
+        self.run(move |store| {
+            if let Some(dir) = store.upload_dir(&meta.id) {
+                fs::create_dir_all(&dir)?;
+                let json = serde_json::to_vec(&meta).map_err(json_err)?;
+                write_file(&dir.join("upload.json"), &json)?;
+                sync_dir(&dir)?;
+                if let Some(parent) = dir.parent() {
+                    sync_dir(parent)?;
+                }
+            }
+            store.lock().uploads.insert(
+                meta.id.clone(),
+                Upload {
+                    meta,
+                    parts: BTreeMap::new(),
+                },
+            );
+            Ok(())
+        })
+        .await
     }
 
     /// The upload `id` of `bucket`/`key`.
-    pub(crate) fn upload(&self, id: &str, bucket: &str, key: &str) -> Option<&Upload> {
-        self.uploads
+    pub(crate) fn upload(&self, id: &str, bucket: &str, key: &str) -> Option<Upload> {
+        self.lock()
+            .uploads
             .get(id)
             .filter(|u| u.meta.bucket == bucket && u.meta.key == key)
+            .cloned()
     }
 
     /// The ids of the uploads in progress, sorted.
     pub(crate) fn upload_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.uploads.keys().cloned().collect();
+        let mut ids: Vec<String> = self.lock().uploads.keys().cloned().collect();
         ids.sort();
         ids
     }
 
-    pub(crate) fn put_part(&mut self, id: &str, part: Part) -> io::Result<()> {
-        if let Some(dir) = self.upload_dir(id) {
-            let base = dir.join(format!("part-{}", part.meta.number));
-            write_atomic(&base.with_extension("data"), &part.data)?;
-            let json = serde_json::to_vec(&part.meta).map_err(json_err)?;
-            write_atomic(&base.with_extension("json"), &json)?;
-        }
-        if let Some(upload) = self.uploads.get_mut(id) {
-            upload.parts.insert(part.meta.number, part);
-        }
-        Ok(())
+    /// Stores `part` of upload `id` (of `bucket`/`key`), replacing a part
+    /// with its number.
+    pub(crate) async fn put_part(
+        self: &Arc<Self>,
+        id: String,
+        bucket: String,
+        key: String,
+        part: Part,
+    ) -> io::Result<Outcome> {
+        self.run(move |store| {
+            let exists = |state: &State| {
+                state
+                    .uploads
+                    .get(&id)
+                    .is_some_and(|u| u.meta.bucket == bucket && u.meta.key == key)
+            };
+            if !exists(&store.lock()) {
+                return Ok(Outcome::NoSuchUpload);
+            }
+            let number = part.meta.number;
+            let stem = format!("part-{number}");
+            let dir = store.upload_dir(&id);
+            let file = match &dir {
+                Some(dir) => match write_data(dir, &stem, &part.data) {
+                    Ok(file) => Some(file),
+                    // Aborted meanwhile: its directory is gone.
+                    Err(_) if !exists(&store.lock()) => return Ok(Outcome::NoSuchUpload),
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            let mut state = store.lock();
+            let committed = match (exists(&state), &dir, &file) {
+                (false, _, _) => Err(Ok(Outcome::NoSuchUpload)),
+                (true, Some(dir), Some(file)) => {
+                    write_record(dir, &stem, &part.meta, file).map_err(Err)
+                }
+                (true, _, _) => Ok(()),
+            };
+            if let Err(refusal) = committed {
+                drop(state);
+                if let (Some(dir), Some(file)) = (&dir, &file) {
+                    remove_file(&dir.join(file))?;
+                }
+                return refusal;
+            }
+            let old = match &file {
+                Some(file) => state.part_files.insert((id.clone(), number), file.clone()),
+                None => None,
+            };
+            if let Some(upload) = state.uploads.get_mut(&id) {
+                upload.parts.insert(number, part);
+            }
+            drop(state);
+            if let (Some(dir), Some(old)) = (&dir, old) {
+                remove_file(&dir.join(old))?;
+            }
+            Ok(Outcome::Done)
+        })
+        .await
     }
 
-    pub(crate) fn remove_upload(&mut self, id: &str) -> io::Result<()> {
-        self.uploads.remove(id);
-        if let Some(dir) = self.upload_dir(id)
-            && dir.exists()
-        {
-            std::fs::remove_dir_all(dir)?;
+    /// Removes upload `id` (of `bucket`/`key`) and its parts.
+    pub(crate) async fn abort_upload(
+        self: &Arc<Self>,
+        id: String,
+        bucket: String,
+        key: String,
+    ) -> io::Result<Outcome> {
+        self.run(move |store| {
+            let mut state = store.lock();
+            let exists = state
+                .uploads
+                .get(&id)
+                .is_some_and(|u| u.meta.bucket == bucket && u.meta.key == key);
+            if !exists {
+                return Ok(Outcome::NoSuchUpload);
+            }
+            state.uploads.remove(&id);
+            state.part_files.retain(|(u, _), _| *u != id);
+            drop(state);
+            store.remove_upload_files(&id)?;
+            Ok(Outcome::Done)
+        })
+        .await
+    }
+
+    /// Removes an upload's directory: `upload.json` first, so a crash midway
+    /// leaves a directory that is no upload (and is skipped at start).
+    fn remove_upload_files(&self, id: &str) -> io::Result<()> {
+        let Some(dir) = self.upload_dir(id) else {
+            return Ok(());
+        };
+        remove_file(&dir.join("upload.json"))?;
+        sync_dir(&dir)?;
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+}
+
+fn load_objects(dir: &Path, state: &mut State) -> io::Result<()> {
+    let mut kept = HashMap::new();
+    for path in entries(dir)? {
+        if !is_ext(&path, "json") {
+            continue;
+        }
+        let Some((meta, file, data)) = load_record::<ObjectMeta>(&path) else {
+            continue;
+        };
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            kept.insert(stem.to_owned(), file.clone());
+        }
+        state.objects.insert(
+            (meta.bucket.clone(), meta.key.clone()),
+            Entry {
+                item: Object { meta, data },
+                file: Some(file),
+            },
+        );
+    }
+    clean(dir, &kept)
+}
+
+fn load_upload(dir: &Path, state: &mut State) -> io::Result<()> {
+    let path = dir.join("upload.json");
+    let meta: UploadMeta = match fs::read(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            warn(&path, &e);
+            return Ok(());
+        }
+        Ok(raw) => match serde_json::from_slice(&raw) {
+            Ok(meta) => meta,
+            Err(e) => {
+                warn(&path, &format_args!("the metadata does not parse: {e}"));
+                return Ok(());
+            }
+        },
+    };
+    let mut parts = BTreeMap::new();
+    let mut kept = HashMap::new();
+    for path in entries(dir)? {
+        let is_part = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"));
+        if !is_part {
+            continue;
+        }
+        let Some((pm, file, data)) = load_record::<PartMeta>(&path) else {
+            continue;
+        };
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            kept.insert(stem.to_owned(), file.clone());
+        }
+        state.part_files.insert((meta.id.clone(), pm.number), file);
+        parts.insert(pm.number, Part { meta: pm, data });
+    }
+    clean(dir, &kept)?;
+    state
+        .uploads
+        .insert(meta.id.clone(), Upload { meta, parts });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(key: &str, data: Vec<u8>) -> Object {
+        Object {
+            meta: ObjectMeta {
+                bucket: "bucket".to_owned(),
+                key: key.to_owned(),
+                etag: "\"E\"".to_owned(),
+                crc64: 0,
+                content_type: "application/octet-stream".to_owned(),
+                last_modified: 0,
+                meta: Vec::new(),
+                multipart: false,
+            },
+            data: Bytes::from(data),
+        }
+    }
+
+    /// With a data directory, a write's bytes reach their file while another
+    /// thread holds the store's lock, and the write waits for the lock on a
+    /// blocking thread: the runtime's only worker stays free meanwhile.
+    #[test]
+    fn data_is_written_outside_the_lock_and_off_the_runtime() {
+        let dir = std::env::temp_dir().join(format!(
+            "osscb-emulator-store-{}-{}",
+            std::process::id(),
+            crate::server::random_hex(6)
+        ));
+        let store = Arc::new(Store::open(Some(dir.clone())).unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let guard = store.lock();
+        let writer = Arc::clone(&store);
+        let put = runtime.spawn(async move {
+            writer
+                .put(object("big", vec![7u8; 4 * 1024 * 1024]), false)
+                .await
+        });
+        let data_file = || {
+            entries(&dir.join("objects"))
+                .unwrap()
+                .into_iter()
+                .find(|p| is_ext(p, "data"))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while data_file().is_none_or(|p| fs::metadata(p).map_or(0, |m| m.len()) < 4 * 1024 * 1024) {
+            assert!(std::time::Instant::now() < deadline, "no data written");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The worker is free although the write is waiting for the lock.
+        let other = runtime.spawn(async { 42 });
+        assert_eq!(runtime.block_on(other).unwrap(), 42);
+        assert!(!put.is_finished());
+        drop(guard);
+        assert_eq!(runtime.block_on(put).unwrap().unwrap(), Outcome::Done);
+        assert_eq!(
+            store.get("bucket", "big").unwrap().data.len(),
+            4 * 1024 * 1024
+        );
+        let _ = fs::remove_dir_all(&dir);
     }
 }

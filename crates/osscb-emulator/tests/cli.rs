@@ -157,3 +157,39 @@ async fn binary_loads_its_key_injects_faults_and_stops_on_ctrl_c() {
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn binary_cuts_off_slow_request_heads_after_header_read_timeout_ms() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--access-key-id",
+                ID,
+                "--access-key-secret",
+                SECRET,
+                "--header-read-timeout-ms",
+                "300",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    let addr: SocketAddr = line
+        .strip_prefix("osscb-emulator listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let held = slowloris(addr, Duration::from_secs(5))
+        .await
+        .expect("the connection is still open after 5 s");
+    assert!(held < Duration::from_secs(3), "{held:?}");
+}

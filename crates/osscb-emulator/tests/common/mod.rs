@@ -341,3 +341,34 @@ pub fn openssl_verify(public_pem: &str, message: &[u8], signature: &[u8]) -> boo
     let _ = std::fs::remove_dir_all(&dir);
     out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK")
 }
+
+/// Opens a connection, sends part of a request head, then one header byte
+/// every 50 ms; returns how long the emulator kept the connection open
+/// (`None`: still open after `give_up`).
+pub async fn slowloris(
+    addr: SocketAddr,
+    give_up: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let started = std::time::Instant::now();
+    stream
+        .write_all(b"GET /bucket/k HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < give_up {
+        match tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {} // an answer, if any, is not the close
+            Err(_) => {
+                if stream.write_all(b"a").await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+        }
+    }
+    None
+}
