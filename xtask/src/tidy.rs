@@ -12,6 +12,8 @@
 //! - No hand-written calendar arithmetic: dates go through the core's `time`
 //!   module and its date/time crate.
 //! - No stubs: no todo, unimplemented or ignore markers anywhere.
+//! - `RELIABILITY.md` names only tests that exist: each `path.rs::name` in
+//!   it is a file with a `fn name`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,6 +66,7 @@ pub(crate) fn run() -> crate::Result {
     core_surface(&mut problems);
     no_calendar_code(&mut problems);
     no_stubs(&mut problems);
+    reliability_table(&mut problems);
     if problems.is_empty() {
         eprintln!("tidy: ok");
         Ok(())
@@ -243,6 +246,37 @@ fn no_stubs(problems: &mut Vec<String>) {
     }
 }
 
+/// The tests a Markdown text names: every backticked `path.rs::name`.
+fn named_tests(text: &str) -> Vec<(&str, &str)> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|span| span.split_once(".rs::"))
+        .collect()
+}
+
+fn reliability_table(problems: &mut Vec<String>) {
+    let Ok(text) = fs::read_to_string(root().join("RELIABILITY.md")) else {
+        return problems.push("RELIABILITY.md is missing".to_owned());
+    };
+    let named = named_tests(&text);
+    if named.is_empty() {
+        problems.push("RELIABILITY.md names no test".to_owned());
+    }
+    for (path, name) in named {
+        let file = format!("{path}.rs");
+        let source = fs::read_to_string(root().join(&file)).unwrap_or_default();
+        let defined = [format!("fn {name}("), format!("fn {name}<")]
+            .iter()
+            .any(|d| source.contains(d.as_str()));
+        if !defined {
+            problems.push(format!(
+                "RELIABILITY.md names {file}::{name}, which does not exist"
+            ));
+        }
+    }
+}
+
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = fs::read_dir(dir) else {
@@ -271,7 +305,16 @@ fn rel(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::public_items;
+    use super::{named_tests, public_items};
+
+    #[test]
+    fn the_reliability_table_names_tests_by_path_and_function() {
+        let text = "| a | `crates/x/src/y.rs::one`, `b/c.rs::two` | `Error::Timeout` |";
+        assert_eq!(
+            named_tests(text),
+            [("crates/x/src/y", "one"), ("b/c", "two")]
+        );
+    }
 
     #[test]
     fn public_items_count_declarations_and_fields_not_crate_items() {

@@ -6,7 +6,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -20,7 +20,6 @@ use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::{ClientOptions, FromOptions};
-use osscb_core::upload::UploadOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
@@ -57,14 +56,19 @@ type Inner = (reqwest::Client, Config, Arc<dyn ProvideCredentials>, Policy);
 type Policy = RetryPolicy;
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
-/// from, the options (checkpoint file, progress), and where a successful
-/// answer's body is streamed (a file, and the CRC-64 of what was received).
+/// from, and where a successful answer's body is streamed.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Job<'a> {
-    pub(crate) bytes: Option<&'a Bytes>,
-    pub(crate) file: Option<&'a Path>,
-    pub(crate) options: Option<&'a UploadOptions>,
-    pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
+    bytes: Option<&'a Bytes>,
+    file: Option<&'a Path>,
+    sink: Option<&'a Sink>,
+}
+
+/// A download's destination: each successful answer streams into a new
+/// temporary file beside it; the last one replaces it once the run succeeds.
+pub(crate) struct Sink {
+    path: PathBuf,
+    file: Mutex<Option<tempfile::NamedTempFile>>,
 }
 
 type Shared = Arc<Mutex<Crc64>>;
@@ -191,7 +195,11 @@ impl Client {
                 // The machine waits for an answer: one is always in flight.
                 Step::Pending => Some(in_flight.next().await.ok_or_else(stalled)?),
                 Step::Done(result) => return result,
-                step => job.apply(step).await.map(|()| None)?,
+                Step::Load(path) => {
+                    flow.on_loaded(tokio::fs::read(path).await.ok());
+                    None
+                }
+                step => checkpoint(step).await.map(|()| None)?,
             };
             if let Some((id, answer)) = answer {
                 flow.on_answer(id, answer);
@@ -245,14 +253,14 @@ impl Client {
         let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
         let mut bytes = Vec::new();
         let read = match job.sink {
-            _ if head => Ok(()),
-            Some((path, received)) if status.is_success() => sink(response, path, received).await,
-            _ => read_capped(response, &mut bytes).await,
+            _ if head => Ok(None),
+            Some(sink) if status.is_success() => sink.fill(response).await.map(Some),
+            _ => read_capped(response, &mut bytes).await.map(|()| None),
         };
         match read {
             Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
             Err(e) => failed(Fact::NoAnswer, e, &crc),
-            Ok(()) => {
+            Ok(received_crc64) => {
                 let mut answer = http::Response::new(bytes);
                 *answer.status_mut() = status;
                 *answer.headers_mut() = headers;
@@ -260,6 +268,7 @@ impl Client {
                 Answer::Response {
                     response: answer,
                     sent_crc64,
+                    received_crc64,
                 }
             }
         }
@@ -296,18 +305,26 @@ fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
 type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
 
 impl<'a> Job<'a> {
-    pub(crate) fn file(path: &'a Path, options: &'a UploadOptions) -> Self {
-        let (file, options) = (Some(path), Some(options));
+    pub(crate) fn file(path: &'a Path) -> Self {
+        let file = Some(path);
         Self {
             file,
-            options,
             ..Self::default()
         }
     }
 
     pub(crate) fn bytes(bytes: &'a Bytes) -> Self {
+        let bytes = Some(bytes);
         Self {
-            bytes: Some(bytes),
+            bytes,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn sink(sink: &'a Sink) -> Self {
+        let sink = Some(sink);
+        Self {
+            sink,
             ..Self::default()
         }
     }
@@ -347,36 +364,75 @@ impl<'a> Job<'a> {
         });
         Err(Ok(reqwest::Body::wrap_stream(stream)))
     }
+}
 
-    /// Saves checkpoint bytes atomically — a new temporary file of a random
-    /// name (created exclusively, owner-only, so that nothing planted is
-    /// followed) in its directory, synced, renamed over it, on the blocking
-    /// pool —, removes the checkpoint, or reports progress.
-    async fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
-        let options = self.options;
-        let path = options.and_then(|o| o.checkpoint.as_deref());
-        match (step, path) {
-            (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
-            (Step::Remove, Some(path)) => drop(tokio::fs::remove_file(path).await),
-            (Step::Save(bytes), Some(path)) => {
-                let (path, target) = (path.to_owned(), path);
-                let save = move || {
-                    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-                    let dir = dir.unwrap_or(Path::new("."));
-                    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-                    std::io::Write::write_all(&mut tmp, &bytes)
-                        .and_then(|()| tmp.as_file().sync_all())
-                        .map_err(Error::io(&path))?;
-                    tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
-                    Ok::<(), Error>(())
-                };
-                tokio::task::spawn_blocking(save)
-                    .await
-                    .map_err(|e| Error::io(target)(std::io::Error::other(e)))??;
-            }
-            _ => {}
+/// Saves checkpoint bytes atomically — a new temporary file of a random name
+/// (created exclusively, owner-only, so that nothing planted is followed) in
+/// its directory, synced, renamed over it, on the blocking pool — or removes
+/// the checkpoint.
+async fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
+    match step {
+        Step::Remove(path) => drop(tokio::fs::remove_file(path).await),
+        Step::Save(path, bytes) => {
+            let target = path.clone();
+            let save = move || {
+                let mut tmp = temp_beside(&path)?;
+                std::io::Write::write_all(&mut tmp, &bytes)
+                    .and_then(|()| tmp.as_file().sync_all())
+                    .map_err(Error::io(&path))?;
+                tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
+                Ok::<(), Error>(())
+            };
+            tokio::task::spawn_blocking(save)
+                .await
+                .map_err(|e| Error::io(&target)(std::io::Error::other(e)))??;
         }
-        Ok(())
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A new temporary file in `path`'s directory.
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))
+}
+
+impl Sink {
+    pub(crate) fn beside(path: &Path) -> Self {
+        let (path, file) = (path.to_owned(), Mutex::new(None));
+        Self { path, file }
+    }
+
+    /// Streams an answer's body into a new temporary file; its CRC-64.
+    async fn fill(&self, mut response: reqwest::Response) -> Result<u64> {
+        let tmp = temp_beside(&self.path)?;
+        let reopened = tmp.reopen().map_err(Error::io(tmp.path()))?;
+        let mut file = tokio::fs::File::from_std(reopened);
+        let mut crc = Crc64::new();
+        while let Some(chunk) = response.chunk().await? {
+            crc.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(Error::io(tmp.path()))?;
+        }
+        file.flush().await.map_err(Error::io(tmp.path()))?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(tmp);
+        Ok(crc.value())
+    }
+
+    /// Puts the last body received in place.
+    pub(crate) fn persist(self) -> Result<()> {
+        let file = self
+            .file
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let file =
+            file.ok_or_else(|| Error::io(&self.path)(std::io::ErrorKind::NotFound.into()))?;
+        file.persist(&self.path)
+            .map(drop)
+            .map_err(|e| Error::io(&self.path)(e.error))
     }
 }
 
@@ -388,21 +444,6 @@ async fn read_capped(mut response: reqwest::Response, bytes: &mut Vec<u8>) -> Re
             break;
         }
     }
-    Ok(())
-}
-
-/// Streams a successful answer's body into the file at `path`.
-async fn sink(mut response: reqwest::Response, path: &Path, received: &Mutex<u64>) -> Result<()> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(Error::io(path))?;
-    let mut crc = Crc64::new();
-    while let Some(chunk) = response.chunk().await? {
-        crc.update(&chunk);
-        file.write_all(&chunk).await.map_err(Error::io(path))?;
-    }
-    file.flush().await.map_err(Error::io(path))?;
-    *received.lock().unwrap_or_else(PoisonError::into_inner) = crc.value();
     Ok(())
 }
 

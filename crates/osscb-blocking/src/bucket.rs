@@ -3,10 +3,8 @@
 //! core's machine for the job and runs it.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
-use osscb_core::crc64;
 use osscb_core::flow::{Call, Multipart};
 use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
@@ -16,7 +14,7 @@ use osscb_core::ops::{
 use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
-use crate::client::{Job, seed};
+use crate::client::{Job, Sink, seed};
 use crate::{Client, Error, Result};
 
 /// A bucket on a [`Client`]. Cheap to clone.
@@ -71,8 +69,7 @@ impl Bucket {
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
         let len = std::fs::metadata(path).map_err(Error::io(path))?.len();
-        let job = Job::file(path, options);
-        self.put(key, len, file_name(path), options, job)
+        self.put(key, len, file_name(path), options, Job::file(path))
     }
 
     fn put(
@@ -83,10 +80,9 @@ impl Bucket {
         options: &UploadOptions,
         job: Job<'_>,
     ) -> Result<PutObjectOutput> {
-        let op = options.put_object(&self.name, &ObjectKey::new(key)?, len, file_name);
-        let call = Call::with_source(op, len, self.client.retry(), seed()).reporting_progress();
-        let options = Some(options);
-        self.client.run(call, Job { options, ..job })
+        let names = (&self.name, &ObjectKey::new(key)?);
+        let call = Call::put(names, len, file_name, options, self.client.retry(), seed());
+        self.client.run(call, job)
     }
 
     /// Uploads the file at `path` to `key` in parts, `options.parallelism`
@@ -106,15 +102,10 @@ impl Bucket {
         let path = path.as_ref();
         let meta = std::fs::metadata(path).map_err(Error::io(path))?;
         let file = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
-        let saved = options
-            .checkpoint
-            .as_deref()
-            .and_then(|p| std::fs::read(p).ok());
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let name = file_name(path);
-        let saved = saved.as_deref();
-        let upload = Multipart::new(&self.name, &key, options, file, name, saved, retry, seed())?;
-        self.client.run(upload, Job::file(path, options))
+        let upload = Multipart::new(&self.name, &key, options, file, name, retry, seed())?;
+        self.client.run(upload, Job::file(path))
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),
@@ -127,12 +118,12 @@ impl Bucket {
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
         let output = self.client.run(&mut call, Job::default())?;
-        let body = call.take_body();
-        output.check_body(crc64::checksum(&body))?;
-        Ok((output, body))
+        Ok((output, call.take_body()))
     }
 
-    /// Downloads `key` into the file at `path`, streamed, checking the CRC-64.
+    /// Downloads `key` into the file at `path`, streamed into a temporary
+    /// file beside it that replaces `path` only once the CRC-64 checked out:
+    /// a failed download leaves `path` as it was.
     ///
     /// # Errors
     /// OSS errors, file errors, a CRC-64 mismatch.
@@ -140,14 +131,9 @@ impl Bucket {
         let call = self
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
-        let received = Mutex::new(0);
-        let sink = Some((path.as_ref(), &received));
-        let job = Job {
-            sink,
-            ..Job::default()
-        };
-        let output = self.client.run(call, job)?;
-        output.check_body(received.into_inner().unwrap_or_default())?;
+        let sink = Sink::beside(path.as_ref());
+        let output = self.client.run(call, Job::sink(&sink))?;
+        sink.persist()?;
         Ok(output)
     }
 

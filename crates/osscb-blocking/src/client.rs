@@ -6,7 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Seek, SeekFrom, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +17,6 @@ use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::{ClientOptions, FromOptions};
-use osscb_core::upload::UploadOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
@@ -61,14 +60,19 @@ type Inner = (
 );
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
-/// from, the options (checkpoint file, progress), and where a successful
-/// answer's body is streamed (a file, and the CRC-64 of what was received).
+/// from, and where a successful answer's body is streamed.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Job<'a> {
-    pub(crate) bytes: Option<&'a [u8]>,
-    pub(crate) file: Option<&'a Path>,
-    pub(crate) options: Option<&'a UploadOptions>,
-    pub(crate) sink: Option<(&'a Path, &'a Mutex<u64>)>,
+    bytes: Option<&'a [u8]>,
+    file: Option<&'a Path>,
+    sink: Option<&'a Sink>,
+}
+
+/// A download's destination: each successful answer streams into a new
+/// temporary file beside it; the last one replaces it once the run succeeds.
+pub(crate) struct Sink {
+    path: PathBuf,
+    file: Mutex<Option<tempfile::NamedTempFile>>,
 }
 
 /// Feeds what is read through a CRC-64.
@@ -184,7 +188,11 @@ impl Client {
                         .ok(),
                     Step::Pending => rx.recv().ok(),
                     Step::Done(result) => return result,
-                    step => job.apply(step).map(|()| None)?,
+                    Step::Load(path) => {
+                        flow.on_loaded(std::fs::read(path).ok());
+                        None
+                    }
+                    step => checkpoint(step).map(|()| None)?,
                 };
                 if let Some((id, answer)) = answer {
                     flow.on_answer(id, answer);
@@ -234,20 +242,21 @@ impl Client {
         let mut reader = body.into_reader();
         let mut bytes = Vec::new();
         let read = match job.sink {
-            _ if head => Ok(()),
-            Some((path, received)) if parts.status.is_success() => sink(reader, path, received),
+            _ if head => Ok(None),
+            Some(sink) if parts.status.is_success() => sink.fill(reader).map(Some),
             _ => (&mut reader)
                 .take(MAX_BODY_LEN as u64 + 1)
                 .read_to_end(&mut bytes)
-                .map(drop)
+                .map(|_| None)
                 .map_err(|e| Error::Http(ureq::Error::Io(e))),
         };
         match read {
             Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
             Err(e) => failed(Fact::NoAnswer, e, &crc),
-            Ok(()) => Answer::Response {
+            Ok(received_crc64) => Answer::Response {
                 response: http::Response::from_parts(parts, bytes),
                 sent_crc64: crc.value(),
+                received_crc64,
             },
         }
     }
@@ -268,18 +277,26 @@ fn fact_of(error: &ureq::Error, sent_all: bool) -> Fact {
 }
 
 impl<'a> Job<'a> {
-    pub(crate) fn file(path: &'a Path, options: &'a UploadOptions) -> Self {
-        let (file, options) = (Some(path), Some(options));
+    pub(crate) fn file(path: &'a Path) -> Self {
+        let file = Some(path);
         Self {
             file,
-            options,
             ..Self::default()
         }
     }
 
     pub(crate) fn bytes(bytes: &'a [u8]) -> Self {
+        let bytes = Some(bytes);
         Self {
-            bytes: Some(bytes),
+            bytes,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn sink(sink: &'a Sink) -> Self {
+        let sink = Some(sink);
+        Self {
+            sink,
             ..Self::default()
         }
     }
@@ -300,41 +317,61 @@ impl<'a> Job<'a> {
             range.and_then(|(a, b)| bytes.get(a..b)).unwrap_or_default(),
         ))
     }
-
-    /// Saves checkpoint bytes atomically — a new temporary file of a random
-    /// name (created exclusively, owner-only, so that nothing planted is
-    /// followed) in its directory, synced, renamed over it —, removes the
-    /// checkpoint, or reports progress.
-    fn apply<T>(&self, step: Step<T, Error>) -> Result<()> {
-        let options = self.options;
-        let path = options.and_then(|o| o.checkpoint.as_deref());
-        match (step, path) {
-            (Step::Progress { done, total }, _) => drop(options.map(|o| o.report(done, total))),
-            (Step::Remove, Some(path)) => drop(std::fs::remove_file(path)),
-            (Step::Save(bytes), Some(path)) => {
-                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-                let dir = dir.unwrap_or(Path::new("."));
-                let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-                tmp.write_all(&bytes)
-                    .and_then(|()| tmp.as_file().sync_all())
-                    .map_err(Error::io(path))?;
-                tmp.persist(path).map_err(|e| Error::io(path)(e.error))?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
 }
 
-/// Streams a successful answer's body into the file at `path`.
-fn sink(reader: impl Read, path: &Path, received: &Mutex<u64>) -> Result<()> {
-    let mut file = File::create(path).map_err(Error::io(path))?;
-    let mut reader = CrcReader(reader, Crc64::new());
-    io::copy(&mut reader, &mut file)
-        .and_then(|_| file.flush())
-        .map_err(|e| Error::Http(e.into()))?;
-    *received.lock().unwrap_or_else(PoisonError::into_inner) = reader.1.value();
+/// Saves checkpoint bytes atomically — a new temporary file of a random name
+/// (created exclusively, owner-only, so that nothing planted is followed) in
+/// its directory, synced, renamed over it — or removes the checkpoint.
+fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
+    match step {
+        Step::Remove(path) => drop(std::fs::remove_file(path)),
+        Step::Save(path, bytes) => {
+            let mut tmp = temp_beside(&path)?;
+            tmp.write_all(&bytes)
+                .and_then(|()| tmp.as_file().sync_all())
+                .map_err(Error::io(&path))?;
+            tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
+        }
+        _ => {}
+    }
     Ok(())
+}
+
+/// A new temporary file in `path`'s directory.
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))
+}
+
+impl Sink {
+    pub(crate) fn beside(path: &Path) -> Self {
+        let (path, file) = (path.to_owned(), Mutex::new(None));
+        Self { path, file }
+    }
+
+    /// Streams an answer's body into a new temporary file; its CRC-64.
+    fn fill(&self, reader: impl Read) -> Result<u64> {
+        let mut file = temp_beside(&self.path)?;
+        let mut reader = CrcReader(reader, Crc64::new());
+        io::copy(&mut reader, &mut file)
+            .and_then(|_| file.flush())
+            .map_err(|e| Error::Http(e.into()))?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(file);
+        Ok(reader.1.value())
+    }
+
+    /// Puts the last body received in place.
+    pub(crate) fn persist(self) -> Result<()> {
+        let file = self
+            .file
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let file = file.ok_or_else(|| Error::io(&self.path)(io::ErrorKind::NotFound.into()))?;
+        file.persist(&self.path)
+            .map(drop)
+            .map_err(|e| Error::io(&self.path)(e.error))
+    }
 }
 
 /// A seed for the machines' backoff jitter, from std's randomly keyed hasher.

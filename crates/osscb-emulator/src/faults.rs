@@ -24,6 +24,7 @@ struct State {
     drop_next: u32,
     delay_next: Option<(u32, Duration)>,
     corrupt_crc64_next: u32,
+    corrupt_body_next: u32,
     lose_response_next: u32,
 }
 
@@ -76,6 +77,13 @@ impl Faults {
         self.state().corrupt_crc64_next = count;
     }
 
+    /// The next `count` successful downloads (GetObject) send a body with
+    /// one byte flipped, under the object's true `x-oss-hash-crc64ecma`: a
+    /// download damaged on the way.
+    pub fn corrupt_body_next(&self, count: u32) {
+        self.state().corrupt_body_next = count;
+    }
+
     /// The next `count` requests are carried out in full, but the connection
     /// closes instead of answering: the client cannot tell whether they took
     /// effect (a lost CompleteMultipartUpload answer, say).
@@ -125,14 +133,20 @@ impl Faults {
 
     /// Whether this successful write must report a wrong CRC-64.
     pub(crate) fn take_corrupt_crc64(&self) -> bool {
-        let mut state = self.state();
-        if state.corrupt_crc64_next > 0 {
-            state.corrupt_crc64_next -= 1;
-            true
-        } else {
-            false
-        }
+        take(&mut self.state().corrupt_crc64_next)
     }
+
+    /// Whether this successful download must send a damaged body.
+    pub(crate) fn take_corrupt_body(&self) -> bool {
+        take(&mut self.state().corrupt_body_next)
+    }
+}
+
+/// Takes one from `count`, if any are left.
+fn take(count: &mut u32) -> bool {
+    let some = *count > 0;
+    *count = count.saturating_sub(1);
+    some
 }
 
 #[cfg(test)]

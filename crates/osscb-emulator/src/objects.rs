@@ -176,6 +176,11 @@ pub(crate) fn get_object(
         headers.push((CONTENT_LENGTH, body.len().to_string()));
         return Ok(respond(status, &headers, Bytes::new()));
     }
+    if !body.is_empty() && ctx.shared.faults.take_corrupt_body() {
+        let mut damaged = body.to_vec();
+        damaged[0] ^= 0xFF;
+        return Ok(respond(status, &headers, Bytes::from(damaged)));
+    }
     Ok(respond(status, &headers, body))
 }
 

@@ -34,6 +34,7 @@ macro_rules! scenarios {
             a_panic_in_progress_reporting_is_not_hidden,
             retries_through_503_and_a_dropped_connection,
             crc64_mismatch_is_detected,
+            a_failed_download_leaves_the_destination_as_it_was,
             a_part_whose_crc64_does_not_match_is_sent_again,
             a_checkpoint_of_other_options_is_aborted_not_resumed,
             a_reset_while_reading_the_answer_is_retried_or_looked_up,
@@ -687,21 +688,65 @@ pub fn a_wrong_crc64_on_complete_alone_is_detected<T: Transport>() {
 fn presigned_put<T: Transport>(
     bucket: &T,
     key: &str,
-    options: &UploadOptions,
+    callback: Option<osscb_core::callback::Callback>,
 ) -> (PutObject, osscb_core::PresignedRequest) {
-    let key = key.parse().expect("key");
-    let op = options.put_object(bucket.name(), &key, 0, None);
+    let key: ObjectKey = key.parse().expect("key");
+    let mut op = PutObject::new(bucket.name().clone(), key).content_type("text/plain");
+    if let Some(callback) = callback {
+        op = op.callback(callback);
+    }
     let presigned = bucket
         .presign(&op, Duration::from_secs(300))
         .expect("presign");
     (op, presigned)
 }
 
+/// A download whose CRC-64 does not match leaves the destination as it was
+/// and no temporary file behind; a good one replaces it.
+pub fn a_failed_download_leaves_the_destination_as_it_was<T: Transport>() {
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    let content = data(300 * 1024, 4);
+    bucket
+        .put_object("download.bin", &content, &UploadOptions::new())
+        .expect("put");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("download.bin");
+    std::fs::write(&path, b"the old bytes").expect("write");
+    let listing = || {
+        let names = std::fs::read_dir(dir.path()).expect("dir").flatten();
+        names.map(|e| e.file_name()).collect::<Vec<_>>()
+    };
+    emu.faults().corrupt_body_next(1);
+    let err = bucket
+        .get_object_to_file("download.bin", &path)
+        .expect_err("mismatch");
+    assert!(
+        matches!(T::oss(&err), Some(CoreError::Crc64Mismatch { .. })),
+        "{err}"
+    );
+    assert_eq!(read(&path), b"the old bytes");
+    assert_eq!(listing(), ["download.bin"]);
+    bucket
+        .get_object_to_file("download.bin", &path)
+        .expect("download");
+    assert_eq!(read(&path), content);
+    assert_eq!(listing(), ["download.bin"]);
+    emu.faults().corrupt_body_next(1);
+    let err = bucket
+        .get_object("download.bin")
+        .expect_err("mismatch in memory too");
+    assert!(
+        matches!(T::oss(&err), Some(CoreError::Crc64Mismatch { .. })),
+        "{err}"
+    );
+}
+
 /// A presigned PUT's answer is checked against the CRC-64 of the body sent.
 pub fn a_presigned_put_checks_the_crc64<T: Transport>() {
     let emu = emulator();
     let bucket = bucket::<T>(&emu);
-    let (op, presigned) = presigned_put(&bucket, "presigned/crc.txt", &UploadOptions::new());
+    let (op, presigned) = presigned_put(&bucket, "presigned/crc.txt", None);
     emu.faults().corrupt_crc64_next(1);
     let err = bucket
         .send_presigned(&op, &presigned, b"checked")
@@ -740,8 +785,8 @@ pub fn presigned_put_with_callback_runs_through_the_transport<T: Transport>() {
     let emu = emulator();
     let receiver = Receiver::start(&emu);
     let bucket = bucket::<T>(&emu);
-    let options = UploadOptions::new().callback(receiver.callback(BODY));
-    let (op, presigned) = presigned_put(&bucket, "presigned/put.txt", &options);
+    let (op, presigned) =
+        presigned_put(&bucket, "presigned/put.txt", Some(receiver.callback(BODY)));
     assert!(
         presigned
             .url
@@ -803,7 +848,7 @@ pub fn transport_errors_never_show_presigned_urls<T: Transport>() {
             .expect("emulator");
     let credentials = Credentials::new("sts-id", "sts-secret").with_security_token("t0ken-VALUE");
     let bucket = T::build(Settings::new(&emu, credentials)).expect("client");
-    let (op, presigned) = presigned_put(&bucket, "leak/check.txt", &UploadOptions::new());
+    let (op, presigned) = presigned_put(&bucket, "leak/check.txt", None);
     let url = presigned.url.to_string();
     let signature = url
         .split("Signature=")
@@ -976,8 +1021,8 @@ pub fn a_lost_answer_to_a_presigned_put_with_callback_calls_back_once<T: Transpo
     let emu = emulator();
     let receiver = Receiver::start(&emu);
     let bucket = bucket::<T>(&emu);
-    let options = UploadOptions::new().callback(receiver.callback(BODY));
-    let (op, presigned) = presigned_put(&bucket, "lost/presigned.txt", &options);
+    let (op, presigned) =
+        presigned_put(&bucket, "lost/presigned.txt", Some(receiver.callback(BODY)));
     emu.faults().lose_response_next(1);
     let err = bucket
         .send_presigned(&op, &presigned, b"via a URL, answer lost")
@@ -1014,8 +1059,11 @@ pub fn a_presigned_callback_put_that_was_not_stored_is_not_resent<T: Transport>(
     let emu = emulator();
     let receiver = Receiver::start(&emu);
     let bucket = bucket::<T>(&emu);
-    let options = UploadOptions::new().callback(receiver.callback(BODY));
-    let (op, presigned) = presigned_put(&bucket, "unknown/presigned.txt", &options);
+    let (op, presigned) = presigned_put(
+        &bucket,
+        "unknown/presigned.txt",
+        Some(receiver.callback(BODY)),
+    );
     emu.faults().drop_next(1);
     let err = bucket
         .send_presigned(&op, &presigned, b"small")
@@ -1080,7 +1128,7 @@ pub fn lost_answers_without_a_callback_are_retried<T: Transport>() {
     let (_, body) = bucket.get_object("plain/file.bin").expect("get");
     assert_eq!(body, content);
 
-    let (op, presigned) = presigned_put(&bucket, "plain/presigned.txt", &options);
+    let (op, presigned) = presigned_put(&bucket, "plain/presigned.txt", None);
     emu.faults().lose_response_next(1);
     let output = bucket
         .send_presigned(&op, &presigned, b"presigned")
@@ -1200,8 +1248,7 @@ pub fn v4_presigned_put_with_callback_runs_through_the_transport<T: Transport>()
     let receiver = Receiver::start(&emu);
     let bucket =
         T::build(Settings::new(&emu, crate::creds()).region("cn-hangzhou")).expect("client");
-    let options = UploadOptions::new().callback(receiver.callback(BODY));
-    let (op, presigned) = presigned_put(&bucket, "v4/presigned.txt", &options);
+    let (op, presigned) = presigned_put(&bucket, "v4/presigned.txt", Some(receiver.callback(BODY)));
     let query = presigned.url.query().unwrap_or_default().to_owned();
     assert!(
         query.contains("x-oss-signature-version=OSS4-HMAC-SHA256"),

@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime};
 use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 
 use super::{Answer, Body, Fact, Flow, Request, Send, SendId, Step};
-use crate::ops::{HeadObject, ObjectMetadata, Operation};
+use crate::ops::{HeadObject, ObjectMetadata, Operation, PutObject};
 use crate::response::{MAX_BODY_LEN, ObjectFacts};
 use crate::retry::{Jitter, RetryPolicy, is_retryable_status};
-use crate::{Error, OssRequest, PresignedRequest};
+use crate::upload::{Progress, UploadOptions};
+use crate::{Bucket, Error, ObjectKey, OssRequest, PresignedRequest, crc64};
 
 /// `x-oss-callback`: the header that makes a write call back.
 const CALLBACK_HEADER: &str = "x-oss-callback";
@@ -91,7 +92,7 @@ pub struct Call<O: Operation, E> {
     attempts: u32,
     looks: u32,
     forbid: bool,
-    progress: Option<u64>,
+    progress: Option<(Progress, u64)>,
     state: State,
     result: Option<Result<O::Output, E>>,
     last_error: Option<E>,
@@ -109,6 +110,23 @@ impl<O: Operation + std::fmt::Debug, E> std::fmt::Debug for Call<O, E> {
             .field("op", &self.op)
             .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+impl<E: From<Error>> Call<PutObject, E> {
+    /// A PutObject of `len` bytes from the transport's source to `key` with
+    /// `options`: its content type (as given, else guessed from the key or
+    /// `file_name`), metadata, callback and progress reporting.
+    pub fn put(
+        (bucket, key): (&Bucket, &ObjectKey),
+        len: u64,
+        file_name: Option<&str>,
+        options: &UploadOptions,
+        policy: RetryPolicy,
+        seed: u64,
+    ) -> Self {
+        let op = options.put_object(bucket, key, len, file_name);
+        Self::with_source(op, len, policy, seed).reporting(options.progress.clone())
     }
 }
 
@@ -182,10 +200,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     /// Reports progress over the source's bytes: none done before the first
     /// attempt, all of them on success.
-    #[must_use]
-    pub fn reporting_progress(mut self) -> Self {
+    pub(crate) fn reporting(mut self, progress: Option<Progress>) -> Self {
         if let Body::Source { len, .. } = self.body {
-            self.progress = Some(len);
+            self.progress = progress.map(|p| (p, len));
         }
         self
     }
@@ -386,6 +403,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
             Answer::Response {
                 response,
                 sent_crc64,
+                received_crc64,
             } => {
                 self.sent_crc64 = sent_crc64;
                 if response.body().len() > MAX_BODY_LEN {
@@ -399,7 +417,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                 }
                 let (parts, body) = response.into_parts();
                 let borrowed = http::Response::from_parts(parts, body.as_slice());
-                match self.op.parse_checked(borrowed, sent_crc64) {
+                let received = received_crc64.unwrap_or_else(|| crc64::checksum(&body));
+                let parsed = self.op.parse_checked(borrowed, sent_crc64);
+                match parsed.and_then(|o| self.op.check_body(&o, received).map(|()| o)) {
                     Ok(output) => {
                         self.answer_body = body;
                         self.finish(Ok(output));
@@ -511,13 +531,15 @@ impl<O: Operation, E: From<Error>> Flow<E> for Call<O, E> {
                 State::Start => {
                     self.deadline = self.policy.total_timeout.map(|t| now + t);
                     self.ready(Phase::Write, 0);
-                    if let Some(total) = self.progress {
-                        return Step::Progress { done: 0, total };
+                    if let Some((progress, total)) = &self.progress {
+                        progress.report(0, *total);
                     }
                 }
                 State::Finished => {
-                    if let (Some(Ok(_)), Some(total)) = (&self.result, self.progress.take()) {
-                        return Step::Progress { done: total, total };
+                    if let (Some(Ok(_)), Some((progress, total))) =
+                        (&self.result, self.progress.take())
+                    {
+                        progress.report(total, total);
                     }
                     return self.result.take().map_or(Step::Pending, Step::Done);
                 }

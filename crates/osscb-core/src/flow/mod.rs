@@ -61,12 +61,13 @@
 //! let request = send.into_http(&config, &credentials, now)?;
 //! assert_eq!(request.method(), http::Method::HEAD);
 //! let response = http::Response::builder().status(200).header("etag", "\"E\"").body(Vec::new())?;
-//! call.on_answer(id, Answer::Response { response, sent_crc64: 0 });
+//! call.on_answer(id, Answer::Response { response, sent_crc64: 0, received_crc64: None });
 //! let Step::Done(Ok(meta)) = call.next(now) else { panic!("done") };
 //! assert_eq!(meta.object.etag.as_deref(), Some("\"E\""));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
@@ -186,6 +187,9 @@ pub enum Answer<E> {
         response: http::Response<Vec<u8>>,
         /// The CRC-64 of the body sent.
         sent_crc64: u64,
+        /// The CRC-64 of the answer's body when the transport streamed it
+        /// elsewhere (a download to a file) instead of into `response`.
+        received_crc64: Option<u64>,
     },
     /// No complete answer.
     Failed {
@@ -206,20 +210,17 @@ pub enum Step<T, E> {
     Send(Send),
     /// Nothing to send before this time (unless an answer arrives).
     Wait(SystemTime),
-    /// Write these checkpoint bytes atomically: to a new temporary file in
-    /// the checkpoint's directory, created exclusively under a random name
-    /// (never a fixed one such as `<path>.tmp`, where a planted symlink
-    /// would be followed), then renamed over the checkpoint.
-    Save(Vec<u8>),
-    /// Remove the checkpoint.
-    Remove,
-    /// Report progress.
-    Progress {
-        /// Bytes done.
-        done: u64,
-        /// Bytes in all.
-        total: u64,
-    },
+    /// Read the checkpoint file at this path and hand its bytes to
+    /// [`Flow::on_loaded`] (`None` when it cannot be read) before the next
+    /// step.
+    Load(PathBuf),
+    /// Write these checkpoint bytes to this path atomically: to a new
+    /// temporary file in its directory, created exclusively under a random
+    /// name (never a fixed one such as `<path>.tmp`, where a planted symlink
+    /// would be followed), then renamed over it.
+    Save(PathBuf, Vec<u8>),
+    /// Remove the checkpoint file at this path.
+    Remove(PathBuf),
     /// Nothing to do until an answer arrives.
     Pending,
     /// Finished; nothing is in flight but requests abandoned at a total
@@ -235,6 +236,10 @@ pub trait Flow<E> {
     fn next(&mut self, now: SystemTime) -> Step<Self::Output, E>;
     /// The answer to request `id`.
     fn on_answer(&mut self, id: SendId, answer: Answer<E>);
+    /// The bytes a [`Step::Load`] read.
+    fn on_loaded(&mut self, bytes: Option<Vec<u8>>) {
+        drop(bytes);
+    }
 }
 
 impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
@@ -246,6 +251,10 @@ impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
 
     fn on_answer(&mut self, id: SendId, answer: Answer<E>) {
         (**self).on_answer(id, answer);
+    }
+
+    fn on_loaded(&mut self, bytes: Option<Vec<u8>>) {
+        (**self).on_loaded(bytes);
     }
 }
 

@@ -27,6 +27,8 @@ struct Part<E> {
 }
 
 enum Phase<E> {
+    /// Asking for the checkpoint file.
+    Load,
     Start,
     /// Aborting the upload of a checkpoint that no longer matches.
     Discard(Box<Call<AbortMultipartUpload, E>>),
@@ -45,9 +47,9 @@ enum Phase<E> {
 ///
 /// The parts are `Body::Source` ranges of the source; up to
 /// `options.parallelism` are handed out before an answer is needed. With
-/// `options.checkpoint`, the machine asks to save its checkpoint after each
-/// part and resumes from the saved bytes given at construction, if they
-/// match this upload: the same bucket, key, file (size and modification
+/// `options.checkpoint`, the machine first asks for the checkpoint file
+/// ([`Step::Load`]), asks to save it after each part, and resumes from the
+/// saved bytes if they match this upload: the same bucket, key, file (size and modification
 /// time), part size, object headers (content type, metadata, ACL, storage
 /// class) and callback. Saved bytes of another upload are not resumed: that
 /// upload is aborted (its parts are billed until then; the outcome of the
@@ -93,8 +95,7 @@ impl<E> std::fmt::Debug for Multipart<E> {
 impl<E: From<Error>> Multipart<E> {
     /// An upload of `file`, its size and modification time (which a
     /// checkpoint must match to be resumed), named `file_name` (for the
-    /// content type), to `key` with `options`; `saved` is the checkpoint as
-    /// last saved, if any.
+    /// content type), to `key` with `options`.
     /// Requests are retried by `policy` with backoff jitter drawn from `seed`.
     ///
     /// # Errors
@@ -107,7 +108,6 @@ impl<E: From<Error>> Multipart<E> {
         options: &UploadOptions,
         file: (u64, SystemTime),
         file_name: Option<&str>,
-        saved: Option<&[u8]>,
         policy: RetryPolicy,
         seed: u64,
     ) -> Result<Self, Error> {
@@ -115,10 +115,6 @@ impl<E: From<Error>> Multipart<E> {
         let plan = options.plan(file.size)?;
         let initiate = options.initiate(bucket, key, file_name).request()?;
         let writes = writes_digest(&initiate.headers, options.callback.as_ref());
-        let (saved, stale) = match saved.and_then(|bytes| Checkpoint::from_json(bytes).ok()) {
-            Some(c) if c.resumes(bucket, key, file, &plan, &writes) => (Some(c), None),
-            other => (None, other),
-        };
         Ok(Self {
             bucket: bucket.clone(),
             key: key.clone(),
@@ -130,11 +126,15 @@ impl<E: From<Error>> Multipart<E> {
             seed,
             tags: 0,
             writes,
-            saved,
-            stale,
+            saved: None,
+            stale: None,
             resumed: false,
             checkpoint: None,
-            phase: Phase::Start,
+            phase: if options.checkpoint.is_some() {
+                Phase::Load
+            } else {
+                Phase::Start
+            },
             outbox: VecDeque::new(),
         })
     }
@@ -147,19 +147,15 @@ impl<E: From<Error>> Multipart<E> {
         (self.tags, seed)
     }
 
-    fn saving(&self) -> bool {
-        self.options.checkpoint.is_some()
-    }
-
     fn save(&mut self) {
-        if let (true, Some(c)) = (self.saving(), &self.checkpoint) {
-            self.outbox.push_back(Step::Save(c.to_json()));
+        if let (Some(path), Some(c)) = (&self.options.checkpoint, &self.checkpoint) {
+            self.outbox.push_back(Step::Save(path.clone(), c.to_json()));
         }
     }
 
     fn remove(&mut self) {
-        if self.saving() {
-            self.outbox.push_back(Step::Remove);
+        if let Some(path) = &self.options.checkpoint {
+            self.outbox.push_back(Step::Remove(path.clone()));
         }
     }
 
@@ -170,8 +166,7 @@ impl<E: From<Error>> Multipart<E> {
 
     fn progress(&mut self) {
         let done = self.checkpoint.as_ref().map_or(0, Checkpoint::bytes_done);
-        let total = self.plan.total_size;
-        self.outbox.push_back(Step::Progress { done, total });
+        self.options.report(done, self.plan.total_size);
     }
 
     fn start(&mut self) {
@@ -254,7 +249,7 @@ impl<E: From<Error>> Multipart<E> {
                 self.checkpoint = None;
                 self.start();
             }
-            _ if self.saving() => self.finish(Err(error)),
+            _ if self.options.checkpoint.is_some() => self.finish(Err(error)),
             _ => match upload_id {
                 Some(id) => {
                     let op = AbortMultipartUpload::new(self.bucket.clone(), self.key.clone(), id);
@@ -325,6 +320,7 @@ impl<E: From<Error>> Multipart<E> {
                 return self.parts_step(now);
             }
         }
+        let finished_any = !done.is_empty();
         for (part, result) in done {
             match result {
                 Ok(output) => {
@@ -348,8 +344,8 @@ impl<E: From<Error>> Multipart<E> {
                 }
             }
         }
-        if !self.outbox.is_empty() {
-            return self.outbox.pop_front().unwrap_or(Step::Pending);
+        if finished_any {
+            return self.next(now);
         }
         let Phase::Parts {
             queue,
@@ -376,9 +372,9 @@ fn forward<T, E>(step: Step<T, E>) -> Result<Step<Output, E>, Result<T, E>> {
     Ok(match step {
         Step::Send(s) => Step::Send(s),
         Step::Wait(t) => Step::Wait(t),
-        Step::Save(b) => Step::Save(b),
-        Step::Remove => Step::Remove,
-        Step::Progress { done, total } => Step::Progress { done, total },
+        Step::Load(p) => Step::Load(p),
+        Step::Save(p, b) => Step::Save(p, b),
+        Step::Remove(p) => Step::Remove(p),
         Step::Pending => Step::Pending,
         Step::Done(result) => return Err(result),
     })
@@ -392,6 +388,13 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
             return step;
         }
         match &mut self.phase {
+            Phase::Load => {
+                self.phase = Phase::Start;
+                match &self.options.checkpoint {
+                    Some(path) => Step::Load(path.clone()),
+                    None => self.next(now),
+                }
+            }
             Phase::Start => {
                 self.start();
                 self.next(now)
@@ -459,6 +462,16 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
         }
     }
 
+    fn on_loaded(&mut self, bytes: Option<Vec<u8>>) {
+        let saved = bytes.and_then(|bytes| Checkpoint::from_json(&bytes).ok());
+        (self.saved, self.stale) = match saved {
+            Some(c) if c.resumes(&self.bucket, &self.key, self.file, &self.plan, &self.writes) => {
+                (Some(c), None)
+            }
+            other => (None, other),
+        };
+    }
+
     fn on_answer(&mut self, id: SendId, answer: Answer<E>) {
         match &mut self.phase {
             Phase::Initiate(call) => call.on_answer(id, answer),
@@ -470,7 +483,7 @@ impl<E: From<Error>> Flow<E> for Multipart<E> {
                     part.call.on_answer(id, answer);
                 }
             }
-            Phase::Start | Phase::Finished => {}
+            Phase::Load | Phase::Start | Phase::Finished => {}
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The machines driven by hand: every request they hand out and every
 //! decision they take on an answer or a failure.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Method, StatusCode};
@@ -11,7 +12,7 @@ use crate::ops::Operation as _;
 use crate::ops::PutObject;
 use crate::ops::multipart::CompleteMultipartUploadOutput;
 use crate::retry::RetryPolicy;
-use crate::upload::{FileFingerprint, UploadOptions};
+use crate::upload::{FileFingerprint, Progress, UploadOptions};
 use crate::{Bucket, Error, ObjectKey, PresignedRequest};
 
 const T0: Duration = Duration::from_secs(1_700_000_000);
@@ -54,6 +55,7 @@ fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Answer<Error>
     Answer::Response {
         response,
         sent_crc64: crate::crc64::checksum(b"hello"),
+        received_crc64: None,
     }
 }
 
@@ -85,7 +87,7 @@ fn send<T>(flow: &mut impl Flow<Error, Output = T>, at: SystemTime) -> Send {
     loop {
         match flow.next(at) {
             Step::Send(send) => return send,
-            Step::Progress { .. } | Step::Save(_) | Step::Remove => {}
+            Step::Save(..) | Step::Remove(_) => {}
             Step::Wait(t) => return send(flow, t),
             other => panic!("expected a send, got {:?}", other.kind()),
         }
@@ -96,7 +98,7 @@ fn done<T>(flow: &mut impl Flow<Error, Output = T>) -> Result<T, Error> {
     loop {
         match flow.next(now()) {
             Step::Done(result) => return result,
-            Step::Progress { .. } | Step::Save(_) | Step::Remove => {}
+            Step::Save(..) | Step::Remove(_) => {}
             other => panic!("expected the end, got {:?}", other.kind()),
         }
     }
@@ -107,13 +109,41 @@ impl<T, E> Step<T, E> {
         match self {
             Self::Send(_) => "send",
             Self::Wait(_) => "wait",
-            Self::Save(_) => "save",
-            Self::Remove => "remove",
-            Self::Progress { .. } => "progress",
+            Self::Load(_) => "load",
+            Self::Save(..) => "save",
+            Self::Remove(_) => "remove",
             Self::Pending => "pending",
             Self::Done(_) => "done",
         }
     }
+}
+
+/// The first step of a machine with a checkpoint: loading it, answered
+/// with `saved`.
+fn load(upload: &mut Multipart<Error>, saved: &[u8]) {
+    let step = upload.next(now());
+    assert!(
+        matches!(step, Step::Load(ref p) if p.as_os_str() == "cp"),
+        "{}",
+        step.kind()
+    );
+    upload.on_loaded(Some(saved.to_vec()));
+}
+
+/// The `(done, total)` pairs a progress callback was given.
+type Reports = Arc<Mutex<Vec<(u64, u64)>>>;
+
+/// `options` reporting progress into the returned list.
+fn recording(options: UploadOptions) -> (Reports, UploadOptions) {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&reports);
+    let options = options.progress(move |done, total| {
+        record
+            .lock()
+            .map(|mut r| r.push((done, total)))
+            .unwrap_or(());
+    });
+    (reports, options)
 }
 
 fn unsigned(send: &Send) -> &crate::OssRequest<Vec<u8>> {
@@ -132,12 +162,20 @@ fn forbids_overwrite(send: &Send) -> bool {
 
 #[test]
 fn a_lost_answer_to_a_callback_write_is_looked_up_not_resent() {
-    let mut call = put(true).reporting_progress();
-    assert!(matches!(
-        call.next(now()),
-        Step::Progress { done: 0, total: 5 }
-    ));
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&reports);
+    let progress = Progress::new(move |done, total| {
+        record
+            .lock()
+            .map(|mut r| r.push((done, total)))
+            .unwrap_or(())
+    });
+    let mut call = put(true).reporting(Some(progress));
     let first = send(&mut call, now());
+    assert_eq!(
+        reports.lock().map(|r| r.clone()).unwrap_or_default(),
+        [(0, 5)]
+    );
     assert_eq!(unsigned(&first).method, Method::PUT);
     assert_eq!(
         first.body,
@@ -256,7 +294,7 @@ fn a_multipart_upload_runs_parts_in_parallel_and_aborts_after_a_refusal() {
     let file = (300 * 1024, now());
     let options = UploadOptions::new().part_size(100 * 1024).parallelism(2);
     let policy = RetryPolicy::none();
-    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, policy, 9);
     let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
     let init = send(&mut upload, now());
     assert_eq!(
@@ -335,31 +373,31 @@ fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
     });
     let saved = saved.to_json();
     let policy = RetryPolicy::none();
+    let (progress, options) = recording(options);
     let upload = Multipart::<Error>::new(
         &bucket,
         &key,
         &options,
         (250 * 1024, now()),
         None,
-        Some(&saved),
         policy,
         3,
     );
     let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(
-        upload.next(now()),
-        Step::Progress {
-            done: 102_400,
-            total: 256_000
-        }
-    ));
+    load(&mut upload, &saved);
+    let part = send(&mut upload, now());
+    assert_eq!(
+        progress.lock().map(|p| p.clone()).unwrap_or_default(),
+        [(102_400, 256_000)]
+    );
+    let mut part = Some(part);
     for (number, offset) in [(2, 100 * 1024), (3, 200 * 1024)] {
-        let part = send(&mut upload, now());
+        let part = part.take().unwrap_or_else(|| send(&mut upload, now()));
         assert!(
             matches!(part.body, Body::Source { part, offset: o, .. } if part == number && o == offset)
         );
         upload.on_answer(part.id, response(200, &[("etag", "\"P\"")], b""));
-        assert!(matches!(upload.next(now()), Step::Save(_)));
+        assert!(matches!(upload.next(now()), Step::Save(..)));
     }
     let complete = send(&mut upload, now());
     assert_eq!(unsigned(&complete).method, Method::POST);
@@ -371,7 +409,7 @@ fn a_resumed_multipart_upload_sends_only_the_missing_parts_and_completes() {
     let xml =
         b"<CompleteMultipartUploadResult><ETag>\"X-3\"</ETag></CompleteMultipartUploadResult>";
     upload.on_answer(complete.id, response(200, &[], xml));
-    assert!(matches!(upload.next(now()), Step::Remove));
+    assert!(matches!(upload.next(now()), Step::Remove(_)));
     let output: CompleteMultipartUploadOutput = done(&mut upload).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(output.object.etag.as_deref(), Some("\"X-3\""));
 }
@@ -408,7 +446,7 @@ fn a_part_whose_crc64_does_not_match_is_sent_again() {
     let options = UploadOptions::new().part_size(100 * 1024).parallelism(1);
     let file = (200 * 1024, now());
     let policy = RetryPolicy::default();
-    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, policy, 9);
     let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
     initiated(&mut upload);
     let p1 = send(&mut upload, now());
@@ -426,7 +464,7 @@ fn a_part_whose_crc64_does_not_match_is_sent_again() {
 
     // Bounded by the policy: a part that never matches fails the run.
     let policy = RetryPolicy::none();
-    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, None, policy, 9);
+    let upload = Multipart::<Error>::new(&bucket, &key, &options, file, None, policy, 9);
     let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
     initiated(&mut upload);
     let p1 = send(&mut upload, now());
@@ -544,11 +582,11 @@ fn a_checkpoint_of_other_write_options_is_aborted_and_started_over() {
             &options,
             (250 * 1024, now()),
             None,
-            Some(saved),
             RetryPolicy::none(),
             3,
         );
         let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+        load(&mut upload, saved);
         let abort = send(&mut upload, now());
         assert_eq!(unsigned(&abort).method, Method::DELETE, "{options:?}");
         assert_eq!(
@@ -556,7 +594,7 @@ fn a_checkpoint_of_other_write_options_is_aborted_and_started_over() {
             vec![("uploadId".to_owned(), "U9".to_owned())]
         );
         upload.on_answer(abort.id, response(204, &[], b""));
-        assert!(matches!(upload.next(now()), Step::Remove));
+        assert!(matches!(upload.next(now()), Step::Remove(_)));
         let init = send(&mut upload, now());
         let init = unsigned(&init);
         assert_eq!(init.method, Method::POST);

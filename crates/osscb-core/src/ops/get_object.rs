@@ -36,7 +36,7 @@ impl GetObjectOutput {
     ///
     /// # Errors
     /// [`Error::Crc64Mismatch`].
-    pub fn check_body(&self, body_crc64: u64) -> Result<(), Error> {
+    pub(crate) fn check_body(&self, body_crc64: u64) -> Result<(), Error> {
         if self.content_range.is_some() {
             return Ok(());
         }
@@ -74,6 +74,10 @@ impl GetObject {
 impl Operation for GetObject {
     type Body = ();
     type Output = GetObjectOutput;
+
+    fn check_body(&self, output: &GetObjectOutput, received: u64) -> Result<(), Error> {
+        output.check_body(received)
+    }
 
     fn request(&self) -> Result<OssRequest<()>, Error> {
         let mut request =

@@ -75,6 +75,17 @@ pub trait Operation {
         Ok(())
     }
 
+    /// Checks `output` against the CRC-64 of the answer's body, for
+    /// operations whose answer body is the object (GetObject of a whole
+    /// object). Others pass.
+    ///
+    /// # Errors
+    /// [`Error::Crc64Mismatch`].
+    fn check_body(&self, output: &Self::Output, received: u64) -> Result<(), Error> {
+        let _ = (output, received);
+        Ok(())
+    }
+
     /// [`Operation::parse`], then [`Operation::check_crc64`] against
     /// `sent_crc64`, the CRC-64 of the body sent: how a transport reads every
     /// answer.

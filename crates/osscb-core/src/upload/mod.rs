@@ -73,14 +73,8 @@ pub struct UploadOptions {
     /// Multipart: parts in flight at once; memory is bounded by
     /// `parallelism × part_size`.
     pub(crate) parallelism: usize,
-    /// Multipart: a checkpoint file. When set, a rerun skips finished parts,
-    /// and a failed upload is kept (not aborted) so that it can resume. A
-    /// rerun resumes only the same upload: same bucket, key, file, part
-    /// size, object headers (content type, metadata, ACL, storage class) and
-    /// callback; otherwise the checkpoint's upload is aborted and a new one
-    /// starts. Written through a new temporary file in the same directory:
-    /// keep it in a directory only its owner can write to.
-    pub checkpoint: Option<PathBuf>,
+    /// Multipart: a checkpoint file (see [`UploadOptions::checkpoint`]).
+    pub(crate) checkpoint: Option<PathBuf>,
 }
 
 impl Default for UploadOptions {
@@ -144,7 +138,13 @@ impl UploadOptions {
         self
     }
 
-    /// A checkpoint file for resumable multipart uploads (see the field).
+    /// Multipart: a checkpoint file. When set, a rerun skips finished parts,
+    /// and a failed upload is kept (not aborted) so that it can resume. A
+    /// rerun resumes only the same upload: same bucket, key, file, part
+    /// size, object headers (content type, metadata, ACL, storage class) and
+    /// callback; otherwise the checkpoint's upload is aborted and a new one
+    /// starts. Written through a new temporary file in the same directory:
+    /// keep it in a directory only its owner can write to.
     #[must_use]
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
         self.checkpoint = Some(path.into());
@@ -152,7 +152,7 @@ impl UploadOptions {
     }
 
     /// Reports progress, if a callback is set.
-    pub fn report(&self, done: u64, total: u64) {
+    pub(crate) fn report(&self, done: u64, total: u64) {
         if let Some(p) = &self.progress {
             p.report(done, total);
         }
@@ -173,7 +173,7 @@ impl UploadOptions {
     }
 
     /// The PutObject for `len` bytes to `key`.
-    pub fn put_object(
+    pub(crate) fn put_object(
         &self,
         bucket: &Bucket,
         key: &ObjectKey,
