@@ -14,7 +14,7 @@ pub const ACCESS_KEY_ID: &str = "test-id";
 pub const ACCESS_KEY_SECRET: &str = "test-secret";
 
 /// The caller token the served app knows: caller `alice`, keys under `uploads/alice/`.
-pub const CALLER_TOKEN: &str = "alice:0123456789abcdef-test";
+pub const CALLER_TOKEN: &str = "alice:0123456789abcdef+test";
 
 /// `Authorization` headers carrying [`CALLER_TOKEN`].
 pub fn bearer() -> axum::http::HeaderMap {
