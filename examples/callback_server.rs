@@ -2,27 +2,36 @@
 //!
 //! ```text
 //! cargo run -p osscb-examples --example callback_server -- --listen 127.0.0.1:8080 \
-//!     [--public-url http://app.example.com:8080] [--trust-key-url-prefix PREFIX]...
+//!     [--public-url http://app.example.com:8080] [--trust-key-url-prefix PREFIX]... \
+//!     [--caller-token NAME:SECRET]...
 //! ```
 //!
 //! - `POST` on any path: verifies the callback (RSA signature over the path,
 //!   the query and the body) with the key named by `x-oss-pub-key-url`, trusted
 //!   only under `http(s)://gosspublic.alicdn.com/` (OSS's key is built in) and
 //!   each `--trust-key-url-prefix` (e.g. an emulator's `http://127.0.0.1:9000/`;
-//!   fetched once and cached by the `Verifier`). A verified callback gets 200
-//!   with `{"status":"ok","verified":true,"callback":{…the body's fields…}}` and
+//!   fetched once and cached by the `Verifier`), then checks that it is bound
+//!   to an upload this process handed out: its body's `osscb_grant` field
+//!   must be a grant of this process's seal (a random secret) covering the
+//!   body's bucket and object, unexpired and not used before. A verified,
+//!   bound callback gets 200 with
+//!   `{"status":"ok","verified":true,"callback":{…the body's fields…}}` and
 //!   its body is printed on stdout as one line; anything else gets 400 with
 //!   `{"status":"error","error":"…"}` (reasons go to stderr).
-//! - `GET /upload-form?key=KEY[&content_type=TYPE]`: a signed PostObject form and
-//!   a presigned PUT URL for `KEY`, both with a callback to this server's
-//!   `/oss-callback` (JSON body: bucket, object, etag, size, mimeType, and the
-//!   custom variable `x:via` = `post-object` or `presigned-put`). Shape:
+//! - `GET /upload-form?key=KEY&size=BYTES[&content_type=TYPE]` with
+//!   `Authorization: Bearer NAME:SECRET` (one of the `--caller-token`s; 401
+//!   without): a signed PostObject form and a presigned PUT URL for `KEY`,
+//!   which must start with the caller's prefix `uploads/NAME/` (403 if not),
+//!   for exactly `BYTES` bytes (at most 100 MiB), both with a callback to this
+//!   server's `/oss-callback` (JSON body: bucket, object, etag, size,
+//!   mimeType, the custom variable `x:via` = `post-object` or
+//!   `presigned-put`, and the grant `osscb_grant`). Shape:
 //!   ```text
-//!   {"key": "uploads/cat.png",
+//!   {"key": "uploads/alice/cat.png", "size": 1234,
 //!    "expires": "2026-11-25T18:00:00.000Z",
 //!    "callback_url": "http://127.0.0.1:8080/oss-callback",
 //!    "post": {"url": "https://bucket.oss-cn-hangzhou.aliyuncs.com/",
-//!             "fields": [["key", "uploads/cat.png"], ["policy", "…"],
+//!             "fields": [["key", "uploads/alice/cat.png"], ["policy", "…"],
 //!                        ["OSSAccessKeyId", "…"], ["Signature", "…"], …],
 //!             "file_field": "file"},
 //!    "put":  {"method": "PUT", "url": "https://…?Expires=…&Signature=…&callback=…",
@@ -32,13 +41,28 @@
 //!   files={"file": open(path, "rb")})` (fields in order, the file last), or
 //!   `requests.put(f["put"]["url"], headers=f["put"]["headers"], data=...)`.
 //!   Either upload answers with this server's JSON.
-//! - `GET /`: a page that uploads a picked file straight to OSS with that form
-//!   and shows the callback's answer.
 //!
-//! OSS settings come from `OSS_ENDPOINT`, `OSS_BUCKET`, `OSS_ACCESS_KEY_ID`,
-//! `OSS_ACCESS_KEY_SECRET` and, for STS credentials, `OSS_SESSION_TOKEN`;
-//! without them the server only verifies callbacks. `--public-url` is the
-//! base URL OSS calls back (default: `http://` + the listen address).
+//!   What bounds the size: the form's policy has
+//!   `["content-length-range", BYTES, BYTES]`, which OSS enforces. With
+//!   `OSS_REGION` set the PUT URL is signed with V4 and signs
+//!   `content-length` as an additional header (`x-oss-additional-headers`),
+//!   so OSS refuses a body of another size. Without a region the URL is V1,
+//!   which signs the method, `Content-MD5`, `Content-Type`, the expiry, the
+//!   `x-oss-*` headers and the resource only: nothing bounds that PUT's size
+//!   but OSS's 5 GiB PutObject limit, and the callback's `size` is what
+//!   tells the server how large the object is.
+//! - `GET /`: a page that uploads a picked file straight to OSS with that form
+//!   and shows the callback's answer. It reads the caller token from its
+//!   URL's fragment (`/#token=NAME:SECRET`), which browsers never send to a
+//!   server.
+//!
+//! Without `--caller-token` the server makes up one token for the caller
+//! `demo` (256 random bits from the OS) and prints the page's URL with it
+//! on stderr. OSS settings come from `OSS_ENDPOINT`, `OSS_BUCKET`,
+//! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optionally `OSS_REGION` and,
+//! for STS credentials, `OSS_SESSION_TOKEN`; without them the server only
+//! verifies callbacks. `--public-url` is the base URL OSS calls back
+//! (default: `http://` + the listen address).
 
 #[path = "callback_server/app.rs"]
 mod app;
@@ -47,18 +71,20 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: callback_server --listen ADDR:PORT [--public-url URL] [--trust-key-url-prefix PREFIX]...";
+const USAGE: &str = "usage: callback_server --listen ADDR:PORT [--public-url URL] [--trust-key-url-prefix PREFIX]... [--caller-token NAME:SECRET]...";
 
 struct Args {
     listen: SocketAddr,
     public_url: Option<String>,
     trusted: Vec<String>,
+    callers: Vec<app::Caller>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut listen = None;
     let mut public_url = None;
     let mut trusted = Vec::new();
+    let mut callers = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -78,6 +104,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 }
                 trusted.push(prefix);
             }
+            "--caller-token" => {
+                let token = value("--caller-token")?;
+                callers
+                    .push(app::Caller::parse(&token).map_err(|e| format!("--caller-token: {e}"))?);
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -86,6 +117,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         listen: listen.ok_or_else(|| format!("--listen is required\n{USAGE}"))?,
         public_url,
         trusted,
+        callers,
     })
 }
 
@@ -117,11 +149,35 @@ async fn main() -> ExitCode {
     if oss.is_none() {
         eprintln!("no OSS_* settings: /upload-form is disabled, callbacks are still verified");
     }
-    let app = Arc::new(app::App::new(public_url, &args.trusted, oss));
+    let (callers, made_up) = if args.callers.is_empty() {
+        match app::Caller::random() {
+            Ok(caller) => (vec![caller], true),
+            Err(message) => {
+                eprintln!("{message}; give --caller-token NAME:SECRET");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        (args.callers, false)
+    };
+    let seal = match app::random_seal() {
+        Ok(seal) => seal,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = Arc::new(app::App::new(public_url, &args.trusted, oss, callers, seal));
     eprintln!(
         "callback_server listening on http://{bound} (callbacks to {})",
         app.callback_url()
     );
+    let page = format!("{}/", app.public_url);
+    if made_up && let Some(caller) = app.callers.first() {
+        eprintln!("upload page: {page}#token={}", caller.token());
+    } else {
+        eprintln!("upload page: {page}#token=NAME:SECRET (a --caller-token)");
+    }
     if let Err(e) = axum::serve(listener, app::router(app)).await {
         eprintln!("server error: {e}");
         return ExitCode::FAILURE;

@@ -1,5 +1,14 @@
 //! The callback server's application: routes, settings and handlers. The
 //! example's `main` serves it; the tests build the same router in-process.
+//!
+//! Who may upload what: `/upload-form` answers only a caller that sends one
+//! of the server's caller tokens (`Authorization: Bearer NAME:SECRET`,
+//! compared in constant time), signs only keys under that caller's prefix
+//! `uploads/NAME/`, and only for the size the caller states (at most
+//! [`MAX_UPLOAD`]). Each upload it hands out carries a grant
+//! ([`osscb_core::grant`]) in its callback; the callback handler refuses a
+//! verified callback without a grant of this process's seal, or whose grant
+//! does not cover the object, has expired or was already used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,30 +18,106 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use osscb_core::callback::{Callback, CallbackBodyType};
+use osscb_core::grant::{Scope, Seal};
 use osscb_core::post_policy::PostPolicy;
 use osscb_core::time::iso8601_millis;
 use osscb_core::verify::Verifier;
-use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
+use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, Region};
 use serde_json::{Value, json};
 
 /// The path OSS calls back (any other POST path is verified the same way).
 pub const CALLBACK_PATH: &str = "/oss-callback";
 /// How long a handed-out form or URL stays valid.
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(600);
-/// The largest upload a handed-out form allows.
+/// How long after a handed-out upload expires its callback is still
+/// accepted: an upload started just before the expiry may take this long.
+pub const CALLBACK_GRACE: Duration = Duration::from_secs(3600);
+/// The largest upload a caller may ask for.
 pub const MAX_UPLOAD: u64 = 100 * 1024 * 1024;
 /// How this app's callbacks encode their bodies: declared in each callback
 /// it hands out, and how its verifier reads them.
 const BODY_TYPE: CallbackBodyType = CallbackBodyType::Json;
 /// How many verified bodies [`App::verified_bodies`] keeps.
 pub const MAX_LOGGED: usize = 100;
+/// The name of the caller whose token the server makes up when given none.
+pub const DEFAULT_CALLER: &str = "demo";
 
 /// The page that uploads a picked file straight to OSS.
 pub const INDEX_HTML: &str = include_str!("index.html");
+
+/// `N` random bytes from the operating system, as lowercase hex.
+pub fn random_hex<const N: usize>() -> Result<String, String> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A seal with a random secret: grants die with the process.
+pub fn random_seal() -> Result<Seal, String> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Seal::new(secret).map_err(|e| e.to_string())
+}
+
+/// Who may ask for uploads: a token `NAME:SECRET`, whose `NAME` (1 to 32 of
+/// `a-z 0-9 _ -`) names the caller and its key prefix `uploads/NAME/`.
+#[derive(Clone)]
+pub struct Caller {
+    name: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Caller({:?}, <redacted>)", self.name)
+    }
+}
+
+impl Caller {
+    /// Parses `NAME:SECRET`; the secret is at least 16 visible ASCII characters.
+    pub fn parse(token: &str) -> Result<Self, String> {
+        let bad = || {
+            "a caller token is NAME:SECRET, NAME 1 to 32 of a-z 0-9 _ -, SECRET at least 16 visible ASCII characters".to_owned()
+        };
+        let (name, secret) = token.split_once(':').ok_or_else(bad)?;
+        let name_ok = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        let secret_ok = secret.len() >= 16 && secret.bytes().all(|b| b.is_ascii_graphic());
+        if !(name_ok && secret_ok) {
+            return Err(bad());
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// The caller [`DEFAULT_CALLER`] with a random 256-bit secret.
+    pub fn random() -> Result<Self, String> {
+        Self::parse(&format!("{DEFAULT_CALLER}:{}", random_hex::<32>()?))
+    }
+
+    /// The caller's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The whole token, `NAME:SECRET`.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The keys this caller may upload to start with this.
+    pub fn prefix(&self) -> String {
+        format!("uploads/{}/", self.name)
+    }
+}
 
 /// Where and as whom the server signs uploads.
 #[derive(Clone, Debug)]
@@ -43,12 +128,15 @@ pub struct OssSettings {
     pub bucket: Bucket,
     /// The credentials that sign (their `Debug` hides the secret).
     pub credentials: Credentials,
+    /// The region: presigned PUT URLs are signed with V4 when it is known
+    /// (and bind the upload's size), with V1 otherwise.
+    pub region: Option<Region>,
 }
 
 impl OssSettings {
     /// Reads `OSS_ENDPOINT`, `OSS_BUCKET`, `OSS_ACCESS_KEY_ID`,
-    /// `OSS_ACCESS_KEY_SECRET` and, for STS, `OSS_SESSION_TOKEN`. `Ok(None)`
-    /// when none of the first four is set.
+    /// `OSS_ACCESS_KEY_SECRET`, optionally `OSS_REGION` and, for STS,
+    /// `OSS_SESSION_TOKEN`. `Ok(None)` when none of the first four is set.
     pub fn from_env() -> Result<Option<Self>, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let names = [
@@ -71,11 +159,26 @@ impl OssSettings {
         if let Some(token) = var("OSS_SESSION_TOKEN") {
             credentials = credentials.with_security_token(token);
         }
+        let region = var("OSS_REGION")
+            .map(|r| Region::new(r).map_err(|e| format!("OSS_REGION: {e}")))
+            .transpose()?;
         Ok(Some(Self {
             endpoint,
             bucket,
             credentials,
+            region,
         }))
+    }
+
+    /// How uploads are signed: V4 with the region, signing `Content-Length`
+    /// as an additional header so that OSS refuses a presigned PUT of any
+    /// other size; V1 without it, whose presigned URL signs no size.
+    pub fn config(&self) -> Config {
+        match &self.region {
+            Some(region) => Config::v4(self.endpoint.clone(), region.clone())
+                .with_additional_headers(["content-length"]),
+            None => Config::v1(self.endpoint.clone()),
+        }
     }
 }
 
@@ -88,17 +191,27 @@ pub struct App {
     pub verifier: Verifier,
     /// Signing settings; `None` serves callbacks only.
     pub oss: Option<OssSettings>,
+    /// Who may ask for uploads.
+    pub callers: Vec<Caller>,
+    /// Makes and checks the grants the handed-out callbacks carry.
+    pub seal: Seal,
+    /// The nonces of accepted callbacks, with when they were accepted.
+    used_nonces: Mutex<HashMap<String, SystemTime>>,
     verified: Mutex<Vec<String>>,
+    rejected: Mutex<Vec<String>>,
     /// Print each verified body on stdout.
     pub print_bodies: bool,
 }
 
 impl App {
-    /// An app at `public_url` trusting OSS's key host plus `extra_prefixes`.
+    /// An app at `public_url` trusting OSS's key host plus `extra_prefixes`,
+    /// signing uploads for `callers` and binding their callbacks with `seal`.
     pub fn new(
         public_url: impl Into<String>,
         extra_prefixes: &[String],
         oss: Option<OssSettings>,
+        callers: Vec<Caller>,
+        seal: Seal,
     ) -> Self {
         let verifier = extra_prefixes
             .iter()
@@ -109,7 +222,11 @@ impl App {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             verifier,
             oss,
+            callers,
+            seal,
+            used_nonces: Mutex::new(HashMap::new()),
             verified: Mutex::new(Vec::new()),
+            rejected: Mutex::new(Vec::new()),
             print_bodies: true,
         }
     }
@@ -120,6 +237,13 @@ impl App {
         self.verified.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
+    /// Why the most recent refused callbacks were refused (at most
+    /// [`MAX_LOGGED`]), oldest first.
+    #[allow(dead_code)] // read by the tests, not by `main`
+    pub fn rejections(&self) -> Vec<String> {
+        self.rejected.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
     fn log_verified(&self, body: &[u8]) {
         let line = String::from_utf8_lossy(body)
             .replace('\r', "\\r")
@@ -127,17 +251,57 @@ impl App {
         if self.print_bodies {
             println!("{line}");
         }
-        if let Ok(mut log) = self.verified.lock() {
-            if log.len() >= MAX_LOGGED {
-                log.remove(0);
-            }
-            log.push(line);
-        }
+        keep(&self.verified, line);
+    }
+
+    fn log_rejected(&self, path: &str, reason: &str) {
+        eprintln!("rejected callback to {path}: {reason}");
+        keep(&self.rejected, reason.to_owned());
     }
 
     /// The URL OSS calls back.
     pub fn callback_url(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.public_url)
+    }
+
+    /// The caller whose token `headers` carry as `Authorization: Bearer
+    /// TOKEN`. Every token is compared, each in constant time.
+    pub fn caller(&self, headers: &HeaderMap) -> Option<&Caller> {
+        let given = headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?
+            .trim()
+            .as_bytes();
+        self.callers.iter().fold(None, |found, caller| {
+            let same = bool::from(subtle::ConstantTimeEq::ct_eq(
+                caller.token.as_bytes(),
+                given,
+            ));
+            found.or(same.then_some(caller))
+        })
+    }
+
+    /// Records `nonce` as used at `now`; `false` when it already was.
+    /// Nonces older than a grant can live are forgotten.
+    fn use_nonce(&self, nonce: &str, now: SystemTime) -> bool {
+        let Ok(mut used) = self.used_nonces.lock() else {
+            return false;
+        };
+        let lifetime = UPLOAD_VALIDITY + CALLBACK_GRACE;
+        used.retain(|_, at| now.duration_since(*at).map_or(true, |age| age <= lifetime));
+        used.insert(nonce.to_owned(), now).is_none()
+    }
+}
+
+/// Appends `line` to `log`, dropping the oldest beyond [`MAX_LOGGED`].
+fn keep(log: &Mutex<Vec<String>>, line: String) {
+    if let Ok(mut log) = log.lock() {
+        if log.len() >= MAX_LOGGED {
+            log.remove(0);
+        }
+        log.push(line);
     }
 }
 
@@ -156,11 +320,17 @@ async fn index() -> Html<&'static str> {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
+    let mut response = (
         status,
         axum::Json(json!({ "status": "error", "error": message.into() })),
     )
-        .into_response()
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 async fn fallback(
@@ -187,54 +357,77 @@ async fn callback(
     let mut request = axum::http::Request::new(body);
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    match osscb_async::verify_callback(&app.verifier, &request).await {
-        Ok(verified) => {
-            app.log_verified(verified.body());
-            let variables: serde_json::Map<String, Value> = verified
-                .variables()
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            axum::Json(json!({ "status": "ok", "verified": true, "callback": variables }))
-                .into_response()
-        }
-        Err(e) => {
-            eprintln!("rejected callback to {}: {e}", request.uri().path());
-            error(StatusCode::BAD_REQUEST, e.to_string())
-        }
+    let refuse = |reason: String| {
+        app.log_rejected(request.uri().path(), &reason);
+        error(StatusCode::BAD_REQUEST, reason)
+    };
+    let verified = match osscb_async::verify_callback(&app.verifier, &request).await {
+        Ok(verified) => verified,
+        Err(e) => return refuse(e.to_string()),
+    };
+    // OSS sent it; now: did this server hand out the upload it reports?
+    let now = SystemTime::now();
+    let grant = match app.seal.check(&verified, now) {
+        Ok(grant) => grant,
+        Err(e) => return refuse(e.to_string()),
+    };
+    if !app.use_nonce(&grant.nonce, now) {
+        return refuse(format!(
+            "the callback's grant {} was already used",
+            grant.nonce
+        ));
     }
+    app.log_verified(verified.body());
+    let variables: serde_json::Map<String, Value> = verified
+        .variables()
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    axum::Json(json!({ "status": "ok", "verified": true, "callback": variables })).into_response()
 }
 
-/// The callback both uploads carry: a JSON body naming the object, and the
-/// custom variable `x:via` saying which kind of upload it was.
-fn callback_for(app: &App, via: &str) -> Result<Callback, String> {
+/// The callback both uploads carry: a JSON body naming the object, the
+/// custom variable `x:via` saying which kind of upload it was, and the grant
+/// (which adds the body field `osscb_grant`).
+fn callback_for(app: &App, via: &str, grant: String) -> Result<Callback, String> {
     Callback::builder(app.callback_url())
         .body(
             r#"{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},"mimeType":${mimeType},"via":${x:via}}"#,
         )
         .body_type(BODY_TYPE)
         .var("x:via", via)
+        .grant(grant)
         .build()
         .map_err(|e| e.to_string())
 }
 
 async fn upload_form(
     State(app): State<Arc<App>>,
+    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    match upload_form_json(&app, &params, SystemTime::now()) {
+    match upload_form_json(&app, &headers, &params, SystemTime::now()) {
         Ok(body) => axum::Json(body).into_response(),
         Err((status, message)) => error(status, message),
     }
 }
 
-/// The `/upload-form` JSON (documented in the example's crate docs).
+/// The `/upload-form` JSON (documented in the example's crate docs) for the
+/// caller `headers` name: 401 without a known caller token, 403 for a key
+/// outside the caller's prefix, 400 for a missing or too large `size`.
 pub fn upload_form_json(
     app: &App,
+    headers: &HeaderMap,
     params: &HashMap<String, String>,
     now: SystemTime,
 ) -> Result<Value, (StatusCode, String)> {
     let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let Some(caller) = app.caller(headers) else {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "send a caller token: Authorization: Bearer NAME:SECRET".to_owned(),
+        ));
+    };
     let Some(oss) = &app.oss else {
         return Err((
             StatusCode::SERVICE_UNAVAILABLE,
@@ -245,12 +438,37 @@ pub fn upload_form_json(
         .get("key")
         .ok_or_else(|| bad("the key query parameter is required".to_owned()))?;
     let key = ObjectKey::new(key.clone()).map_err(|e| bad(e.to_string()))?;
+    let prefix = caller.prefix();
+    if !key.as_str().starts_with(&prefix) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("{} may upload only under {prefix}", caller.name()),
+        ));
+    }
+    let size = params
+        .get("size")
+        .ok_or_else(|| bad("the size query parameter (bytes) is required".to_owned()))?;
+    let size: u64 = size
+        .parse()
+        .ok()
+        .filter(|s| *s <= MAX_UPLOAD)
+        .ok_or_else(|| bad(format!("size {size:?} is not 0 to {MAX_UPLOAD} bytes")))?;
     let content_type = params.get("content_type").filter(|c| !c.is_empty());
-    let config = Config::v1(oss.endpoint.clone());
+    let config = oss.config();
+    let grant_until = now + UPLOAD_VALIDITY + CALLBACK_GRACE;
     let policy_for = |via: &str| -> Result<PostPolicy, (StatusCode, String)> {
+        let grant = random_hex::<16>()
+            .and_then(|nonce| {
+                app.seal
+                    .grant(&oss.bucket, Scope::Key(&key), grant_until, &nonce)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        // The exact size: the form's policy bounds it for PostObject; the
+        // presigned PUT states it as its Content-Length, which V4 signs.
         let mut policy = PostPolicy::exact_key(oss.bucket.clone(), key.clone())
-            .content_length_range(0, MAX_UPLOAD)
-            .callback(callback_for(app, via).map_err(bad)?);
+            .content_length_range(size, size)
+            .callback(callback_for(app, via, grant).map_err(bad)?);
         if let Some(ct) = content_type {
             policy = policy.content_type(ct.clone());
         }
@@ -275,6 +493,7 @@ pub fn upload_form_json(
     let expires = iso8601_millis(form.expires()).map_err(|e| bad(e.to_string()))?;
     Ok(json!({
         "key": key.as_str(),
+        "size": size,
         "expires": expires,
         "callback_url": app.callback_url(),
         "post": {

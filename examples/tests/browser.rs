@@ -289,7 +289,8 @@ async fn page_uploads_to_the_emulator_and_shows_the_verified_callback() {
     let file = dir.path().join("hello-osscb.txt");
     std::fs::write(&file, "Hello from headless Chromium!\n").expect("write file");
     let screenshots = target_dir().join("screenshots");
-    let page = format!("{base}/");
+    // The token travels in the fragment, as the server prints the page's URL.
+    let page = format!("{base}/#token={}", support::CALLER_TOKEN);
     let (post, put) = tokio::task::spawn_blocking(move || drive(&page, &file, &screenshots))
         .await
         .expect("browser thread");
@@ -298,7 +299,10 @@ async fn page_uploads_to_the_emulator_and_shows_the_verified_callback() {
     assert!(post.status.contains("HTTP 200"), "{}", post.status);
     let answer: Value = serde_json::from_str(&post.answer).expect("the app server's JSON");
     assert_eq!(answer["verified"], true);
-    assert_eq!(answer["callback"]["object"], "uploads/hello-osscb.txt");
+    assert_eq!(
+        answer["callback"]["object"],
+        "uploads/alice/hello-osscb.txt"
+    );
     assert_eq!(answer["callback"]["size"], "30");
     assert_eq!(answer["callback"]["mimeType"], "text/plain");
     assert_eq!(answer["callback"]["via"], "post-object");

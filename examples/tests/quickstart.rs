@@ -236,7 +236,7 @@ impl Drop for Child {
 #[test]
 fn readme_callback_server_runs_as_written() {
     assert!(readme().contains(
-        "cargo run --example callback_server -- --listen 127.0.0.1:8080 [--trust-key-url-prefix PREFIX]..."
+        "cargo run --example callback_server -- --listen 127.0.0.1:8080 [--trust-key-url-prefix PREFIX]... [--caller-token NAME:SECRET]..."
     ));
     let mut server = Child(
         cargo_run_example("callback_server")
@@ -249,19 +249,53 @@ fn readme_callback_server_runs_as_written() {
     );
     let stderr = server.0.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
+    let mut next_line = || {
+        lines
             .next()
             .expect("the server says where it listens")
-            .expect("stderr");
+            .expect("stderr")
+    };
+    let addr = loop {
+        let line = next_line();
         if let Some(rest) = line.strip_prefix("callback_server listening on http://") {
             break rest.split_whitespace().next().expect("address").to_owned();
         }
     };
+    // Without --caller-token it makes one up and prints the page's URL with it.
+    let page = next_line();
+    let token = page
+        .strip_prefix(&format!("upload page: http://{addr}/#token="))
+        .unwrap_or_else(|| panic!("{page}"))
+        .to_owned();
+    let secret = token
+        .strip_prefix("demo:")
+        .unwrap_or_else(|| panic!("{token}"));
+    assert!(
+        secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let send = |raw: String| {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        stream.write_all(raw.as_bytes()).expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    };
+    let form = |authorization: &str| {
+        format!(
+            "GET /upload-form?key=uploads/demo/a.txt&size=1 HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n"
+        )
+    };
+    let answer = send(form(""));
+    assert!(answer.starts_with("HTTP/1.1 401 "), "{answer}");
+    // With the token: past the caller check, but no OSS settings.
+    let answer = send(form(&format!("Authorization: Bearer {token}\r\n")));
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
     // A real OSS callback with a JSON body (this app declares JSON bodies),
     // captured by Cloudreve's test suite (github.com/cloudreve/Cloudreve,
     // `pkg/filesystem/driver/oss/callback_test.go`), verified with OSS's
-    // built-in key: 200 and the body printed on stdout.
+    // built-in key, then refused: it carries no grant of this server. A
+    // forged one is refused for its signature.
     let body = r#"{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}"#;
     let request = |auth: &str| {
         format!(
@@ -271,28 +305,22 @@ fn readme_callback_server_runs_as_written() {
             body.len()
         )
     };
-    let send = |raw: String| {
-        let mut stream = TcpStream::connect(&addr).expect("connect");
-        stream.write_all(raw.as_bytes()).expect("write");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        answer
-    };
     let genuine =
         "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suuUh7LaOryR87Dw==";
     let answer = send(request(genuine));
-    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
-    assert!(answer.contains(r#""verified":true"#), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(
+        answer.contains("not bound to an upload this server granted"),
+        "{answer}"
+    );
     let forged = genuine.replacen('e', "E", 1);
     let answer = send(request(&forged));
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
-    let stdout = server.0.stdout.take().expect("stdout");
-    let first = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("a verified body")
-        .expect("stdout");
-    assert!(first.contains(r#""pic_info":"810,539""#), "{first}");
+    assert!(answer.contains("signature does not match"), "{answer}");
+    assert!(
+        next_line().contains("not bound to an upload this server granted"),
+        "the reason goes to stderr"
+    );
 }
 
 #[test]
