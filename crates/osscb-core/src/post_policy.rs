@@ -360,8 +360,11 @@ impl PostPolicy {
 
     /// The same upload as a presigned PUT URL: exact key, same callback (moved
     /// into the query as signed sub-resources) and, for an exact content type,
-    /// a signed `Content-Type` the client must send. Size and prefix conditions
-    /// have no PUT equivalent.
+    /// a signed `Content-Type` the client must send. An exact size
+    /// (`content_length_range(n, n)`) becomes the `Content-Length` header the
+    /// client must send, which a V4 configuration signs when asked to
+    /// (`Config::with_additional_headers(["content-length"])`); other size
+    /// ranges and prefix conditions have no PUT equivalent.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a prefix policy, else as [`PostPolicy::sign`]
@@ -385,6 +388,11 @@ impl PostPolicy {
         }
         if let Some(callback) = &self.callback {
             put = put.callback(callback.clone());
+        }
+        if let Some((min, max)) = self.content_length
+            && min == max
+        {
+            put = put.content_length(min);
         }
         put.request()?.presign(config, credentials, now, valid_for)
     }
@@ -675,6 +683,33 @@ mod tests {
         );
         assert_eq!(put.headers["content-type"], "text/plain");
         assert_eq!(put.method, http::Method::PUT);
+    }
+
+    /// An exact size binds a V4 presigned PUT when `content-length` is
+    /// signed as an additional header; V1 cannot sign it and leaves it out.
+    #[test]
+    fn an_exact_size_is_signed_into_a_v4_presigned_put_when_asked() {
+        let policy = PostPolicy::exact_key(bucket(), key("k.txt")).content_length_range(5, 5);
+        let creds = Credentials::new("ak", "sk");
+        let now = at(1_699_807_420 - 60);
+        let endpoint =
+            crate::Endpoint::parse("http://127.0.0.1:9000").unwrap_or_else(|e| panic!("{e}"));
+        let region = crate::Region::new("cn-hangzhou").unwrap_or_else(|e| panic!("{e}"));
+        let v4 = Config::v4(endpoint.clone(), region).with_additional_headers(["content-length"]);
+        let put = policy
+            .presign_put(&v4, &creds, now, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(put.headers["content-length"], "5");
+        let url = put.url.to_string();
+        assert!(
+            url.contains("x-oss-additional-headers=content-length"),
+            "{url}"
+        );
+        let v1 = Config::v1(endpoint);
+        let put = policy
+            .presign_put(&v1, &creds, now, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(put.headers.get("content-length").is_none());
     }
 
     #[test]

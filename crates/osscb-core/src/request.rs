@@ -322,7 +322,16 @@ impl<B> OssRequest<B> {
                 ));
             }
         }
-        unsigned.headers.remove(http::header::CONTENT_LENGTH);
+        // A transport sets Content-Length from the body; V4 signs it only
+        // when asked to (an additional header), binding the upload's size.
+        let sign_length = matches!(config.signature_version, SignatureVersion::V4 { .. })
+            && config
+                .additional_headers
+                .iter()
+                .any(|name| name.trim().eq_ignore_ascii_case("content-length"));
+        if !sign_length {
+            unsigned.headers.remove(http::header::CONTENT_LENGTH);
+        }
         let (query, expires) = match &config.signature_version {
             SignatureVersion::V1 => v1::presign(&unsigned, credentials, now, expires_in)?,
             SignatureVersion::V4 { region } => {

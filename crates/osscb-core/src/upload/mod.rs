@@ -11,7 +11,7 @@
 //!     .part_size(1024 * 1024)
 //!     .parallelism(2)
 //!     .checkpoint("big.bin.checkpoint");
-//! assert!(options.checkpoint.is_some());
+//! assert!(format!("{options:?}").contains("big.bin.checkpoint"));
 //! ```
 
 mod checkpoint;
