@@ -35,9 +35,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let core = e
-                .downcast_ref::<osscb_blocking::Error>()
-                .and_then(|e| e.oss());
+            let core = e.downcast_ref::<osscb_blocking::Error>();
             if let Some(osscb_core::Error::AnswerLost(object)) = core {
                 eprintln!(
                     "The object was stored (ETag {}) and OSS ran the callback, but its answer was lost in transit; the upload was not repeated.",

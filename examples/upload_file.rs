@@ -78,10 +78,8 @@ fn run(path: &Path, key: &str) -> Result<(), Box<dyn std::error::Error>> {
         Err(e)
             if e.callback_failed().is_some()
                 || matches!(
-                    e.oss(),
-                    Some(
-                        osscb_core::Error::AnswerLost(_) | osscb_core::Error::OutcomeUnknown { .. }
-                    )
+                    e,
+                    osscb_core::Error::AnswerLost(_) | osscb_core::Error::OutcomeUnknown { .. }
                 ) =>
         {
             Err(e.into())

@@ -16,7 +16,7 @@ use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Job, Sink, seed};
-use crate::{Client, Error, Result};
+use crate::{Client, Result, file_error};
 
 /// A bucket on a [`Client`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -73,7 +73,7 @@ impl Bucket {
         let path = path.as_ref();
         let len = tokio::fs::metadata(path)
             .await
-            .map_err(Error::io(path))?
+            .map_err(file_error(path))?
             .len();
         self.put(key, len, file_name(path), options, Job::file(path))
             .await
@@ -107,7 +107,7 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
-        let meta = tokio::fs::metadata(path).await.map_err(Error::io(path))?;
+        let meta = tokio::fs::metadata(path).await.map_err(file_error(path))?;
         let file = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let name = file_name(path);

@@ -23,7 +23,7 @@ use osscb_core::transport::{ClientOptions, FromOptions};
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use crate::{Bucket, Error, Result};
+use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION"));
 
@@ -40,7 +40,8 @@ impl FromOptions for Client {
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.io_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
-            .build()?;
+            .build()
+            .map_err(transport_error)?;
         let (config, credentials) = (options.config()?, options.credentials_provider()?);
         let retry = options.retry;
         Ok(Client(Arc::new((http, config, credentials, retry))))
@@ -137,11 +138,10 @@ impl Client {
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
     pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self.0.2.credentials().map_err(osscb_core::Error::from)?;
+        let credentials = self.0.2.credentials()?;
         let now = SystemTime::now();
-        Ok(op
-            .request()?
-            .presign(self.config(), &credentials, now, expires_in)?)
+        op.request()?
+            .presign(self.config(), &credentials, now, expires_in)
     }
 
     /// Executes a presigned request with `body` and reads the answer with
@@ -222,7 +222,7 @@ impl Client {
         };
         let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
             Ok(request) => request.into_parts(),
-            Err(e) => return failed(Fact::Local, e.into(), &crc),
+            Err(e) => return failed(Fact::Local, e, &crc),
         };
         let body = match source {
             None => Ok(Bytes::from(own)),
@@ -241,13 +241,13 @@ impl Client {
         let request = match reqwest::Request::try_from(http::Request::from_parts(parts, body)) {
             Ok(request) if request.url().path() == uri.path() => request,
             Ok(_) => return failed(Fact::Local, changed(&uri), &crc),
-            Err(e) => return failed(Fact::Local, e.into(), &crc),
+            Err(e) => return failed(Fact::Local, transport_error(e), &crc),
         };
         let mut response = match self.0.0.execute(request).await {
             Ok(response) => response,
             Err(e) => {
                 let sent_all = source.is_none_or(|(_, len)| lock(&crc).len() == len);
-                return failed(fact_of(&e, sent_all), e.into(), &crc);
+                return failed(fact_of(&e, sent_all), transport_error(e), &crc);
             }
         };
         let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
@@ -282,11 +282,10 @@ fn changed(uri: &http::Uri) -> Error {
         key: uri.path().to_owned(),
         reason: "reqwest's URL parser would change this path (dot segments); not sent",
     }
-    .into()
 }
 
 fn stalled() -> Error {
-    osscb_core::Error::InvalidArgument("the workflow waits with nothing in flight".into()).into()
+    osscb_core::Error::InvalidArgument("the workflow waits with nothing in flight".into())
 }
 
 /// What a failed exchange tells: whether the request went out in full.
@@ -345,7 +344,7 @@ impl<'a> Job<'a> {
             file.seek(std::io::SeekFrom::Start(offset)).await?;
             Ok(file.take(len))
         };
-        let reader = open.await.map_err(Error::io(path)).map_err(Err)?;
+        let reader = open.await.map_err(file_error(path)).map_err(Err)?;
         let crc = Arc::clone(crc);
         let stream = futures_util::stream::unfold(reader, move |mut reader| {
             let crc = Arc::clone(&crc);
@@ -379,13 +378,13 @@ async fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
                 let mut tmp = temp_beside(&path)?;
                 std::io::Write::write_all(&mut tmp, &bytes)
                     .and_then(|()| tmp.as_file().sync_all())
-                    .map_err(Error::io(&path))?;
-                tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
+                    .map_err(file_error(&path))?;
+                tmp.persist(&path).map_err(|e| file_error(&path)(e.error))?;
                 Ok::<(), Error>(())
             };
             tokio::task::spawn_blocking(save)
                 .await
-                .map_err(|e| Error::io(&target)(std::io::Error::other(e)))??;
+                .map_err(|e| file_error(&target)(std::io::Error::other(e)))??;
         }
         _ => {}
     }
@@ -396,7 +395,7 @@ async fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     let dir = dir.unwrap_or(Path::new("."));
-    tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))
+    tempfile::NamedTempFile::new_in(dir).map_err(file_error(dir))
 }
 
 impl Sink {
@@ -408,16 +407,16 @@ impl Sink {
     /// Streams an answer's body into a new temporary file; its CRC-64.
     async fn fill(&self, mut response: reqwest::Response) -> Result<u64> {
         let tmp = temp_beside(&self.path)?;
-        let reopened = tmp.reopen().map_err(Error::io(tmp.path()))?;
+        let reopened = tmp.reopen().map_err(file_error(tmp.path()))?;
         let mut file = tokio::fs::File::from_std(reopened);
         let mut crc = Crc64::new();
-        while let Some(chunk) = response.chunk().await? {
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             crc.update(&chunk);
             file.write_all(&chunk)
                 .await
-                .map_err(Error::io(tmp.path()))?;
+                .map_err(file_error(tmp.path()))?;
         }
-        file.flush().await.map_err(Error::io(tmp.path()))?;
+        file.flush().await.map_err(file_error(tmp.path()))?;
         *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(tmp);
         Ok(crc.value())
     }
@@ -429,16 +428,16 @@ impl Sink {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         let file =
-            file.ok_or_else(|| Error::io(&self.path)(std::io::ErrorKind::NotFound.into()))?;
+            file.ok_or_else(|| file_error(&self.path)(std::io::ErrorKind::NotFound.into()))?;
         file.persist(&self.path)
             .map(drop)
-            .map_err(|e| Error::io(&self.path)(e.error))
+            .map_err(|e| file_error(&self.path)(e.error))
     }
 }
 
 /// Reads the body, up to one byte past [`MAX_BODY_LEN`].
 async fn read_capped(mut response: reqwest::Response, bytes: &mut Vec<u8>) -> Result<()> {
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_BODY_LEN {
             break;

@@ -15,7 +15,7 @@ use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Job, Sink, seed};
-use crate::{Client, Error, Result};
+use crate::{Client, Result, file_error};
 
 /// A bucket on a [`Client`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
-        let len = std::fs::metadata(path).map_err(Error::io(path))?.len();
+        let len = std::fs::metadata(path).map_err(file_error(path))?.len();
         self.put(key, len, file_name(path), options, Job::file(path))
     }
 
@@ -100,7 +100,7 @@ impl Bucket {
         options: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput> {
         let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(Error::io(path))?;
+        let meta = std::fs::metadata(path).map_err(file_error(path))?;
         let file = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH));
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let name = file_name(path);

@@ -20,7 +20,7 @@ use osscb_core::transport::{ClientOptions, FromOptions};
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
-use crate::{Bucket, Error, Result};
+use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-blocking/", env!("CARGO_PKG_VERSION"));
 
@@ -140,11 +140,10 @@ impl Client {
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
     pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self.0.2.credentials().map_err(osscb_core::Error::from)?;
+        let credentials = self.0.2.credentials()?;
         let now = SystemTime::now();
-        Ok(op
-            .request()?
-            .presign(self.config(), &credentials, now, expires_in)?)
+        op.request()?
+            .presign(self.config(), &credentials, now, expires_in)
     }
 
     /// Executes a presigned request with `body` and reads the answer with
@@ -213,7 +212,7 @@ impl Client {
         let body = send.body;
         let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
             Ok(request) => request.into_parts(),
-            Err(e) => return failed(Fact::Local, e.into(), &empty),
+            Err(e) => return failed(Fact::Local, e, &empty),
         };
         let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match body {
             Body::Own => {
@@ -237,7 +236,7 @@ impl Client {
         let crc = reader.1;
         let (parts, body) = match outcome {
             Ok(response) => response.into_parts(),
-            Err(e) => return failed(fact_of(&e, crc.len() == len), Error::Http(e), &crc),
+            Err(e) => return failed(fact_of(&e, crc.len() == len), transport_error(e), &crc),
         };
         let mut reader = body.into_reader();
         let mut bytes = Vec::new();
@@ -248,7 +247,7 @@ impl Client {
                 .take(MAX_BODY_LEN as u64 + 1)
                 .read_to_end(&mut bytes)
                 .map(|_| None)
-                .map_err(|e| Error::Http(ureq::Error::Io(e))),
+                .map_err(transport_error),
         };
         match read {
             Err(e @ Error::Io { .. }) => failed(Fact::Local, e, &crc),
@@ -304,9 +303,9 @@ impl<'a> Job<'a> {
     /// `len` bytes of the source from `offset`.
     fn open(&self, offset: u64, len: u64) -> Result<Box<dyn Read + std::marker::Send + 'a>> {
         if let Some(path) = self.file {
-            let mut file = File::open(path).map_err(Error::io(path))?;
+            let mut file = File::open(path).map_err(file_error(path))?;
             file.seek(SeekFrom::Start(offset))
-                .map_err(Error::io(path))?;
+                .map_err(file_error(path))?;
             return Ok(Box::new(file.take(len)));
         }
         let range = usize::try_from(offset)
@@ -329,8 +328,8 @@ fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
             let mut tmp = temp_beside(&path)?;
             tmp.write_all(&bytes)
                 .and_then(|()| tmp.as_file().sync_all())
-                .map_err(Error::io(&path))?;
-            tmp.persist(&path).map_err(|e| Error::io(&path)(e.error))?;
+                .map_err(file_error(&path))?;
+            tmp.persist(&path).map_err(|e| file_error(&path)(e.error))?;
         }
         _ => {}
     }
@@ -341,7 +340,7 @@ fn checkpoint<T>(step: Step<T, Error>) -> Result<()> {
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     let dir = dir.unwrap_or(Path::new("."));
-    tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))
+    tempfile::NamedTempFile::new_in(dir).map_err(file_error(dir))
 }
 
 impl Sink {
@@ -356,7 +355,7 @@ impl Sink {
         let mut reader = CrcReader(reader, Crc64::new());
         io::copy(&mut reader, &mut file)
             .and_then(|_| file.flush())
-            .map_err(|e| Error::Http(e.into()))?;
+            .map_err(transport_error)?;
         *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(file);
         Ok(reader.1.value())
     }
@@ -367,10 +366,10 @@ impl Sink {
             .file
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        let file = file.ok_or_else(|| Error::io(&self.path)(io::ErrorKind::NotFound.into()))?;
+        let file = file.ok_or_else(|| file_error(&self.path)(io::ErrorKind::NotFound.into()))?;
         file.persist(&self.path)
             .map(drop)
-            .map_err(|e| Error::io(&self.path)(e.error))
+            .map_err(|e| file_error(&self.path)(e.error))
     }
 }
 

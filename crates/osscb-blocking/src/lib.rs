@@ -16,8 +16,7 @@
 //! let bucket = client.bucket("examplebucket")?;
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
 //!     .body(format!("bucket={}&object={}", Var::Bucket, Var::Object))
-//!     .build()
-//!     .map_err(osscb_blocking::osscb_core::Error::from)?;
+//!     .build()?;
 //! let options = UploadOptions::new().callback(callback);
 //! let output = bucket.put_object("exampledir/exampleobject.txt", b"hello", &options)?;
 //! println!("{}", output.callback.map(|a| a.text()).unwrap_or_default());
@@ -25,72 +24,32 @@
 //! ```
 //!
 //! A 203 answer (object stored, callback failed) is
-//! [`Error::callback_failed`]; results and the other errors are the core's.
+//! [`Error::callback_failed`]. Results and errors are the core's: one
+//! [`Error`] for the whole toolkit.
 
 mod bucket;
 mod client;
 mod keys;
 
-use std::path::PathBuf;
-
 pub use osscb_core;
+pub use osscb_core::Error;
 pub use osscb_core::upload::UploadOptions;
 
 pub use bucket::Bucket;
 pub use client::{Client, ClientBuilder};
 pub use keys::verify_callback;
 
-/// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// From osscb-core: an OSS error, a callback failure (203: the object was
-    /// stored), a CRC-64 mismatch, an invalid argument, a malformed answer…
-    #[error(transparent)]
-    Oss(#[from] osscb_core::Error),
-    /// The HTTP exchange failed (connection, timeout, protocol), after retries.
-    #[error("HTTP transport error: {0}")]
-    Http(#[from] ureq::Error),
-    /// Reading or writing a local file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A callback did not verify.
-    #[error(transparent)]
-    Verify(#[from] osscb_core::verify::VerifyError),
+/// A file error at `path`.
+pub(crate) fn file_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
-impl Error {
-    /// The core's error, if this is one.
-    pub fn oss(&self) -> Option<&osscb_core::Error> {
-        match self {
-            Self::Oss(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The callback failure (HTTP 203), if the object was stored but its
-    /// callback failed.
-    pub fn callback_failed(&self) -> Option<&osscb_core::response::CallbackFailed> {
-        self.oss().and_then(osscb_core::Error::callback_failed)
-    }
-
-    /// The OSS error, if OSS answered with one.
-    pub fn service(&self) -> Option<&osscb_core::response::ServiceError> {
-        self.oss().and_then(osscb_core::Error::service)
-    }
-
-    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
-        move |source| Self::Io {
-            path: path.to_owned(),
-            source,
-        }
-    }
+/// A failed HTTP exchange.
+pub(crate) fn transport_error(error: impl Into<ureq::Error>) -> Error {
+    Error::Transport(Box::new(error.into()))
 }
 
 /// This crate's `Result`.

@@ -33,11 +33,11 @@ impl Transport for Blocking {
         Ok(Self(Client::from_env()?.bucket("examplebucket")?))
     }
     fn oss(error: &Error) -> Option<&core::Error> {
-        error.oss()
+        Some(error)
     }
     fn missing_env(error: &Error) -> Option<&'static str> {
         match error {
-            Error::Oss(core::Error::MissingEnv(name)) => Some(name),
+            Error::MissingEnv(name) => Some(name),
             _ => None,
         }
     }

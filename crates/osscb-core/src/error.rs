@@ -1,12 +1,15 @@
-//! The core's one error type.
+//! The toolkit's one error type: the core's, and the transports' too.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::callback::CallbackError;
 use crate::credentials::CredentialsError;
 use crate::response::{CallbackFailed, ObjectFacts, ServiceError};
 
-/// Everything that can go wrong building a request or reading a response.
+/// Everything that can go wrong: building a request, reading a response,
+/// verifying a callback, and, in the transports, the HTTP exchange and local
+/// files.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -52,6 +55,23 @@ pub enum Error {
     /// Another argument that OSS would reject.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The HTTP exchange failed (connection, timeout, protocol), after
+    /// retries. The source is the transport's own error, with any URL
+    /// removed (a presigned one carries its signature).
+    #[error("HTTP transport error: {0}")]
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Reading or writing a local file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A callback did not verify.
+    #[error(transparent)]
+    Verify(#[from] crate::verify::VerifyError),
     /// A required environment variable is not set (or empty, or not UTF-8).
     #[error("environment variable {0} is not set")]
     MissingEnv(&'static str),
