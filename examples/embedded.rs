@@ -117,10 +117,11 @@ impl Setup {
     pub fn blocking_client(&self) -> osscb_blocking::Result<osscb_blocking::Client> {
         match &self.embedded {
             None => osscb_blocking::Client::from_env(),
-            Some(e) => osscb_blocking::Client::builder()
-                .endpoint(e.endpoint.as_str())
-                .credentials(embedded_credentials())
-                .build(),
+            Some(e) => osscb_blocking::Client::new(
+                osscb_blocking::ClientOptions::default()
+                    .endpoint(e.endpoint.as_str())
+                    .credentials(embedded_credentials()),
+            ),
         }
     }
 
@@ -131,10 +132,11 @@ impl Setup {
     pub fn async_client(&self) -> osscb_async::Result<osscb_async::Client> {
         match &self.embedded {
             None => osscb_async::Client::from_env(),
-            Some(e) => osscb_async::Client::builder()
-                .endpoint(e.endpoint.as_str())
-                .credentials(embedded_credentials())
-                .build(),
+            Some(e) => osscb_async::Client::new(
+                osscb_async::ClientOptions::default()
+                    .endpoint(e.endpoint.as_str())
+                    .credentials(embedded_credentials()),
+            ),
         }
     }
 

@@ -56,7 +56,7 @@ impl Bucket {
     ) -> Result<PutObjectOutput> {
         let bytes = bytes.into();
         let len = bytes.len() as u64;
-        self.put(key, len, None, options, Job::bytes(&bytes)).await
+        self.put(key, len, None, options, Job::Bytes(&bytes)).await
     }
 
     /// Uploads the file at `path` to `key` in one request, streaming it (never
@@ -75,7 +75,7 @@ impl Bucket {
             .await
             .map_err(file_error(path))?
             .len();
-        self.put(key, len, file_name(path), options, Job::file(path))
+        self.put(key, len, file_name(path), options, Job::File(path))
             .await
     }
 
@@ -112,7 +112,7 @@ impl Bucket {
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let name = file_name(path);
         let upload = Multipart::new(&self.name, &key, options, file, name, retry, seed())?;
-        self.client.run(upload, Job::file(path)).await
+        self.client.run(upload, Job::File(path)).await
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),
@@ -124,7 +124,7 @@ impl Bucket {
         let mut call = self
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
-        let output = self.client.run(&mut call, Job::default()).await?;
+        let output = self.client.run(&mut call, Job::None).await?;
         Ok((output, call.take_body()))
     }
 
@@ -143,7 +143,7 @@ impl Bucket {
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
         let sink = Sink::beside(path.as_ref());
-        let output = self.client.run(call, Job::sink(&sink)).await?;
+        let output = self.client.run(call, Job::Sink(&sink)).await?;
         sink.persist()?;
         Ok(output)
     }

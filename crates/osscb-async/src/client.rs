@@ -11,30 +11,31 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{StreamExt, TryStreamExt};
 use osscb_core::crc64::Crc64;
 use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Send, Step};
 use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
-use osscb_core::transport::{ClientOptions, FromOptions};
+use osscb_core::transport::ClientOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
 
 use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION"));
 
-/// Builds a [`Client`]: `Client::builder().endpoint(…).credentials(…).build()`.
-/// Reads are bounded by the I/O timeout; reqwest has no write timeout.
-pub type ClientBuilder = osscb_core::transport::ClientBuilder<Client>;
-
-impl FromOptions for Client {
-    type Error = Error;
-
-    fn from_options(options: ClientOptions) -> Result<Self> {
+impl Client {
+    /// A client with `options`: `Client::new(ClientOptions::default()
+    /// .endpoint(…).credentials(…))`. Reads are bounded by the I/O timeout;
+    /// reqwest has no write timeout.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint, region or credentials.
+    pub fn new(options: ClientOptions) -> Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
@@ -57,12 +58,13 @@ type Inner = (reqwest::Client, Config, Arc<dyn ProvideCredentials>, Policy);
 type Policy = RetryPolicy;
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
-/// from, and where a successful answer's body is streamed.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Job<'a> {
-    bytes: Option<&'a Bytes>,
-    file: Option<&'a Path>,
-    sink: Option<&'a Sink>,
+/// from, or where a successful answer's body is streamed.
+#[derive(Clone, Copy)]
+pub(crate) enum Job<'a> {
+    None,
+    Bytes(&'a Bytes),
+    File(&'a Path),
+    Sink(&'a Sink),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -79,11 +81,6 @@ fn lock(crc: &Mutex<Crc64>) -> std::sync::MutexGuard<'_, Crc64> {
 }
 
 impl Client {
-    /// A builder.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
     /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
     /// `OSS_REGION` (which selects Signature V4).
@@ -91,7 +88,7 @@ impl Client {
     /// # Errors
     /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.
     pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_vars(|name| std::env::var(name).ok())?.build()
+        Self::new(ClientOptions::from_vars(|name| std::env::var(name).ok())?)
     }
 
     /// A handle on bucket `name`.
@@ -112,24 +109,7 @@ impl Client {
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
     pub async fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
-        self.run(self.call(op.clone()), Job::default()).await
-    }
-
-    /// Sends an operation with `body` (PutObject, UploadPart, …). A
-    /// PutObject carrying a callback is never sent twice blindly (see
-    /// [`osscb_core::flow`]).
-    ///
-    /// # Errors
-    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
-    /// [`osscb_core::Error::OutcomeUnknown`].
-    pub async fn send_with_body<O: Operation + Clone>(
-        &self,
-        op: &O,
-        body: impl Into<Bytes>,
-    ) -> Result<O::Output> {
-        let body = body.into();
-        let call = Call::with_source(op.clone(), body.len() as u64, self.retry(), seed());
-        self.run(call, Job::bytes(&body)).await
+        self.run(self.call(op.clone()), Job::None).await
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -148,7 +128,9 @@ impl Client {
     /// `op`'s parser (the operation it was presigned from).
     ///
     /// # Errors
-    /// As [`Client::send_with_body`].
+    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
+    /// [`osscb_core::Error::OutcomeUnknown`]: a PUT carrying a callback is
+    /// never sent twice blindly (see [`osscb_core::flow`]).
     pub async fn send_presigned<O: Operation + Clone>(
         &self,
         op: &O,
@@ -159,7 +141,7 @@ impl Client {
         let len = body.len() as u64;
         let (op, presigned) = (op.clone(), presigned.clone());
         let call = Call::presigned(op, presigned, len, self.retry(), seed());
-        self.run(call, Job::bytes(&body)).await
+        self.run(call, Job::Bytes(&body)).await
     }
 
     pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
@@ -252,9 +234,9 @@ impl Client {
         };
         let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
         let mut bytes = Vec::new();
-        let read = match job.sink {
+        let read = match job {
             _ if head => Ok(None),
-            Some(sink) if status.is_success() => sink.fill(response).await.map(Some),
+            Job::Sink(sink) if status.is_success() => sink.fill(response).await.map(Some),
             _ => read_capped(response, &mut bytes).await.map(|()| None),
         };
         match read {
@@ -303,41 +285,21 @@ fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
 
 type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
 
-impl<'a> Job<'a> {
-    pub(crate) fn file(path: &'a Path) -> Self {
-        let file = Some(path);
-        Self {
-            file,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn bytes(bytes: &'a Bytes) -> Self {
-        let bytes = Some(bytes);
-        Self {
-            bytes,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn sink(sink: &'a Sink) -> Self {
-        let sink = Some(sink);
-        Self {
-            sink,
-            ..Self::default()
-        }
-    }
-
+impl Job<'_> {
     /// `len` bytes of the source from `offset`: bytes in memory, or a file
     /// streamed in 64 KiB chunks through `crc`.
-    async fn body(&self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
-        let Some(path) = self.file else {
-            let bytes = self.bytes.cloned().unwrap_or_default();
-            let range = usize::try_from(offset)
-                .ok()
-                .zip(usize::try_from(offset + len).ok());
-            let range = range.filter(|(_, end)| *end <= bytes.len());
-            return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
+    async fn body(self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
+        let path = match self {
+            Job::File(path) => path,
+            Job::Bytes(bytes) => {
+                let end = offset
+                    .checked_add(len)
+                    .and_then(|end| usize::try_from(end).ok());
+                let range = usize::try_from(offset).ok().zip(end);
+                let range = range.filter(|(_, end)| *end <= bytes.len());
+                return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
+            }
+            Job::None | Job::Sink(_) => return Ok(Bytes::new()),
         };
         let open = async {
             let mut file = tokio::fs::File::open(path).await?;
@@ -346,21 +308,8 @@ impl<'a> Job<'a> {
         };
         let reader = open.await.map_err(file_error(path)).map_err(Err)?;
         let crc = Arc::clone(crc);
-        let stream = futures_util::stream::unfold(reader, move |mut reader| {
-            let crc = Arc::clone(&crc);
-            async move {
-                let mut buf = vec![0; 64 * 1024];
-                match reader.read(&mut buf).await {
-                    Ok(0) => None,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        lock(&crc).update(&buf);
-                        Some((Ok(Bytes::from(buf)), reader))
-                    }
-                    Err(e) => Some((Err(e), reader)),
-                }
-            }
-        });
+        let stream = ReaderStream::with_capacity(reader, 64 * 1024)
+            .inspect_ok(move |chunk| lock(&crc).update(chunk));
         Err(Ok(reqwest::Body::wrap_stream(stream)))
     }
 }

@@ -35,10 +35,11 @@ mod keys;
 
 pub use osscb_core;
 pub use osscb_core::Error;
+pub use osscb_core::transport::ClientOptions;
 pub use osscb_core::upload::UploadOptions;
 
 pub use bucket::Bucket;
-pub use client::{Client, ClientBuilder};
+pub use client::Client;
 pub use keys::verify_callback;
 
 /// A file error at `path`.

@@ -11,7 +11,7 @@ use osscb_async::osscb_core::ops::{
 };
 use osscb_async::osscb_core::verify::{VerifiedCallback, Verifier, VerifyError};
 use osscb_async::osscb_core::{self as core, Config, PresignedRequest, http};
-use osscb_async::{Bucket, Client, Error, UploadOptions};
+use osscb_async::{Bucket, Client, ClientOptions, Error, UploadOptions};
 use osscb_testkit::{Settings, Transport};
 
 #[derive(Debug)]
@@ -29,15 +29,15 @@ impl Transport for Async {
     type Error = Error;
 
     fn build(s: Settings) -> Result<Self, Error> {
-        let mut builder = Client::builder()
+        let mut options = ClientOptions::default()
             .endpoint(s.endpoint)
             .credentials(s.credentials)
             .retry_policy(s.retry)
             .io_timeout(s.io_timeout);
         if let Some(region) = s.region {
-            builder = builder.region(region);
+            options = options.region(region);
         }
-        Ok(Self(builder.build()?.bucket(&s.bucket)?))
+        Ok(Self(Client::new(options)?.bucket(&s.bucket)?))
     }
     fn from_env() -> Result<Self, Error> {
         Ok(Self(Client::from_env()?.bucket("examplebucket")?))

@@ -53,7 +53,7 @@ impl Bucket {
         bytes: &[u8],
         options: &UploadOptions,
     ) -> Result<PutObjectOutput> {
-        self.put(key, bytes.len() as u64, None, options, Job::bytes(bytes))
+        self.put(key, bytes.len() as u64, None, options, Job::Bytes(bytes))
     }
 
     /// Uploads the file at `path` to `key` in one request, streaming it (never
@@ -69,7 +69,7 @@ impl Bucket {
     ) -> Result<PutObjectOutput> {
         let path = path.as_ref();
         let len = std::fs::metadata(path).map_err(file_error(path))?.len();
-        self.put(key, len, file_name(path), options, Job::file(path))
+        self.put(key, len, file_name(path), options, Job::File(path))
     }
 
     fn put(
@@ -105,7 +105,7 @@ impl Bucket {
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let name = file_name(path);
         let upload = Multipart::new(&self.name, &key, options, file, name, retry, seed())?;
-        self.client.run(upload, Job::file(path))
+        self.client.run(upload, Job::File(path))
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),
@@ -117,7 +117,7 @@ impl Bucket {
         let mut call = self
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
-        let output = self.client.run(&mut call, Job::default())?;
+        let output = self.client.run(&mut call, Job::None)?;
         Ok((output, call.take_body()))
     }
 
@@ -132,7 +132,7 @@ impl Bucket {
             .client
             .call(GetObject::new(self.name.clone(), ObjectKey::new(key)?));
         let sink = Sink::beside(path.as_ref());
-        let output = self.client.run(call, Job::sink(&sink))?;
+        let output = self.client.run(call, Job::Sink(&sink))?;
         sink.persist()?;
         Ok(output)
     }

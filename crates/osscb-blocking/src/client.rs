@@ -16,7 +16,7 @@ use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
-use osscb_core::transport::{ClientOptions, FromOptions};
+use osscb_core::transport::ClientOptions;
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
@@ -24,13 +24,13 @@ use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-blocking/", env!("CARGO_PKG_VERSION"));
 
-/// Builds a [`Client`]: `Client::builder().endpoint(…).credentials(…).build()`.
-pub type ClientBuilder = osscb_core::transport::ClientBuilder<Client>;
-
-impl FromOptions for Client {
-    type Error = Error;
-
-    fn from_options(options: ClientOptions) -> Result<Self> {
+impl Client {
+    /// A client with `options`: `Client::new(ClientOptions::default()
+    /// .endpoint(…).credentials(…))`.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint, region or credentials.
+    pub fn new(options: ClientOptions) -> Result<Self> {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -60,12 +60,13 @@ type Inner = (
 );
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
-/// from, and where a successful answer's body is streamed.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Job<'a> {
-    bytes: Option<&'a [u8]>,
-    file: Option<&'a Path>,
-    sink: Option<&'a Sink>,
+/// from, or where a successful answer's body is streamed.
+#[derive(Clone, Copy)]
+pub(crate) enum Job<'a> {
+    None,
+    Bytes(&'a [u8]),
+    File(&'a Path),
+    Sink(&'a Sink),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -87,11 +88,6 @@ impl<R: Read> Read for CrcReader<R> {
 }
 
 impl Client {
-    /// A builder.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
     /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
     /// `OSS_REGION` (which selects Signature V4).
@@ -99,7 +95,7 @@ impl Client {
     /// # Errors
     /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.
     pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_vars(|name| std::env::var(name).ok())?.build()
+        Self::new(ClientOptions::from_vars(|name| std::env::var(name).ok())?)
     }
 
     /// A handle on bucket `name`.
@@ -120,18 +116,7 @@ impl Client {
     /// # Errors
     /// Transport errors after retries, and whatever the operation's parser says.
     pub fn send<O: Operation + Clone>(&self, op: &O) -> Result<O::Output> {
-        self.run(self.call(op.clone()), Job::default())
-    }
-
-    /// Sends an operation with `body` (PutObject, UploadPart, …). A write
-    /// carrying a callback is never sent twice blindly ([`osscb_core::flow`]).
-    ///
-    /// # Errors
-    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
-    /// [`osscb_core::Error::OutcomeUnknown`].
-    pub fn send_with_body<O: Operation + Clone>(&self, op: &O, body: &[u8]) -> Result<O::Output> {
-        let call = Call::with_source(op.clone(), body.len() as u64, self.retry(), seed());
-        self.run(call, Job::bytes(body))
+        self.run(self.call(op.clone()), Job::None)
     }
 
     /// A presigned URL for `op`, valid for `expires_in` (1 s to 7 days). A
@@ -150,7 +135,9 @@ impl Client {
     /// `op`'s parser (the operation it was presigned from).
     ///
     /// # Errors
-    /// As [`Client::send_with_body`].
+    /// As [`Client::send`], plus [`osscb_core::Error::AnswerLost`] and
+    /// [`osscb_core::Error::OutcomeUnknown`]: a PUT carrying a callback is
+    /// never sent twice blindly (see [`osscb_core::flow`]).
     pub fn send_presigned<O: Operation + Clone>(
         &self,
         op: &O,
@@ -159,7 +146,7 @@ impl Client {
     ) -> Result<O::Output> {
         let (op, len) = (op.clone(), body.len() as u64);
         let call = Call::presigned(op, presigned.clone(), len, self.retry(), seed());
-        self.run(call, Job::bytes(body))
+        self.run(call, Job::Bytes(body))
     }
 
     pub(crate) fn call<O: Operation>(&self, op: O) -> Call<O, Error> {
@@ -240,9 +227,9 @@ impl Client {
         };
         let mut reader = body.into_reader();
         let mut bytes = Vec::new();
-        let read = match job.sink {
+        let read = match job {
             _ if head => Ok(None),
-            Some(sink) if parts.status.is_success() => sink.fill(reader).map(Some),
+            Job::Sink(sink) if parts.status.is_success() => sink.fill(reader).map(Some),
             _ => (&mut reader)
                 .take(MAX_BODY_LEN as u64 + 1)
                 .read_to_end(&mut bytes)
@@ -276,42 +263,22 @@ fn fact_of(error: &ureq::Error, sent_all: bool) -> Fact {
 }
 
 impl<'a> Job<'a> {
-    pub(crate) fn file(path: &'a Path) -> Self {
-        let file = Some(path);
-        Self {
-            file,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn bytes(bytes: &'a [u8]) -> Self {
-        let bytes = Some(bytes);
-        Self {
-            bytes,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn sink(sink: &'a Sink) -> Self {
-        let sink = Some(sink);
-        Self {
-            sink,
-            ..Self::default()
-        }
-    }
-
     /// `len` bytes of the source from `offset`.
-    fn open(&self, offset: u64, len: u64) -> Result<Box<dyn Read + std::marker::Send + 'a>> {
-        if let Some(path) = self.file {
-            let mut file = File::open(path).map_err(file_error(path))?;
-            file.seek(SeekFrom::Start(offset))
-                .map_err(file_error(path))?;
-            return Ok(Box::new(file.take(len)));
-        }
-        let range = usize::try_from(offset)
-            .ok()
-            .zip(usize::try_from(offset + len).ok());
-        let bytes = self.bytes.unwrap_or_default();
+    fn open(self, offset: u64, len: u64) -> Result<Box<dyn Read + std::marker::Send + 'a>> {
+        let bytes = match self {
+            Job::File(path) => {
+                let mut file = File::open(path).map_err(file_error(path))?;
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(file_error(path))?;
+                return Ok(Box::new(file.take(len)));
+            }
+            Job::Bytes(bytes) => bytes,
+            Job::None | Job::Sink(_) => &[],
+        };
+        let end = offset
+            .checked_add(len)
+            .and_then(|end| usize::try_from(end).ok());
+        let range = usize::try_from(offset).ok().zip(end);
         Ok(Box::new(
             range.and_then(|(a, b)| bytes.get(a..b)).unwrap_or_default(),
         ))

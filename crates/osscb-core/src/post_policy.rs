@@ -283,12 +283,25 @@ impl PostPolicy {
             }
             None => {}
         }
+        // The callback and its `x:` variables travel as form fields that the
+        // uploader could replace; pin each with an `eq` condition. OSS's
+        // PostObject documentation describes conditions as the valid values
+        // of the form's fields (matching modes eq, starts-with, in, not-in,
+        // content-length-range) and does not list which fields it checks, so
+        // whether OSS enforces these is not documented; the emulator does.
+        // The grant (`crate::grant`) binds the callback either way.
+        if let Some(callback) = &self.callback {
+            for (name, value) in callback.form_fields() {
+                out.push(json!(["eq", format!("${name}"), value]));
+            }
+        }
         out
     }
 
     /// The policy JSON for a policy that expires at `expiration`: fixed key
     /// order (`expiration`, then `conditions` in the order bucket, key,
-    /// content-length-range, content-type), no whitespace, no HTML escaping.
+    /// content-length-range, content-type, callback fields), no whitespace,
+    /// no HTML escaping.
     ///
     /// # Errors
     /// The first rule the policy breaks, or a time before 1970 or after 9999.
@@ -529,15 +542,19 @@ mod tests {
                 Duration::from_secs(600),
             )
             .unwrap_or_else(|e| panic!("{e}"));
-        let json = r#"{"expiration":"2026-11-25T18:00:00.000Z","conditions":[{"bucket":"examplebucket"},["eq","$key","dir/a b&c.png"],["content-length-range",1,1048576],["eq","$content-type","image/png"]]}"#;
+        let cb = "eyJjYWxsYmFja1VybCI6Imh0dHA6Ly8xMjcuMC4wLjE6ODA4MC9jYj9hPTEmYj08Mj4iLCJjYWxsYmFja0JvZHkiOiJ7XCJidWNrZXRcIjoke2J1Y2tldH0sXCJvYmplY3RcIjoke29iamVjdH0sXCJzaXplXCI6JHtzaXplfSxcInVpZFwiOiR7eDp1aWR9fSIsImNhbGxiYWNrQm9keVR5cGUiOiJhcHBsaWNhdGlvbi9qc29uIn0=";
+        assert_eq!(callback.encoded(), cb);
+        let json = format!(
+            r#"{{"expiration":"2026-11-25T18:00:00.000Z","conditions":[{{"bucket":"examplebucket"}},["eq","$key","dir/a b&c.png"],["content-length-range",1,1048576],["eq","$content-type","image/png"],["eq","$callback","{cb}"],["eq","$x:uid","42&<b>"]]}}"#
+        );
         assert_eq!(form.policy_json, json);
-        let policy_b64 = "eyJleHBpcmF0aW9uIjoiMjAyNi0xMS0yNVQxODowMDowMC4wMDBaIiwiY29uZGl0aW9ucyI6W3siYnVja2V0IjoiZXhhbXBsZWJ1Y2tldCJ9LFsiZXEiLCIka2V5IiwiZGlyL2EgYiZjLnBuZyJdLFsiY29udGVudC1sZW5ndGgtcmFuZ2UiLDEsMTA0ODU3Nl0sWyJlcSIsIiRjb250ZW50LXR5cGUiLCJpbWFnZS9wbmciXV19";
+        let policy_b64 = "eyJleHBpcmF0aW9uIjoiMjAyNi0xMS0yNVQxODowMDowMC4wMDBaIiwiY29uZGl0aW9ucyI6W3siYnVja2V0IjoiZXhhbXBsZWJ1Y2tldCJ9LFsiZXEiLCIka2V5IiwiZGlyL2EgYiZjLnBuZyJdLFsiY29udGVudC1sZW5ndGgtcmFuZ2UiLDEsMTA0ODU3Nl0sWyJlcSIsIiRjb250ZW50LXR5cGUiLCJpbWFnZS9wbmciXSxbImVxIiwiJGNhbGxiYWNrIiwiZXlKallXeHNZbUZqYTFWeWJDSTZJbWgwZEhBNkx5OHhNamN1TUM0d0xqRTZPREE0TUM5allqOWhQVEVtWWowOE1qNGlMQ0pqWVd4c1ltRmphMEp2WkhraU9pSjdYQ0ppZFdOclpYUmNJam9rZTJKMVkydGxkSDBzWENKdlltcGxZM1JjSWpva2UyOWlhbVZqZEgwc1hDSnphWHBsWENJNkpIdHphWHBsZlN4Y0luVnBaRndpT2lSN2VEcDFhV1I5ZlNJc0ltTmhiR3hpWVdOclFtOWtlVlI1Y0dVaU9pSmhjSEJzYVdOaGRHbHZiaTlxYzI5dUluMD0iXSxbImVxIiwiJHg6dWlkIiwiNDImPGI+Il1dfQ==";
         assert_eq!(STANDARD.encode(json), policy_b64);
         let expected: Vec<(String, String)> = [
             ("key", "dir/a b&c.png"),
             ("policy", policy_b64),
             ("OSSAccessKeyId", "ak"),
-            ("Signature", "EprlV4LDuoX9PTTMSV6LGIFZR70="),
+            ("Signature", "skFnMveShG/3nKYKJioWAq7aBcg="),
             ("success_action_status", "201"),
             ("Content-Type", "image/png"),
             ("callback", callback.encoded()),

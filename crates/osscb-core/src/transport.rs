@@ -5,36 +5,23 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use osscb_core::transport::{ClientBuilder, ClientOptions, FromOptions};
+//! use osscb_core::transport::ClientOptions;
 //! use osscb_core::{Config, Credentials, Endpoint, Error};
 //!
-//! // A transport's client implements FromOptions; this one keeps the options.
-//! #[derive(Debug)]
-//! struct Client(ClientOptions);
-//! impl FromOptions for Client {
-//!     type Error = Error;
-//!     fn from_options(options: ClientOptions) -> Result<Self, Error> {
-//!         options.config()?;
-//!         Ok(Client(options))
-//!     }
-//! }
-//!
-//! let client = ClientBuilder::<Client>::default()
+//! // What `osscb_blocking::Client::new` and `osscb_async::Client::new` take.
+//! let options = ClientOptions::default()
 //!     .endpoint("http://127.0.0.1:9000")
 //!     .credentials(Credentials::new("id", "secret"))
-//!     .io_timeout(Duration::from_secs(30))
-//!     .build()?;
+//!     .io_timeout(Duration::from_secs(30));
 //! let endpoint = Endpoint::parse("http://127.0.0.1:9000")?;
-//! assert_eq!(client.0.config()?, Config::v1(endpoint));
+//! assert_eq!(options.config()?, Config::v1(endpoint));
 //!
 //! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
-//! let missing = ClientBuilder::<Client>::from_vars(vars).expect_err("no secret");
+//! let missing = ClientOptions::from_vars(vars).expect_err("no secret");
 //! assert!(matches!(missing, Error::MissingEnv("OSS_ACCESS_KEY_SECRET")));
 //! # Ok::<(), Error>(())
 //! ```
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,39 +94,7 @@ impl ClientOptions {
     }
 }
 
-/// A transport client that can be built from [`ClientOptions`].
-pub trait FromOptions: Sized {
-    /// The transport's error.
-    type Error;
-    /// Builds the client.
-    ///
-    /// # Errors
-    /// The transport's.
-    fn from_options(options: ClientOptions) -> Result<Self, Self::Error>;
-}
-
-/// Builds a transport client `C`.
-pub struct ClientBuilder<C> {
-    options: ClientOptions,
-    client: PhantomData<fn() -> C>,
-}
-
-impl<C> fmt::Debug for ClientBuilder<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.options.fmt(f)
-    }
-}
-
-impl<C> Default for ClientBuilder<C> {
-    fn default() -> Self {
-        Self {
-            options: ClientOptions::default(),
-            client: PhantomData,
-        }
-    }
-}
-
-impl<C> ClientBuilder<C> {
+impl ClientOptions {
     /// Settings from the official SDKs' variables, looked up by `var`:
     /// `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optional
     /// `OSS_SESSION_TOKEN` (STS) and `OSS_REGION` (Signature V4). Empty
@@ -158,50 +113,50 @@ impl<C> ClientBuilder<C> {
         if let Some(token) = get("OSS_SESSION_TOKEN") {
             credentials = credentials.with_security_token(token);
         }
-        let mut builder = Self::default().endpoint(endpoint).credentials(credentials);
-        builder.options.region = get("OSS_REGION");
-        Ok(builder)
+        let mut options = Self::default().endpoint(endpoint).credentials(credentials);
+        options.region = get("OSS_REGION");
+        Ok(options)
     }
 
     /// The endpoint: `oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.options.endpoint = Some(endpoint.into());
+        self.endpoint = Some(endpoint.into());
         self
     }
 
     /// Where credentials come from; asked before every request.
     #[must_use]
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
-        self.options.credentials = Some(Arc::new(provider));
+        self.credentials = Some(Arc::new(provider));
         self
     }
 
     /// Connection timeout (default 10 s).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.options.connect_timeout = timeout;
+        self.connect_timeout = timeout;
         self
     }
 
     /// Timeout of each read and write on a connection (default 60 s).
     #[must_use]
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
-        self.options.io_timeout = timeout;
+        self.io_timeout = timeout;
         self
     }
 
     /// Retry policy (default: 3 attempts, exponential backoff with jitter).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.options.retry = policy;
+        self.retry = policy;
         self
     }
 
     /// The `User-Agent`.
     #[must_use]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.options.user_agent = Some(user_agent.into());
+        self.user_agent = Some(user_agent.into());
         self
     }
 
@@ -210,7 +165,7 @@ impl<C> ClientBuilder<C> {
     /// the bucket (CNAME).
     #[must_use]
     pub fn style(mut self, style: AddressingStyle) -> Self {
-        self.options.style = Some(style);
+        self.style = Some(style);
         self
     }
 
@@ -218,34 +173,14 @@ impl<C> ClientBuilder<C> {
     /// Signature V4; without one, with V1.
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.options.region = Some(region.into());
+        self.region = Some(region.into());
         self
-    }
-}
-
-impl<C: FromOptions> ClientBuilder<C> {
-    /// Builds the client.
-    ///
-    /// # Errors
-    /// A missing or invalid endpoint, region or credentials, or the transport's.
-    pub fn build(self) -> Result<C, C::Error> {
-        C::from_options(self.options)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Kept(ClientOptions);
-    impl FromOptions for Kept {
-        type Error = Error;
-        fn from_options(options: ClientOptions) -> Result<Self, Error> {
-            options.config()?;
-            options.credentials_provider()?;
-            Ok(Self(options))
-        }
-    }
 
     #[test]
     fn environment_and_switches() {
@@ -264,32 +199,29 @@ mod tests {
             ("OSS_SESSION_TOKEN", "token"),
             ("OSS_REGION", " "),
         ]);
-        let built = ClientBuilder::<Kept>::from_vars(full)
+        let built = ClientOptions::from_vars(full)
             .unwrap_or_else(|e| panic!("{e:?}"))
-            .style(AddressingStyle::Cname)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let config = built.0.config().unwrap_or_else(|e| panic!("{e}"));
+            .style(AddressingStyle::Cname);
+        let config = built.config().unwrap_or_else(|e| panic!("{e}"));
         let cname = Endpoint::parse("cdn.example.com").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.endpoint, cname.with_style(AddressingStyle::Cname));
-        assert_eq!(built.0.region, None, "blank counts as unset");
+        assert_eq!(built.region, None, "blank counts as unset");
         let creds = built
-            .0
             .credentials_provider()
             .and_then(|p| p.credentials().map_err(Error::from))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(creds.security_token(), Some("token"));
-        let missing = ClientBuilder::<Kept>::from_vars(env(&[("OSS_ENDPOINT", "e.com")]));
+        let missing = ClientOptions::from_vars(env(&[("OSS_ENDPOINT", "e.com")]));
         assert!(
             matches!(missing, Err(Error::MissingEnv("OSS_ACCESS_KEY_ID"))),
             "{missing:?}"
         );
-        assert!(ClientBuilder::<Kept>::default().build().is_err());
-        let no_creds = ClientBuilder::<Kept>::default().endpoint("e.com").build();
-        assert!(no_creds.is_err());
+        assert!(ClientOptions::default().config().is_err(), "no endpoint");
+        let no_creds = ClientOptions::default().endpoint("e.com");
+        assert!(no_creds.credentials_provider().is_err());
         let text = format!(
             "{:?}",
-            ClientBuilder::<Kept>::default().credentials(Credentials::new("id", "s3cr3t"))
+            ClientOptions::default().credentials(Credentials::new("id", "s3cr3t"))
         );
         assert!(!text.contains("s3cr3t"), "{text}");
     }

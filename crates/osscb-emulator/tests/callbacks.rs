@@ -319,32 +319,6 @@ async fn presigned_put_and_multipart_with_json_callbacks() {
     assert!(text.contains(r#""size":4"#), "{text}");
 }
 
-fn form(fields: &[(&str, &str)], file: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----osscbBoundary7MA4YWxk";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pic.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn post(emu: &osscb_emulator::Emulator, fields: &[(&str, &str)], file: &[u8]) -> Request<Vec<u8>> {
-    let (ct, body) = form(fields, file);
-    Request::post(format!("{}/bucket/", emu.endpoint()))
-        .header("content-type", ct)
-        .header("origin", "http://page.example")
-        .body(body)
-        .expect("req")
-}
-
 #[tokio::test]
 async fn post_object_with_policy_and_callback() {
     let emu = emulator();

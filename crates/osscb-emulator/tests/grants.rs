@@ -11,6 +11,7 @@ use common::*;
 use osscb_core::callback::Callback;
 use osscb_core::grant::{Grant, Scope, Seal};
 use osscb_core::ops::{HeadObject, Operation as _, PutObject};
+use osscb_core::post_policy::PostPolicy;
 use osscb_core::verify::{CallbackRequest, Check, VerifiedCallback, Verifier, VerifyError};
 use osscb_emulator::Emulator;
 
@@ -173,4 +174,64 @@ async fn unbound_swapped_and_foreign_callbacks_are_refused() {
         grant.confirm(&callback, &head),
         Err(VerifyError::FactsDiffer("size".to_owned()))
     );
+}
+
+/// A PostObject form pins its callback and `x:` fields with policy
+/// conditions: a form whose callback or grant was replaced is refused before
+/// anything is stored or called back.
+#[tokio::test(flavor = "current_thread")]
+async fn a_post_form_with_a_replaced_callback_is_refused() {
+    let (mut peers, url) = start().await;
+    let key = k("u/42/form.png");
+    let signed = PostPolicy::exact_key(b("bucket"), key.clone())
+        .callback(granted(&url, Scope::Key(&key), "upload-0006"))
+        .sign(
+            &config(&peers.0),
+            &creds(),
+            SystemTime::now(),
+            Duration::from_secs(600),
+        )
+        .expect("form");
+    let fields = |replace: Option<(&str, &str)>| -> Vec<(String, String)> {
+        let mut fields = signed.fields().to_vec();
+        if let Some((name, value)) = replace {
+            for (k, v) in &mut fields {
+                if k == name {
+                    *v = value.to_owned();
+                }
+            }
+        }
+        fields
+    };
+    let other = Callback::builder(url.as_str())
+        .body("swapped=1")
+        .build()
+        .expect("callback");
+    for replace in [
+        ("callback", other.encoded()),
+        ("x:osscb_grant", "g1.forged"),
+    ] {
+        let fields = fields(Some(replace));
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let reply = send(peers.0.addr(), post(&peers.0, &refs, b"png")).await;
+        assert_eq!(reply.status, 403, "{}: {}", replace.0, reply.text());
+        assert!(reply.text().contains("Policy"), "{}", reply.text());
+    }
+    let fields = fields(None);
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = send(peers.0.addr(), post(&peers.0, &refs, b"png")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let got = peers
+        .1
+        .rx
+        .recv()
+        .await
+        .expect("one callback, for the genuine form");
+    assert!(String::from_utf8_lossy(&got.body).contains("osscb_grant=g1."));
 }

@@ -175,7 +175,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     /// `op` with a body of `len` bytes from the source the transport holds
     /// (PutObject, UploadPart).
-    pub fn with_source(op: O, len: u64, policy: RetryPolicy, seed: u64) -> Self {
+    pub(crate) fn with_source(op: O, len: u64, policy: RetryPolicy, seed: u64) -> Self {
         Self::new(op, policy, seed).body(Body::Source {
             part: 0,
             offset: 0,

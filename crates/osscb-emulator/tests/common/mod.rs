@@ -372,3 +372,35 @@ pub async fn slowloris(
     }
     None
 }
+
+/// A PostObject form: `fields`, then the file.
+pub fn form(fields: &[(&str, &str)], file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----osscbBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pic.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A PostObject of `fields` and `file` to the emulator's bucket `bucket`.
+pub fn post(
+    emu: &osscb_emulator::Emulator,
+    fields: &[(&str, &str)],
+    file: &[u8],
+) -> Request<Vec<u8>> {
+    let (ct, body) = form(fields, file);
+    Request::post(format!("{}/bucket/", emu.endpoint()))
+        .header("content-type", ct)
+        .header("origin", "http://page.example")
+        .body(body)
+        .expect("req")
+}
