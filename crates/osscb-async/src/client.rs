@@ -28,27 +28,6 @@ use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION"));
 
-impl Client {
-    /// A client with `options`: `Client::new(ClientOptions::default()
-    /// .endpoint(…).credentials(…))`. Reads are bounded by the I/O timeout;
-    /// reqwest has no write timeout.
-    ///
-    /// # Errors
-    /// A missing or invalid endpoint, region or credentials.
-    pub fn new(options: ClientOptions) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.io_timeout)
-            .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
-            .build()
-            .map_err(transport_error)?;
-        let (config, credentials) = (options.config()?, options.credentials_provider()?);
-        let retry = options.retry;
-        Ok(Client(Arc::new((http, config, credentials, retry))))
-    }
-}
-
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
@@ -81,6 +60,25 @@ fn lock(crc: &Mutex<Crc64>) -> std::sync::MutexGuard<'_, Crc64> {
 }
 
 impl Client {
+    /// A client with `options`: `Client::new(ClientOptions::default()
+    /// .endpoint(…).credentials(…))`. Reads are bounded by the I/O timeout;
+    /// reqwest has no write timeout.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint, region or credentials.
+    pub fn new(options: ClientOptions) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.io_timeout)
+            .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
+            .build()
+            .map_err(transport_error)?;
+        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let retry = options.retry;
+        Ok(Client(Arc::new((http, config, credentials, retry))))
+    }
+
     /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
     /// `OSS_REGION` (which selects Signature V4).

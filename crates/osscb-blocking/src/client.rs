@@ -24,29 +24,6 @@ use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-blocking/", env!("CARGO_PKG_VERSION"));
 
-impl Client {
-    /// A client with `options`: `Client::new(ClientOptions::default()
-    /// .endpoint(…).credentials(…))`.
-    ///
-    /// # Errors
-    /// A missing or invalid endpoint, region or credentials.
-    pub fn new(options: ClientOptions) -> Result<Self> {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(options.connect_timeout))
-            .timeout_per_read(Some(options.io_timeout))
-            .timeout_per_write(Some(options.io_timeout))
-            .timeout_global(options.retry.total_timeout)
-            .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
-            .build()
-            .new_agent();
-        let (config, credentials) = (options.config()?, options.credentials_provider()?);
-        let retry = options.retry;
-        Ok(Client(Arc::new((agent, config, credentials, retry))))
-    }
-}
-
 /// An OSS client: endpoint, credentials, connection pool and retry policy.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
@@ -88,6 +65,27 @@ impl<R: Read> Read for CrcReader<R> {
 }
 
 impl Client {
+    /// A client with `options`: `Client::new(ClientOptions::default()
+    /// .endpoint(…).credentials(…))`.
+    ///
+    /// # Errors
+    /// A missing or invalid endpoint, region or credentials.
+    pub fn new(options: ClientOptions) -> Result<Self> {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_per_read(Some(options.io_timeout))
+            .timeout_per_write(Some(options.io_timeout))
+            .timeout_global(options.retry.total_timeout)
+            .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
+            .build()
+            .new_agent();
+        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let retry = options.retry;
+        Ok(Client(Arc::new((agent, config, credentials, retry))))
+    }
+
     /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
     /// `OSS_REGION` (which selects Signature V4).
