@@ -352,8 +352,8 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
     }
 
     /// After a 403 `RequestTimeTooSkewed`: the first time, set the clock by
-    /// the server's time and send again; after that, or without the
-    /// server's time, fail with how far off the clock is.
+    /// the server's time and send again; after that, fail with how far off
+    /// the clock is; without the server's time, fail with OSS's error.
     fn on_skew(&mut self, server: Option<SystemTime>, error: Error) {
         let offset = server.map(|server| offset_ms(server, self.sent_at));
         let service = match error {
@@ -368,13 +368,12 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                 self.attempts = self.attempts.saturating_sub(1);
                 self.ready(Phase::Write, 0);
             }
-            offset => {
-                let offset = offset.unwrap_or_else(|| self.clock.load(Ordering::SeqCst));
-                self.finish(Err(Error::ClockSkewed {
-                    server_minus_local_secs: offset / 1000,
-                    error: service,
-                }));
-            }
+            Some(offset) => self.finish(Err(Error::ClockSkewed {
+                server_minus_local_secs: offset / 1000,
+                error: service,
+            })),
+            // Without OSS's time there is nothing to correct by.
+            None => self.finish(Err(Error::Service(service))),
         }
     }
 

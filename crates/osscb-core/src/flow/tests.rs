@@ -685,22 +685,31 @@ fn a_clock_refused_again_after_the_correction_fails_with_a_hint() {
     call.on_answer(first.id, skewed(now() + TWENTY_MINUTES));
     let again = send(&mut call, now());
     call.on_answer(again.id, skewed(now() + TWENTY_MINUTES));
-    let error = done(&mut call).expect_err("refused twice");
+    let refused = done(&mut call).expect_err("refused twice");
     assert_eq!(
-        error.to_string(),
+        refused.to_string(),
         "the local clock is 1200 s off the server's (behind); fix it: OSS error 403 RequestTimeTooSkewed: The difference between the request time and the current time is too large."
     );
     assert!(matches!(
-        error,
+        refused,
         Error::ClockSkewed {
             server_minus_local_secs: 1200,
             ..
         }
     ));
     assert_eq!(
-        error.service().map(|e| e.code.as_str()),
+        refused.service().map(|e| e.code.as_str()),
         Some("RequestTimeTooSkewed")
     );
+
+    // Without a Date, there is nothing to set the clock by: OSS's error.
+    let mut call = put_with(false, RetryPolicy::default());
+    let first = send(&mut call, now());
+    call.on_answer(first.id, error(403, "RequestTimeTooSkewed"));
+    match done(&mut call) {
+        Err(Error::Service(e)) => assert_eq!(e.code, "RequestTimeTooSkewed"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
