@@ -127,6 +127,21 @@ pub enum Error {
         /// The total timeout.
         limit: Duration,
     },
+    /// OSS refused the request's time (403 `RequestTimeTooSkewed`: signed
+    /// more than 15 minutes off OSS's clock) even after the call set its
+    /// clock by OSS's and sent it again: the local clock is off and must be
+    /// fixed. [`Error::service`] gives OSS's error.
+    #[error(
+        "the local clock is {} s off the server's ({}); fix it: {error}",
+        .server_minus_local_secs.unsigned_abs(),
+        if *.server_minus_local_secs >= 0 { "behind" } else { "ahead" }
+    )]
+    ClockSkewed {
+        /// OSS's time minus the local time, in seconds, as last measured.
+        server_minus_local_secs: i64,
+        /// OSS's `RequestTimeTooSkewed` error.
+        error: Box<ServiceError>,
+    },
     /// The CRC-64 computed over the bytes sent differs from what OSS stored.
     #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
     Crc64Mismatch {
@@ -138,10 +153,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// The OSS error, if this is one (not for callback failures).
+    /// The OSS error, if this is one (not for callback failures; for
+    /// [`Error::ClockSkewed`], OSS's `RequestTimeTooSkewed`).
     pub fn service(&self) -> Option<&ServiceError> {
         match self {
-            Self::Service(e) => Some(e),
+            Self::Service(e) | Self::ClockSkewed { error: e, .. } => Some(e),
             _ => None,
         }
     }

@@ -7,7 +7,9 @@
 //! reports another CRC-64 than that of the bytes sent (the part is replaced;
 //! a PutObject is not: the object it replaced is gone). Never retried: 4xx,
 //! 203 (the object was stored; only its callback failed), local failures
-//! (credentials, unreadable files). [`RetryPolicy::total_timeout`] bounds a
+//! (credentials, unreadable files) — but a 403 `RequestTimeTooSkewed` is
+//! sent once more, outside the policy, signed at OSS's time (see
+//! [`crate::flow::Call`]). [`RetryPolicy::total_timeout`] bounds a
 //! call's retries in time. A write carrying an upload
 //! callback is never sent again blindly after an ambiguous failure: see
 //! [`crate::flow`].

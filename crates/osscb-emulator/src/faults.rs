@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Faults to inject into the next requests. Cheap to clone: clones share state.
 /// Requests to the emulator's own `/__osscb/` paths are never faulted or counted.
@@ -26,6 +26,7 @@ struct State {
     corrupt_crc64_next: u32,
     corrupt_body_next: u32,
     lose_response_next: u32,
+    clock: Option<(Duration, bool)>,
 }
 
 /// What happens to one request.
@@ -89,6 +90,25 @@ impl Faults {
     /// effect (a lost CompleteMultipartUpload answer, say).
     pub fn lose_response_next(&self, count: u32) {
         self.state().lose_response_next = count;
+    }
+
+    /// The emulator's clock runs `by` ahead (`ahead`) or behind the real
+    /// one from now on: for the request-time check (OSS refuses a signing
+    /// time more than 15 minutes off with 403 `RequestTimeTooSkewed`) and
+    /// the `Date` of its answers. [`Faults::clear`] sets it right.
+    pub fn skew_clock(&self, by: Duration, ahead: bool) {
+        self.state().clock = Some((by, ahead));
+    }
+
+    /// The emulator's time: the real one, or as skewed by [`Faults::skew_clock`].
+    pub(crate) fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        let moved = match self.state().clock {
+            Some((by, true)) => now.checked_add(by),
+            Some((by, false)) => now.checked_sub(by),
+            None => None,
+        };
+        moved.unwrap_or(now)
     }
 
     /// Removes every pending fault.
@@ -172,8 +192,14 @@ mod tests {
         f.lose_response_next(1);
         assert!(f.on_request().lose_response);
         assert!(!f.on_request().lose_response);
+        let hour = Duration::from_secs(3600);
+        f.skew_clock(hour, true);
+        assert!(f.now() > SystemTime::now() + hour - Duration::from_secs(1));
+        f.skew_clock(hour, false);
+        assert!(f.now() < SystemTime::now() - hour + Duration::from_secs(1));
         f.fail_next(3, 503);
         f.clear();
+        assert!(f.now() < SystemTime::now() + Duration::from_secs(1));
         assert_eq!(f.on_request(), Verdict::default());
         assert_eq!(f.requests_seen(), 9);
     }

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -182,7 +181,7 @@ async fn handle(
         headers.insert("x-oss-request-id", v);
     }
     if let Ok(v) =
-        HeaderValue::from_str(&osscb_core::time::http_date(SystemTime::now()).unwrap_or_default())
+        HeaderValue::from_str(&osscb_core::time::http_date(shared.faults.now()).unwrap_or_default())
     {
         headers.insert(DATE, v);
     }
@@ -390,7 +389,7 @@ async fn process(
             bucket: target.bucket.as_deref(),
             key: target.key.as_deref(),
             query: &target.query,
-            now: SystemTime::now(),
+            now: shared.faults.now(),
         },
     )?;
     let not_implemented = || {

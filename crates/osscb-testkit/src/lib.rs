@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -249,13 +249,22 @@ pub fn write_file(path: &Path, len: usize, seed: u64) {
 }
 
 /// A callback receiver: verifies each callback with the emulator's key, then
-/// answers `status` with a JSON body echoing what it received.
+/// answers `status` with a JSON body echoing what it received — or, as told,
+/// with a body that is not JSON, or late.
 pub struct Receiver {
     /// The callback URL.
     pub url: String,
-    status: Arc<AtomicU16>,
+    answering: Arc<Answering>,
     /// The verified bodies received, in order.
     pub bodies: Arc<Mutex<Vec<String>>>,
+}
+
+/// How a [`Receiver`] answers.
+#[derive(Debug, Default)]
+struct Answering {
+    status: AtomicU16,
+    not_json: AtomicBool,
+    delay_ms: AtomicU64,
 }
 
 impl Receiver {
@@ -266,11 +275,12 @@ impl Receiver {
             "http://{}/callback?source=test",
             listener.local_addr().expect("addr")
         );
-        let status = Arc::new(AtomicU16::new(200));
+        let answering = Arc::new(Answering::default());
+        answering.status.store(200, Ordering::SeqCst);
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let verifier = Verifier::new().trust_key_url_prefix(format!("{}/", emulator.endpoint()));
         let key = emulator.public_key_pem();
-        let (st, bo) = (Arc::clone(&status), Arc::clone(&bodies));
+        let (st, bo) = (Arc::clone(&answering), Arc::clone(&bodies));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (st, bo, key, verifier) = (
@@ -284,14 +294,34 @@ impl Receiver {
         });
         Self {
             url,
-            status,
+            answering,
             bodies,
         }
     }
 
     /// Answers callbacks with `status` from now on.
     pub fn answer_with(&self, status: u16) {
-        self.status.store(status, Ordering::SeqCst);
+        self.answering.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers callbacks with a body that is not JSON (`OK`) from now on.
+    pub fn answer_not_json(&self) {
+        self.answering.not_json.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers callbacks `delay` late from now on.
+    pub fn answer_late(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.answering.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// A callback URL on a loopback port nobody listens on: a receiver
+    /// that is down.
+    pub fn down_url() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        format!("http://{addr}/callback")
     }
 
     /// A callback to this receiver with `body`.
@@ -310,7 +340,7 @@ impl Receiver {
 
 fn handle(
     stream: TcpStream,
-    status: &AtomicU16,
+    answering: &Answering,
     bodies: &Mutex<Vec<String>>,
     key: &str,
     verifier: &Verifier,
@@ -348,11 +378,18 @@ fn handle(
         Ok(verified) => {
             let text = String::from_utf8_lossy(verified.body()).into_owned();
             bodies.lock().expect("lock").push(text.clone());
-            let code = status.load(Ordering::SeqCst);
-            (
-                code,
-                format!("{{\"Status\":\"OK\",\"verified\":true,\"body\":{text:?}}}"),
-            )
+            let code = answering.status.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(
+                answering.delay_ms.load(Ordering::SeqCst),
+            ));
+            if answering.not_json.load(Ordering::SeqCst) {
+                (code, "OK".to_owned())
+            } else {
+                (
+                    code,
+                    format!("{{\"Status\":\"OK\",\"verified\":true,\"body\":{text:?}}}"),
+                )
+            }
         }
         Err(e) => (
             400,

@@ -60,6 +60,10 @@ macro_rules! scenarios {
             empty_objects_round_trip,
             v4_put_with_callback_and_multipart,
             v4_presigned_put_with_callback_runs_through_the_transport,
+            a_clock_skewed_by_20_minutes_is_corrected_from_the_server_date,
+            a_sigkilled_upload_resumes_from_its_checkpoint,
+            an_emulator_restart_mid_multipart_is_resumed,
+            a_receiver_down_failing_not_json_or_late_is_a_203_never_resent,
         );
     };
     (@each $t:ty; $($name:ident),* $(,)?) => {
@@ -1266,4 +1270,346 @@ pub fn v4_presigned_put_with_callback_runs_through_the_transport<T: Transport>()
     );
     let (_, body) = bucket.get_object("v4/presigned.txt").expect("get");
     assert_eq!(body, b"v4 via a URL");
+}
+
+/// The bytes and CRC-64 stored at `key` equal `path`'s.
+fn assert_stored<T: Transport>(bucket: &T, key: &str, path: &std::path::Path) {
+    let source = read(path);
+    let meta = bucket.head_object(key).expect("head");
+    assert_eq!(meta.object.crc64, Some(crc64::checksum(&source)), "{key}");
+    let (_, body) = bucket.get_object(key).expect("get");
+    assert_eq!(crc64::checksum(&body), crc64::checksum(&source), "{key}");
+    assert!(body == source, "{key}: the stored bytes differ");
+}
+
+/// OSS refuses a request time 20 minutes off (403 `RequestTimeTooSkewed`,
+/// V1 and V4, the emulator's clock ahead or behind): the client sets its
+/// clock by the answer's `Date`, sends the write once more, and signs the
+/// rest of a multipart upload at the corrected time.
+pub fn a_clock_skewed_by_20_minutes_is_corrected_from_the_server_date<T: Transport>() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("skew.bin");
+    write_file(&path, 300 * 1024, 17);
+    for (region, ahead) in [
+        (None, true),
+        (None, false),
+        (Some("cn-hangzhou"), true),
+        (Some("cn-hangzhou"), false),
+    ] {
+        let emu = emulator();
+        let receiver = Receiver::start(&emu);
+        let mut settings = Settings::new(&emu, creds());
+        if let Some(region) = region {
+            settings = settings.region(region);
+        }
+        let bucket = T::build(settings).expect("client");
+        emu.faults().skew_clock(Duration::from_secs(20 * 60), ahead);
+        let case = format!("region {region:?}, server ahead: {ahead}");
+
+        let options = UploadOptions::new().callback(receiver.callback(BODY));
+        let seen = emu.faults().requests_seen();
+        let output = bucket
+            .put_object("skew/put.txt", b"signed at the server's time", &options)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(
+            emu.faults().requests_seen() - seen,
+            2,
+            "{case}: refused, sent once more"
+        );
+        assert!(output.callback.is_some(), "{case}");
+        assert_eq!(receiver.count(), 1, "{case}: one callback");
+
+        let options = UploadOptions::new().part_size(100 * 1024).parallelism(1);
+        let seen = emu.faults().requests_seen();
+        let output = bucket
+            .upload_file("skew/multi.bin", &path, &options)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(
+            emu.faults().requests_seen() - seen,
+            6,
+            "{case}: initiate refused and sent again; 3 parts and completion signed at the corrected time"
+        );
+        assert_eq!(output.object.crc64, Some(crc64::checksum(&read(&path))));
+        assert_stored(&bucket, "skew/multi.bin", &path);
+    }
+}
+
+/// The parts a checkpoint file records.
+fn recorded_parts(checkpoint: &std::path::Path) -> Vec<u64> {
+    let json: serde_json::Value = serde_json::from_slice(&read(checkpoint)).expect("a checkpoint");
+    json["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["number"].as_u64().expect("number"))
+        .collect()
+}
+
+/// Set in the child process of [`a_sigkilled_upload_resumes_from_its_checkpoint`]:
+/// the endpoint, file and checkpoint, one a line.
+const CHILD_UPLOAD: &str = "OSSCB_TESTKIT_CHILD_UPLOAD";
+
+/// The upload of 10 parts the SIGKILL scenario's child and parent both run.
+fn upload_of_10_parts<T: Transport>(
+    bucket: &T,
+    path: &std::path::Path,
+    checkpoint: &std::path::Path,
+) -> Result<(), String> {
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint(checkpoint);
+    bucket
+        .upload_file("killed.bin", path, &options)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The uploading process is killed (SIGKILL) after some parts: the rerun
+/// resumes from its checkpoint, sending no part it recorded.
+///
+/// The upload runs in a child process: this test's own binary, run again
+/// for this test alone with [`CHILD_UPLOAD`] set, on the same transport.
+pub fn a_sigkilled_upload_resumes_from_its_checkpoint<T: Transport>() {
+    if let Ok(job) = std::env::var(CHILD_UPLOAD) {
+        let mut lines = job.lines();
+        let (endpoint, path, checkpoint) = (
+            lines.next().expect("endpoint"),
+            lines.next().expect("path"),
+            lines.next().expect("checkpoint"),
+        );
+        let settings = Settings {
+            endpoint: endpoint.to_owned(),
+            credentials: creds(),
+            retry: crate::fast_retries(),
+            io_timeout: Duration::from_secs(10),
+            region: None,
+            bucket: "examplebucket".to_owned(),
+        };
+        let bucket = T::build(settings).expect("client");
+        let result = upload_of_10_parts(&bucket, path.as_ref(), checkpoint.as_ref());
+        panic!("the child should have been killed before it ended: {result:?}");
+    }
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("killed.bin");
+    write_file(&path, 10 * 100 * 1024, 19);
+    let checkpoint = dir.path().join("killed.checkpoint");
+    // Slowly: each request waits 150 ms, so the child is killed mid-upload.
+    emu.faults().delay_next(1000, Duration::from_millis(150));
+    let job = format!(
+        "{}\n{}\n{}",
+        emu.endpoint(),
+        path.display(),
+        checkpoint.display()
+    );
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "a_sigkilled_upload_resumes_from_its_checkpoint",
+            "--test-threads=1",
+        ])
+        .env(CHILD_UPLOAD, job)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("child");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while emu.upload_part_requests() < 3 {
+        let ended = child.try_wait().expect("child status");
+        if ended.is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child ended ({ended:?}) or stalled before 3 parts");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("reaped");
+    assert!(!status.success(), "killed: {status:?}");
+    emu.faults().clear();
+    let recorded = recorded_parts(&checkpoint);
+    assert!(
+        recorded.len() >= 2,
+        "parts recorded before the kill: {recorded:?}"
+    );
+    let stored = emu.upload_part_requests();
+    upload_of_10_parts(&bucket, &path, &checkpoint).expect("resumed");
+    assert_eq!(
+        emu.upload_part_requests() - stored,
+        10 - recorded.len() as u64,
+        "no part the checkpoint recorded ({recorded:?}) is sent again"
+    );
+    assert!(!checkpoint.exists(), "removed once complete");
+    assert_eq!(emu.multipart_uploads(), Vec::<String>::new());
+    assert_stored(&bucket, "killed.bin", &path);
+}
+
+/// The emulator (with a data directory) stops mid-multipart, and starts
+/// again on the same directory and port: the upload resumes from its
+/// checkpoint, sending only the parts not recorded, and the object is intact.
+pub fn an_emulator_restart_mid_multipart_is_resumed<T: Transport>() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = EmulatorConfig::new(crate::ID, crate::SECRET).data_dir(data.path());
+    let emu = Emulator::start(config.clone()).expect("emulator");
+    let addr = emu.addr();
+    let bucket = bucket::<T>(&emu);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("restart.bin");
+    write_file(&path, 10 * 100 * 1024, 23);
+    let checkpoint = dir.path().join("restart.checkpoint");
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(1)
+        .checkpoint(&checkpoint);
+    // Slowly, so that the emulator stops while a part is in flight.
+    emu.faults().delay_next(1000, Duration::from_millis(100));
+    let stopper = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while emu.upload_part_requests() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let uploads = emu.multipart_uploads();
+        drop(emu);
+        uploads
+    });
+    let stopped = bucket
+        .upload_file("restart.bin", &path, &options)
+        .expect_err("the emulator stopped");
+    let uploads = stopper.join().expect("stopper");
+    assert_eq!(uploads.len(), 1, "{stopped}");
+    let recorded = recorded_parts(&checkpoint);
+    assert!(recorded.len() >= 2, "{recorded:?}");
+
+    let (emu, bucket) = match Emulator::start(config.clone().listen(addr)) {
+        Ok(emu) => (emu, bucket),
+        // The port was taken meanwhile: a new endpoint, a new client.
+        Err(_) => {
+            let emu = Emulator::start(config).expect("emulator");
+            let bucket = crate::bucket::<T>(&emu);
+            (emu, bucket)
+        }
+    };
+    assert_eq!(
+        emu.multipart_uploads(),
+        uploads,
+        "the upload survived the restart"
+    );
+    let output = bucket
+        .upload_file("restart.bin", &path, &options)
+        .expect("resumed");
+    assert_eq!(
+        emu.upload_part_requests(),
+        10 - recorded.len() as u64,
+        "only the parts not recorded ({recorded:?}) are sent"
+    );
+    assert!(!checkpoint.exists(), "removed once complete");
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&read(&path))));
+    assert_stored(&bucket, "restart.bin", &path);
+}
+
+/// Sets how a receiver answers.
+type Answers = fn(&Receiver);
+
+/// A callback receiver that is down, answers 500, answers with a body that
+/// is not JSON, or answers after the emulator's callback timeout: a 203
+/// (`callback_failed`) with the object's ETag, CRC-64 and request id, and
+/// OSS's message; the object is stored once and never sent again.
+pub fn a_receiver_down_failing_not_json_or_late_is_a_203_never_resent<T: Transport>() {
+    let emu = Emulator::start(
+        EmulatorConfig::new(crate::ID, crate::SECRET).callback_timeout(Duration::from_millis(300)),
+    )
+    .expect("emulator");
+    let bucket = bucket::<T>(&emu);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.bin");
+    write_file(&path, 300 * 1024, 29);
+    // (case, how the receiver answers, OSS's CallbackFailed message)
+    let cases: [(&str, Answers, &str); 4] = [
+        (
+            "down",
+            |_| {},
+            "Error status : -1.OSS can not connect to your callbackUrl, please check it.",
+        ),
+        ("500", |r| r.answer_with(500), "Error status : 500."),
+        (
+            "not JSON",
+            Receiver::answer_not_json,
+            "Response body is not valid json format.",
+        ),
+        (
+            "late",
+            |r| r.answer_late(Duration::from_secs(1)),
+            "Cost too long time.",
+        ),
+    ];
+    for (case, setup, message) in cases {
+        let receiver = Receiver::start(&emu);
+        setup(&receiver);
+        let callback = if case == "down" {
+            osscb_core::callback::Callback::builder(Receiver::down_url())
+                .body(BODY)
+                .build()
+                .expect("callback")
+        } else {
+            receiver.callback(BODY)
+        };
+        let options = UploadOptions::new().callback(callback);
+        let key = format!("cb/{}.txt", case.replace(' ', "-"));
+        let bytes = format!("stored despite a receiver {case}");
+        let seen = emu.faults().requests_seen();
+        let err = bucket
+            .put_object(&key, bytes.as_bytes(), &options)
+            .expect_err("203");
+        assert_eq!(
+            emu.faults().requests_seen() - seen,
+            1,
+            "{case}: one PutObject"
+        );
+        let failed = callback_failed::<T>(&err).unwrap_or_else(|| panic!("{case}: {err}"));
+        assert_eq!(failed.error.message, message, "{case}");
+        assert!(failed.object.etag.is_some(), "{case}");
+        assert_eq!(
+            failed.object.crc64,
+            Some(crc64::checksum(bytes.as_bytes())),
+            "{case}"
+        );
+        assert_request_id(failed);
+        let (_, body) = bucket.get_object(&key).expect("stored");
+        assert_eq!(body, bytes.as_bytes(), "{case}");
+
+        let key = format!("cb/{}.bin", case.replace(' ', "-"));
+        let options = options.part_size(100 * 1024).parallelism(1);
+        let seen = emu.faults().requests_seen();
+        let err = bucket.upload_file(&key, &path, &options).expect_err("203");
+        assert_eq!(
+            emu.faults().requests_seen() - seen,
+            5,
+            "{case}: initiate, 3 parts, one completion"
+        );
+        let failed = callback_failed::<T>(&err).unwrap_or_else(|| panic!("{case}: {err}"));
+        assert_eq!(failed.error.message, message, "{case}");
+        assert_eq!(
+            failed.object.crc64,
+            Some(crc64::checksum(&read(&path))),
+            "{case}"
+        );
+        assert!(
+            failed
+                .object
+                .etag
+                .as_deref()
+                .is_some_and(|e| e.ends_with("-3\"")),
+            "{case}"
+        );
+        assert_request_id(failed);
+        assert_stored(&bucket, &key, &path);
+        let expected_callbacks = if case == "down" { 0 } else { 2 };
+        assert_eq!(receiver.count(), expected_callbacks, "{case}");
+    }
+    assert_eq!(
+        emu.abort_multipart_requests(),
+        0,
+        "a stored object is never aborted"
+    );
+    assert!(emu.multipart_uploads().is_empty(), "all completed");
 }

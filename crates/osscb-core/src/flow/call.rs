@@ -1,9 +1,12 @@
 //! [`Call`]: one operation, with its retries and, for a write carrying an
-//! upload callback, the lost-answer recovery described in [`crate::flow`].
+//! upload callback, the lost-answer recovery described in [`crate::flow`],
+//! and the correction of a local clock OSS finds too far off.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use http::header::{CONTENT_LENGTH, DATE, HeaderName, HeaderValue};
 
 use super::{Answer, Body, Fact, Flow, Request, Send, SendId, Step};
 use crate::ops::{HeadObject, ObjectMetadata, Operation, PutObject};
@@ -16,6 +19,34 @@ use crate::{Bucket, Error, ObjectKey, OssRequest, PresignedRequest, crc64};
 const CALLBACK_HEADER: &str = "x-oss-callback";
 /// `x-oss-forbid-overwrite` ([PutObject](https://www.alibabacloud.com/help/en/oss/developer-reference/putobject)).
 const FORBID_OVERWRITE: &str = "x-oss-forbid-overwrite";
+/// OSS's 403 code for a request signed at a time more than 15 minutes off
+/// its own clock (`crate::sign::MAX_SKEW`); its answer's `Date` is OSS's time.
+const REQUEST_TIME_TOO_SKEWED: &str = "RequestTimeTooSkewed";
+
+/// Milliseconds to add to the local clock to get OSS's, shared by the calls
+/// of one upload: a correction one call learns applies to the later sends
+/// of all of them.
+pub(crate) type Clock = Arc<AtomicI64>;
+
+/// `now` moved by `offset_ms` milliseconds (unchanged if that overflows).
+pub(crate) fn shifted(now: SystemTime, offset_ms: i64) -> SystemTime {
+    let by = Duration::from_millis(offset_ms.unsigned_abs());
+    let moved = if offset_ms >= 0 {
+        now.checked_add(by)
+    } else {
+        now.checked_sub(by)
+    };
+    moved.unwrap_or(now)
+}
+
+/// `server - local` in milliseconds.
+fn offset_ms(server: SystemTime, local: SystemTime) -> i64 {
+    let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    match server.duration_since(local) {
+        Ok(ahead) => millis(ahead),
+        Err(behind) => -millis(behind.duration()),
+    }
+}
 
 /// How a finished call failed, for the multipart machine's after-failure
 /// decision.
@@ -77,6 +108,15 @@ enum State {
 /// One operation as a machine: sends it, retries it by the [`RetryPolicy`],
 /// and for a write carrying an upload callback never sends it again blindly
 /// (see [`crate::flow`]). Its output is the operation's.
+///
+/// A request OSS refuses with 403 `RequestTimeTooSkewed` (its signing time
+/// more than 15 minutes off OSS's clock; V1's `Date` / `x-oss-date`, V4's
+/// `x-oss-date`) had no effect. The call then sets its clock by the
+/// answer's `Date` (OSS's time) and sends it once more, signed at the
+/// corrected time; this retry does not count against the policy.
+/// Later sends of the call (and of the multipart upload it belongs to) are
+/// signed at the corrected time. Refused again, the call fails with
+/// [`Error::ClockSkewed`], naming how far off the local clock is.
 pub struct Call<O: Operation, E> {
     op: O,
     request: Option<OssRequest<Vec<u8>>>,
@@ -102,6 +142,9 @@ pub struct Call<O: Operation, E> {
     retry_crc64_mismatch: bool,
     deadline: Option<SystemTime>,
     ambiguous: bool,
+    clock: Clock,
+    sent_at: SystemTime,
+    corrected: bool,
 }
 
 impl<O: Operation + std::fmt::Debug, E> std::fmt::Debug for Call<O, E> {
@@ -162,6 +205,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
             retry_crc64_mismatch: false,
             deadline: None,
             ambiguous: false,
+            clock: Clock::default(),
+            sent_at: SystemTime::UNIX_EPOCH,
+            corrected: false,
         };
         match built {
             Ok(request) => {
@@ -221,6 +267,12 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
     /// tried again (the part is replaced), as far as the policy allows.
     pub(crate) fn retrying_crc64_mismatch(mut self) -> Self {
         self.retry_crc64_mismatch = true;
+        self
+    }
+
+    /// Signs by `clock`, shared with the other calls of an upload.
+    pub(crate) fn sharing_clock(mut self, clock: &Clock) -> Self {
+        self.clock = Arc::clone(clock);
         self
     }
 
@@ -297,6 +349,32 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
             found: found.map(Box::new),
             reason,
         }));
+    }
+
+    /// After a 403 `RequestTimeTooSkewed`: the first time, set the clock by
+    /// the server's time and send again; after that, fail with how far off
+    /// the clock is; without the server's time, fail with OSS's error.
+    fn on_skew(&mut self, server: Option<SystemTime>, error: Error) {
+        let offset = server.map(|server| offset_ms(server, self.sent_at));
+        let service = match error {
+            Error::Service(service) => service,
+            other => return self.finish(Err(other)),
+        };
+        match offset {
+            Some(offset) if !self.corrected => {
+                self.corrected = true;
+                self.clock.store(offset, Ordering::SeqCst);
+                // The refused attempt had no effect: it is not counted.
+                self.attempts = self.attempts.saturating_sub(1);
+                self.ready(Phase::Write, 0);
+            }
+            Some(offset) => self.finish(Err(Error::ClockSkewed {
+                server_minus_local_secs: offset / 1000,
+                error: service,
+            })),
+            // Without OSS's time there is nothing to correct by.
+            None => self.finish(Err(Error::Service(service))),
+        }
     }
 
     /// After an ambiguous failure: look the object up.
@@ -383,6 +461,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     id,
                     request,
                     body: self.body,
+                    clock_offset: self.clock.load(Ordering::SeqCst),
                 }
             }
             Phase::Look => {
@@ -393,6 +472,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     id,
                     request: Request::Unsigned(head.map_body(|()| Vec::new())),
                     body: Body::Own,
+                    clock_offset: self.clock.load(Ordering::SeqCst),
                 }
             }
         })
@@ -415,6 +495,11 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                 if self.callback && status.is_server_error() {
                     return self.look();
                 }
+                let server_time = response
+                    .headers()
+                    .get(DATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(crate::time::parse_http_date);
                 let (parts, body) = response.into_parts();
                 let borrowed = http::Response::from_parts(parts, body.as_slice());
                 let received = received_crc64.unwrap_or_else(|| crc64::checksum(&body));
@@ -429,6 +514,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     }
                     Err(e) => {
                         let code = e.service().map(|s| s.code.clone()).unwrap_or_default();
+                        if code == REQUEST_TIME_TOO_SKEWED {
+                            return self.on_skew(server_time, e);
+                        }
                         let lost_completion = code == "NoSuchUpload"
                             && self.attempts > 1
                             && (self.callback || self.recovered.is_some());
@@ -568,6 +656,7 @@ impl<O: Operation, E: From<Error>> Flow<E> for Call<O, E> {
                         call: self.tag,
                         n: self.sends,
                     };
+                    self.sent_at = now;
                     match self.build(phase, id) {
                         Some(send) => {
                             self.state = State::InFlight { id, phase };

@@ -122,11 +122,15 @@ pub struct Send {
     request: Request,
     /// Its body.
     pub body: Body,
+    /// Milliseconds to add to the local clock to get the server's: learnt
+    /// from a `RequestTimeTooSkewed` answer (see [`Call`]); 0 until then.
+    clock_offset: i64,
 }
 
 impl Send {
     /// The `http::Request` to send at `now` — signed with the credentials
-    /// `provider` gives now, or the presigned one as it is — with the
+    /// `provider` gives now, at `now` corrected by the server's clock if the
+    /// machine learnt it is off, or the presigned one as it is — with the
     /// request's own body, and `Content-Length` set for a source body.
     ///
     /// # Errors
@@ -138,7 +142,10 @@ impl Send {
         now: SystemTime,
     ) -> Result<http::Request<Vec<u8>>, Error> {
         let mut request = match self.request {
-            Request::Unsigned(request) => request.sign(config, &provider.credentials()?, now)?,
+            Request::Unsigned(request) => {
+                let at = call::shifted(now, self.clock_offset);
+                request.sign(config, &provider.credentials()?, at)?
+            }
             Request::Presigned(p) => {
                 let mut request = http::Request::new(Vec::new());
                 *request.method_mut() = p.method;

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use super::call::{Expect, Failure};
+use super::call::{Clock, Expect, Failure};
 use super::{Answer, Body, Call, Flow, SendId, Step};
 use crate::ops::Operation as _;
 use crate::ops::multipart::{
@@ -63,6 +63,10 @@ enum Phase<E> {
 ///   expired): the checkpoint is removed and a new upload starts;
 /// - with a checkpoint: the upload and checkpoint are kept, for a rerun;
 /// - without: the upload is aborted, freeing its parts.
+///
+/// Its calls share one clock: once one of them learns from a
+/// `RequestTimeTooSkewed` answer how far the local clock is off (see
+/// [`Call`]), every later request of the upload is signed at OSS's time.
 pub struct Multipart<E> {
     bucket: Bucket,
     key: ObjectKey,
@@ -80,6 +84,8 @@ pub struct Multipart<E> {
     checkpoint: Option<Checkpoint>,
     phase: Phase<E>,
     outbox: VecDeque<Step<Output, E>>,
+    /// Shared by its calls: a clock correction one learns, all use.
+    clock: Clock,
 }
 
 impl<E> std::fmt::Debug for Multipart<E> {
@@ -136,6 +142,7 @@ impl<E: From<Error>> Multipart<E> {
                 Phase::Start
             },
             outbox: VecDeque::new(),
+            clock: Clock::default(),
         })
     }
 
@@ -177,7 +184,9 @@ impl<E: From<Error>> Multipart<E> {
         {
             let op = AbortMultipartUpload::new(bucket, key, stale.upload_id().to_owned());
             let (tag, seed) = self.tag();
-            let call = Call::new(op, self.policy, seed).tagged(tag);
+            let call = Call::new(op, self.policy, seed)
+                .sharing_clock(&self.clock)
+                .tagged(tag);
             self.phase = Phase::Discard(Box::new(call));
         } else if let Some(saved) = self.saved.take() {
             self.resumed = true;
@@ -189,7 +198,11 @@ impl<E: From<Error>> Multipart<E> {
             let op = self
                 .options
                 .initiate(&self.bucket, &self.key, self.file_name.as_deref());
-            self.phase = Phase::Initiate(Box::new(Call::new(op, self.policy, seed).tagged(tag)));
+            self.phase = Phase::Initiate(Box::new(
+                Call::new(op, self.policy, seed)
+                    .sharing_clock(&self.clock)
+                    .tagged(tag),
+            ));
         }
     }
 
@@ -227,6 +240,7 @@ impl<E: From<Error>> Multipart<E> {
         };
         let (tag, seed) = self.tag();
         let call = Call::new(op, self.policy, seed)
+            .sharing_clock(&self.clock)
             .tagged(tag)
             .recognising(expect, |object| CompleteMultipartUploadOutput {
                 object,
@@ -254,7 +268,9 @@ impl<E: From<Error>> Multipart<E> {
                 Some(id) => {
                     let op = AbortMultipartUpload::new(self.bucket.clone(), self.key.clone(), id);
                     let (tag, seed) = self.tag();
-                    let call = Call::new(op, self.policy, seed).tagged(tag);
+                    let call = Call::new(op, self.policy, seed)
+                        .sharing_clock(&self.clock)
+                        .tagged(tag);
                     self.phase = Phase::Abort(Box::new(call), Some(error));
                 }
                 None => self.finish(Err(error)),
@@ -307,6 +323,7 @@ impl<E: From<Error>> Multipart<E> {
                 let tag = self.tags;
                 let seed = self.seed.wrapping_add(tag);
                 let call = Call::new(op, self.policy, seed)
+                    .sharing_clock(&self.clock)
                     .tagged(tag)
                     .retrying_crc64_mismatch()
                     .body(Body::Source {

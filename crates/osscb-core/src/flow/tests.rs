@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Method, StatusCode};
 
-use super::{Answer, Body, Call, Fact, Flow, Multipart, Request, Send, Step};
+use super::{Answer, Body, Call, Fact, Flow, Multipart, Request, Send, SendId, Step};
 use crate::callback::Callback;
 use crate::ops::Operation as _;
 use crate::ops::PutObject;
@@ -624,4 +624,127 @@ fn a_get_whose_answer_breaks_off_is_sent_again() {
     call.on_answer(again.id, response(200, &[("etag", "\"E\"")], b"hello"));
     assert!(done(&mut call).is_ok());
     assert_eq!(call.take_body(), b"hello");
+}
+
+/// 403 `RequestTimeTooSkewed`, with OSS's clock at `server` in `Date`.
+fn skewed(server: SystemTime) -> Answer<Error> {
+    let date = crate::time::http_date(server).unwrap_or_else(|e| panic!("{e}"));
+    let xml = "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>";
+    response(403, &[("date", &date)], xml.as_bytes())
+}
+
+/// The signing time a send carries once signed at `at` (V1: `Date`).
+fn signed_date(send: Send, at: SystemTime) -> String {
+    let endpoint = crate::Endpoint::parse("oss-cn-hangzhou.aliyuncs.com");
+    let config = crate::Config::v1(endpoint.unwrap_or_else(|e| panic!("{e}")));
+    let credentials = crate::Credentials::new("id", "secret");
+    let request = send.into_http(&config, &credentials, at);
+    let request = request.unwrap_or_else(|e| panic!("{e}"));
+    let date = request
+        .headers()
+        .get("date")
+        .map(|v| v.to_str().map(str::to_owned));
+    date.and_then(Result::ok).unwrap_or_default()
+}
+
+const TWENTY_MINUTES: Duration = Duration::from_secs(20 * 60);
+
+#[test]
+fn a_skewed_clock_is_set_by_the_server_date_and_the_write_sent_once_more() {
+    // With a callback and no retries: the refused attempt had no effect, so
+    // it is sent again (no HeadObject), and the correction is not a retry.
+    for server in [now() + TWENTY_MINUTES, now() - TWENTY_MINUTES] {
+        let mut call = put_with(true, RetryPolicy::none());
+        let first = send(&mut call, now());
+        assert_eq!(signed_date(first, now()), "Tue, 14 Nov 2023 22:13:20 GMT");
+        call.on_answer(SendId { call: 0, n: 1 }, skewed(server));
+        let again = send(&mut call, now());
+        assert_eq!(
+            unsigned(&again).method,
+            Method::PUT,
+            "sent again, not looked up"
+        );
+        assert!(!forbids_overwrite(&again));
+        let id = again.id;
+        let expected = crate::time::http_date(server).unwrap_or_default();
+        assert_eq!(
+            signed_date(again, now()),
+            expected,
+            "signed at the server's time"
+        );
+        call.on_answer(id, response(200, &[("etag", "\"E\"")], b""));
+        let output = done(&mut call).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output.object.etag.as_deref(), Some("\"E\""));
+    }
+}
+
+#[test]
+fn a_clock_refused_again_after_the_correction_fails_with_a_hint() {
+    let mut call = put_with(false, RetryPolicy::default());
+    let first = send(&mut call, now());
+    call.on_answer(first.id, skewed(now() + TWENTY_MINUTES));
+    let again = send(&mut call, now());
+    call.on_answer(again.id, skewed(now() + TWENTY_MINUTES));
+    let refused = done(&mut call).expect_err("refused twice");
+    assert_eq!(
+        refused.to_string(),
+        "the local clock is 1200 s off the server's (behind); fix it: OSS error 403 RequestTimeTooSkewed: The difference between the request time and the current time is too large."
+    );
+    assert!(matches!(
+        refused,
+        Error::ClockSkewed {
+            server_minus_local_secs: 1200,
+            ..
+        }
+    ));
+    assert_eq!(
+        refused.service().map(|e| e.code.as_str()),
+        Some("RequestTimeTooSkewed")
+    );
+
+    // Without a Date, there is nothing to set the clock by: OSS's error.
+    let mut call = put_with(false, RetryPolicy::default());
+    let first = send(&mut call, now());
+    call.on_answer(first.id, error(403, "RequestTimeTooSkewed"));
+    match done(&mut call) {
+        Err(Error::Service(e)) => assert_eq!(e.code, "RequestTimeTooSkewed"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_multipart_upload_signs_its_later_calls_at_the_corrected_time() {
+    let (bucket, key) = names();
+    let file = (150 * 1024, now());
+    let options = UploadOptions::new().part_size(100 * 1024).parallelism(2);
+    let upload =
+        Multipart::<Error>::new(&bucket, &key, &options, file, None, RetryPolicy::none(), 9);
+    let mut upload = upload.unwrap_or_else(|e| panic!("{e}"));
+    let server = now() + TWENTY_MINUTES;
+    let at_server = crate::time::http_date(server).unwrap_or_default();
+    let init = send(&mut upload, now());
+    upload.on_answer(init.id, skewed(server));
+    let init = send(&mut upload, now());
+    let id = init.id;
+    assert_eq!(signed_date(init, now()), at_server);
+    let xml =
+        b"<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>";
+    upload.on_answer(id, response(200, &[], xml));
+    let (p1, p2) = (send(&mut upload, now()), send(&mut upload, now()));
+    let (id1, id2) = (p1.id, p2.id);
+    assert_eq!(
+        signed_date(p1, now()),
+        at_server,
+        "part 1 at the server's time"
+    );
+    assert_eq!(
+        signed_date(p2, now()),
+        at_server,
+        "part 2 at the server's time"
+    );
+    upload.on_answer(id1, response(200, &[("etag", "\"P1\"")], b""));
+    upload.on_answer(id2, response(200, &[("etag", "\"P2\"")], b""));
+    let complete = send(&mut upload, now());
+    assert_eq!(unsigned(&complete).method, Method::POST);
+    assert_eq!(signed_date(complete, now()), at_server, "completion too");
 }
