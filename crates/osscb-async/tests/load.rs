@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use osscb_async::osscb_core::callback::Callback;
 use osscb_async::osscb_core::http;
 use osscb_async::osscb_core::verify::Verifier;
-use osscb_async::{Client, UploadOptions};
+use osscb_async::{Client, ClientOptions, UploadOptions};
 use osscb_emulator::Emulator;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -129,11 +129,10 @@ async fn uploads(emulator: &Emulator) -> usize {
     let verifier = Verifier::new().trust_key_url_prefix(format!("{}/", emulator.endpoint()));
     let receiver = tokio::spawn(receive(listener, verifier, Arc::clone(&seen)));
 
-    let client = Client::builder()
+    let options = ClientOptions::default()
         .endpoint(emulator.endpoint())
-        .credentials(osscb_testkit::creds())
-        .build()
-        .expect("client");
+        .credentials(osscb_testkit::creds());
+    let client = Client::new(options).expect("client");
     let bucket = client.bucket("examplebucket").expect("bucket");
     let callback = Callback::builder(url)
         .body(osscb_testkit::BODY)
