@@ -42,11 +42,12 @@ const DECISIONS: [&str; 12] = [
     "forbid_overwrite",
     "check_crc64",
 ];
-/// The most public items osscb-core may have (see [`public_items`]). Issue
-/// 10 asks for 250; the crate is at 293 with every remaining item used by
-/// users, the transports or the emulator, so this is a ratchet: it only
-/// ever goes down.
-const MAX_CORE_PUBLIC: usize = 293;
+/// The most public items osscb-core may have (see [`public_items`]): a
+/// ratchet that only ever goes down, unless a feature adds items on purpose.
+/// Issue 10 asks for 250. Its surface is at 276; issue 11's callback binding
+/// (the `grant` module, `CallbackBuilder::grant`) and total timeout
+/// (`RetryPolicy::total_timeout`) added 11 on purpose.
+const MAX_CORE_PUBLIC: usize = 287;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",
