@@ -33,6 +33,7 @@ macro_rules! scenarios {
             a_checkpoint_whose_upload_is_gone_starts_over,
             a_panic_in_progress_reporting_is_not_hidden,
             retries_through_503_and_a_dropped_connection,
+            a_5xx_on_a_part_or_the_completion_and_a_stalled_answer_are_retried,
             crc64_mismatch_is_detected,
             a_failed_download_leaves_the_destination_as_it_was,
             a_part_whose_crc64_does_not_match_is_sent_again,
@@ -575,6 +576,45 @@ pub fn a_reset_while_reading_the_answer_is_retried_or_looked_up<T: Transport>() 
     assert_answer_lost::<T>(&err, &content);
     assert_eq!(emu.faults().requests_seen() - seen, 2, "PUT, HEAD");
     assert_eq!(receiver.count(), 1, "exactly one callback");
+}
+
+/// A 503 on a part and a 500 on the completion are retried, and so is an
+/// answer stalled past the read timeout; the stored bytes and CRC-64 are the
+/// source's.
+pub fn a_5xx_on_a_part_or_the_completion_and_a_stalled_answer_are_retried<T: Transport>() {
+    let emu = emulator();
+    let settings = Settings {
+        io_timeout: Duration::from_millis(300),
+        ..Settings::new(&emu, creds())
+    };
+    let bucket = T::build(settings).expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("parts.bin");
+    write_file(&path, 250 * 1024, 6);
+    let content = read(&path);
+    // Initiate (1), part 1 refused (2) and sent again (3), parts 2 and 3 (4,
+    // 5), completion refused (6) and sent again (7).
+    emu.faults().fail_nth(2, 503);
+    emu.faults().fail_nth(6, 500);
+    let seen = emu.faults().requests_seen();
+    let options = UploadOptions::new().part_size(100 * 1024).parallelism(1);
+    let output = bucket
+        .upload_file("retry/parts.bin", &path, &options)
+        .expect("retried");
+    assert_eq!(emu.faults().requests_seen() - seen, 7);
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&content)));
+    emu.faults().delay_next(1, Duration::from_millis(1500));
+    let seen = emu.faults().requests_seen();
+    let (got, body) = bucket
+        .get_object("retry/parts.bin")
+        .expect("retried after the stall");
+    assert_eq!(
+        emu.faults().requests_seen() - seen,
+        2,
+        "the stalled GET and its retry"
+    );
+    assert_eq!(body, content);
+    assert_eq!(got.metadata.object.crc64, Some(crc64::checksum(&content)));
 }
 
 /// A server that holds a call (here: answers late; the same for one that
