@@ -30,9 +30,19 @@
 //!
 //! What a verified callback proves: that OSS (or whoever holds the key the
 //! URL names) sent exactly this path, query and body. It does not prove who
-//! issued the upload, and it does not stop a replay of the same request:
-//! deduplicate on `${reqId}` (OSS's request id, one per upload request) or on
-//! object and CRC-64.
+//! issued the upload: OSS signs every account's callbacks with the same key,
+//! so bind callbacks to your own uploads with [`crate::grant`]. It does not
+//! stop a replay of the same request either: deduplicate on `${reqId}`
+//! (OSS's request id, one per upload request), on object and CRC-64, or on
+//! the grant's nonce.
+//!
+//! OSS's key is 512-bit RSA. 512-bit moduli have been factored in public
+//! since 1999 (RSA-155), and today that takes rented hardware hours to days.
+//! Whoever factors OSS's key can sign callbacks that verify for every
+//! application, so treat the signature as a filter, not as proof: the grant,
+//! an HMAC under a secret only your server holds, is what ties a callback to
+//! an upload you issued, and a HeadObject of the granted object
+//! ([`crate::grant::Grant::confirm`]) what confirms its size, ETag and CRC-64.
 
 mod keys;
 
