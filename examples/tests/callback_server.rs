@@ -173,9 +173,14 @@ fn upload_form_json_has_the_documented_shape() {
     let policy =
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, field("policy"))
             .expect("base64");
+    // It also pins the callback and its `x:` fields, as the form sends them.
     assert_eq!(
         String::from_utf8_lossy(&policy),
-        r#"{"expiration":"2026-11-25T18:00:00.000Z","conditions":[{"bucket":"examplebucket"},["eq","$key","uploads/alice/a b.txt"],["content-length-range",11,11],["eq","$content-type","text/plain"]]}"#
+        format!(
+            r#"{{"expiration":"2026-11-25T18:00:00.000Z","conditions":[{{"bucket":"examplebucket"}},["eq","$key","uploads/alice/a b.txt"],["content-length-range",11,11],["eq","$content-type","text/plain"],["eq","$callback","{}"],["eq","$x:osscb_grant","{}"],["eq","$x:via","post-object"]]}}"#,
+            field("callback"),
+            field("x:osscb_grant")
+        )
     );
     // The grant names the key and expires an hour after the form.
     let grant = field("x:osscb_grant");
