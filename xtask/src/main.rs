@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask setup | test | bench | interop | tidy`.
+//! Project automation: `cargo xtask setup | test | bench | interop | fuzz | tidy`.
 //!
 //! Kept dependency-free so it builds in seconds on a fresh machine.
 
@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod fuzz;
 mod interop;
 mod setup;
 mod tidy;
@@ -21,18 +22,24 @@ fn main() -> ExitCode {
         "test" => test(),
         "bench" => bench::run(&args[1..]),
         "interop" => interop::run(),
+        "fuzz" => fuzz::run(&args[1..]),
         "tidy" => tidy::run(),
         _ => {
-            eprintln!("usage: cargo xtask <setup|test|bench|interop|tidy>");
+            eprintln!("usage: cargo xtask <setup|test|bench|interop|fuzz|tidy>");
             eprintln!(
-                "  setup    installs what the suite needs (Debian packages, cargo-deny, the Python venv)"
+                "  setup    installs what the suite needs (Debian packages, cargo-deny, cargo-fuzz, the Python venv)"
             );
             eprintln!(
-                "  test     setup, then fmt, clippy, tests (doc tests too), cargo-deny, tidy rules, interop with oss2"
+                "  test     setup, then fmt, clippy, tests (doc tests too), a fuzz smoke run, cargo-deny, tidy rules, interop with oss2"
             );
             eprintln!("  bench    benchmarks, reported as ratios against a baseline run alongside");
             eprintln!(
                 "  interop  the official Python SDK (oss2) against the emulator, and signature differential"
+            );
+            eprintln!(
+                "  fuzz     the fuzz targets, {} s each (--smoke: {} s each); names pick targets",
+                fuzz::FULL_SECONDS,
+                fuzz::SMOKE_SECONDS
             );
             eprintln!("  tidy     the repository's own rules");
             return if task == "help" {
@@ -93,6 +100,7 @@ fn test() -> Result {
         ],
     )?;
     run(&cargo, &["test", "--workspace"])?;
+    fuzz::run(&["--smoke".to_owned()])?;
     deny(&cargo)?;
     tidy::run()?;
     interop::run()?;

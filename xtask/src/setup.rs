@@ -64,6 +64,13 @@ const PACKAGES: &[(&str, Package)] = &[
             why: "crypto crates compile C code",
         },
     ),
+    (
+        "c++",
+        Package {
+            name: "g++",
+            why: "the fuzz targets link libFuzzer, which libfuzzer-sys compiles from C++",
+        },
+    ),
 ];
 
 /// What the machine has: the facts the plan is made from.
@@ -78,6 +85,8 @@ pub(crate) struct Machine {
     pub(crate) clippy: bool,
     /// `cargo deny --version` answers.
     pub(crate) cargo_deny: bool,
+    /// `cargo fuzz --version` answers.
+    pub(crate) cargo_fuzz: bool,
     /// The keys of [`PACKAGES`] found missing.
     pub(crate) missing: Vec<&'static str>,
 }
@@ -164,6 +173,15 @@ pub(crate) fn plan(machine: &Machine) -> Result<Vec<Step>> {
             &["install", "--locked", "cargo-deny"],
         ));
     }
+    if !machine.cargo_fuzz {
+        steps.push(step(
+            "setup: installing cargo-fuzz (cargo install, a few minutes): `cargo xtask fuzz` \
+             runs the fuzz targets on this stable toolchain"
+                .to_owned(),
+            "cargo",
+            &["install", "--locked", "cargo-fuzz"],
+        ));
+    }
     Ok(steps)
 }
 
@@ -222,6 +240,7 @@ fn probe() -> Machine {
             "python3-venv" => !answers(&python(), &["-c", "import venv, ensurepip"]),
             "python3" => !answers(&python(), &["--version"]),
             "cc" => !answers("cc", &["--version"]),
+            "c++" => !answers("c++", &["--version"]),
             "openssl" => !answers("openssl", &["version"]),
             other => !answers(other, &["--version"]),
         })
@@ -232,6 +251,7 @@ fn probe() -> Machine {
         rustfmt: answers(&cargo, &["fmt", "--version"]),
         clippy: answers(&cargo, &["clippy", "--version"]),
         cargo_deny: answers(&cargo, &["deny", "--version"]),
+        cargo_fuzz: answers(&cargo, &["fuzz", "--version"]),
         missing,
     }
 }
@@ -270,6 +290,7 @@ mod tests {
             rustfmt: true,
             clippy: true,
             cargo_deny: true,
+            cargo_fuzz: true,
             missing: Vec::new(),
         }
     }
@@ -287,9 +308,10 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_debian_machine_as_root_gets_packages_then_cargo_deny() {
+    fn a_fresh_debian_machine_as_root_gets_packages_then_cargo_deny_and_cargo_fuzz() {
         let machine = Machine {
             cargo_deny: false,
+            cargo_fuzz: false,
             missing: vec!["chromium", "openssl"],
             ..complete()
         };
@@ -300,6 +322,7 @@ mod tests {
                 "apt-get update -qq",
                 "apt-get install -y -qq --no-install-recommends chromium openssl",
                 "cargo install --locked cargo-deny",
+                "cargo install --locked cargo-fuzz",
             ]
         );
         // One line per package, saying why.
@@ -325,6 +348,36 @@ mod tests {
             commands(&steps)[1..],
             ["apt-get install -y -qq --no-install-recommends python3-venv gcc"]
         );
+    }
+
+    #[test]
+    fn a_missing_cpp_compiler_maps_to_gpp_for_libfuzzer() {
+        let machine = Machine {
+            missing: vec!["c++"],
+            ..complete()
+        };
+        let steps = plan(&machine).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            commands(&steps)[1..],
+            ["apt-get install -y -qq --no-install-recommends g++"]
+        );
+        assert!(
+            steps[1]
+                .say
+                .contains("g++: the fuzz targets link libFuzzer")
+        );
+    }
+
+    #[test]
+    fn only_cargo_fuzz_missing_needs_no_apt() {
+        let machine = Machine {
+            cargo_fuzz: false,
+            root: false,
+            apt: false,
+            ..complete()
+        };
+        let steps = plan(&machine).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(commands(&steps), ["cargo install --locked cargo-fuzz"]);
     }
 
     #[test]

@@ -1,0 +1,1 @@
+https://oss-cn-hangzhou.aliyuncs.com

@@ -1,0 +1,1 @@
+oss-cn-hangzhou-internal.aliyuncs.com

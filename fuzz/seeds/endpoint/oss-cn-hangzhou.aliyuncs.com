@@ -1,0 +1,1 @@
+oss-cn-hangzhou.aliyuncs.com
