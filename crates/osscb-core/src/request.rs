@@ -208,7 +208,9 @@ impl<B> OssRequest<B> {
         self
     }
 
-    /// Sets a header from text, checking that it is a valid header value.
+    /// Sets a header from text, checking that it is a valid header value:
+    /// ASCII without control characters (other bytes have no agreed meaning
+    /// in a header; the emulator, like a proxy may, would drop them).
     ///
     /// # Errors
     /// [`Error::InvalidHeader`] if the name or value cannot travel in a header.
@@ -216,6 +218,9 @@ impl<B> OssRequest<B> {
         let invalid = || Error::InvalidHeader {
             name: name.to_owned(),
         };
+        if !value.is_ascii() {
+            return Err(invalid());
+        }
         let name = HeaderName::try_from(name).map_err(|_| invalid())?;
         let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
         self.headers.insert(name, value);

@@ -104,6 +104,15 @@ fn each_bad_input_gives_its_specific_error() {
             |e| matches!(e, Error::InvalidHeader { name } if name == "x-oss-meta-my name"),
         ),
         (
+            // A header carries ASCII; OSS would store nothing of "Σ".
+            "metadata value that is not ASCII",
+            PutObject::new(bucket(), key())
+                .options(WriteOptions { metadata: [("note".to_owned(), "Σ".to_owned())].into(), ..WriteOptions::default() })
+                .request()
+                .map(drop),
+            |e| matches!(e, Error::InvalidHeader { name } if name == "x-oss-meta-note"),
+        ),
+        (
             "presign for zero seconds",
             GetObject::new(bucket(), key())
                 .request()
