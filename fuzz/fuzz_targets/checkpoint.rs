@@ -27,13 +27,17 @@ fuzz_target!(|saved: &[u8]| {
         &options,
         (250_000, modified),
         Some("file.bin"),
-        Some(saved),
         RetryPolicy::default(),
         1,
     );
     let Ok(mut upload) = upload else {
-        panic!("a valid upload was refused because of its checkpoint");
+        panic!("a valid upload was refused");
     };
+    // The machine asks for its checkpoint first; answer with the input.
+    match upload.next(modified) {
+        Step::Load(_) => upload.on_loaded(Some(saved.to_vec())),
+        other => panic!("expected the checkpoint to be loaded first, got {other:?}"),
+    }
     // The first steps: an abort of a stale upload, parts of a resumed one, or
     // an initiate; never the end before any request.
     for _ in 0..8 {

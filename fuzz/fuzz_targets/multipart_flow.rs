@@ -109,6 +109,7 @@ fn answer(reply: Option<&Reply>) -> Answer<Error> {
                 Ok(response) => Answer::Response {
                     response,
                     sent_crc64: *sent_crc64,
+                    received_crc64: None,
                 },
                 Err(_) => local(),
             }
@@ -145,7 +146,6 @@ fuzz_target!(|input: Input| {
         &options,
         (size, modified),
         Some("file.bin"),
-        input.saved.as_deref(),
         RetryPolicy::default(),
         input.seed,
     ) else {
@@ -176,7 +176,8 @@ fuzz_target!(|input: Input| {
                 Some(id) => upload.on_answer(id, answer(answers.next())),
                 None => panic!("pending with nothing in flight"),
             },
-            Step::Save(_) | Step::Remove | Step::Progress { .. } => {}
+            Step::Load(_) => upload.on_loaded(input.saved.clone()),
+            Step::Save(..) | Step::Remove(_) => {}
             Step::Done(_) => return,
         }
         // Answer in the order the machine asked, one per step.
