@@ -143,7 +143,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             .map_err(|e| format!("cannot start cargo fuzz: {e} (run `cargo xtask setup`)"))?;
         if !status.success() {
             return Err(format!(
-                "`cargo {}` failed ({status}); a crashing input is kept under fuzz/artifacts/",
+                "`cargo {}` failed ({status}): a build error above, or a crash whose input is kept under fuzz/artifacts/",
                 step.args.join(" ")
             ));
         }
