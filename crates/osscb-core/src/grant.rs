@@ -201,7 +201,8 @@ impl Seal {
         if !covered {
             return Err(mismatch("the object is outside the grant"));
         }
-        if now > UNIX_EPOCH + Duration::from_secs(expires) {
+        let until = UNIX_EPOCH.checked_add(Duration::from_secs(expires));
+        if until.is_none_or(|until| now > until) {
             return Err(VerifyError::GrantExpired);
         }
         Ok(Grant {
