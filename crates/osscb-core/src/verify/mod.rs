@@ -330,10 +330,12 @@ impl Verifier {
         if let Some(key) = PublicKey::builtin(&url) {
             return self.verify_with(request, &key).map(Check::Verified);
         }
-        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        match keys.lookup(&url, now) {
+        // The store is locked for its decisions only, never across an RSA
+        // check, so that callbacks verify in parallel.
+        let lookup = self.keys().lookup(&url, now);
+        match lookup {
             Lookup::Key(key) => match self.verify_with(request, &key) {
-                Err(VerifyError::SignatureMismatch) if keys.refresh(&url, now) => {
+                Err(VerifyError::SignatureMismatch) if self.keys().refresh(&url, now) => {
                     Ok(Check::Fetch(KeyFetch { url }))
                 }
                 checked => checked.map(Check::Verified),
@@ -353,8 +355,11 @@ impl Verifier {
         now: Instant,
     ) {
         let key = document.and_then(|d| PublicKey::parse(d.as_ref()).map_err(|e| e.to_string()));
-        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.fetched(&fetch.url, key, now);
+        self.keys().fetched(&fetch.url, key, now);
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, KeyStore> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The key URL the callback names, once checked against the trusted
