@@ -77,7 +77,7 @@ fuzz_target!(|input: &[u8]| {
     );
     let get = GetObject::new(bucket.clone(), key.clone());
     if let Ok(meta) = get.parse(again()) {
-        let _ = get.check_body(&meta, 0);
+        let _ = get.check_body(&meta, b"body", None);
     }
     check(
         status,

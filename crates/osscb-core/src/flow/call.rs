@@ -13,7 +13,7 @@ use crate::ops::{HeadObject, ObjectMetadata, Operation, PutObject};
 use crate::response::{MAX_BODY_LEN, ObjectFacts};
 use crate::retry::{Jitter, RetryPolicy, is_retryable_status};
 use crate::upload::{Progress, UploadOptions};
-use crate::{Bucket, Error, ObjectKey, OssRequest, PresignedRequest, crc64};
+use crate::{Bucket, Error, ObjectKey, OssRequest, PresignedRequest};
 
 /// `x-oss-callback`: the header that makes a write call back.
 const CALLBACK_HEADER: &str = "x-oss-callback";
@@ -502,9 +502,12 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     .and_then(crate::time::parse_http_date);
                 let (parts, body) = response.into_parts();
                 let borrowed = http::Response::from_parts(parts, body.as_slice());
-                let received = received_crc64.unwrap_or_else(|| crc64::checksum(&body));
                 let parsed = self.op.parse_checked(borrowed, sent_crc64);
-                match parsed.and_then(|o| self.op.check_body(&o, received).map(|()| o)) {
+                let checked = parsed.and_then(|o| {
+                    let checked = self.op.check_body(&o, &body, received_crc64);
+                    checked.map(|()| o)
+                });
+                match checked {
                     Ok(output) => {
                         self.answer_body = body;
                         self.finish(Ok(output));

@@ -75,8 +75,13 @@ impl Operation for GetObject {
     type Body = ();
     type Output = GetObjectOutput;
 
-    fn check_body(&self, output: &GetObjectOutput, received: u64) -> Result<(), Error> {
-        output.check_body(received)
+    fn check_body(
+        &self,
+        output: &GetObjectOutput,
+        body: &[u8],
+        streamed_crc64: Option<u64>,
+    ) -> Result<(), Error> {
+        output.check_body(streamed_crc64.unwrap_or_else(|| crate::crc64::checksum(body)))
     }
 
     fn request(&self) -> Result<OssRequest<()>, Error> {

@@ -75,14 +75,20 @@ pub trait Operation {
         Ok(())
     }
 
-    /// Checks `output` against the CRC-64 of the answer's body, for
-    /// operations whose answer body is the object (GetObject of a whole
-    /// object). Others pass.
+    /// Checks `output` against the answer's body, for operations whose body
+    /// is the object (GetObject of a whole object): `body` as received, or
+    /// `streamed_crc64`, the CRC-64 of a body the transport streamed
+    /// elsewhere. Others pass without reading either.
     ///
     /// # Errors
     /// [`Error::Crc64Mismatch`].
-    fn check_body(&self, output: &Self::Output, received: u64) -> Result<(), Error> {
-        let _ = (output, received);
+    fn check_body(
+        &self,
+        output: &Self::Output,
+        body: &[u8],
+        streamed_crc64: Option<u64>,
+    ) -> Result<(), Error> {
+        let _ = (output, body, streamed_crc64);
         Ok(())
     }
 
