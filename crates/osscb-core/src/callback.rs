@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use http::{HeaderName, HeaderValue};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -219,8 +221,20 @@ pub struct Callback {
     body_type: CallbackBodyType,
     sni: Option<bool>,
     variables: BTreeMap<String, String>,
-    encoded: String,
-    encoded_vars: Option<String>,
+    /// The base64 JSON parameters, kept as header values: requests share
+    /// their bytes instead of copying and checking them again.
+    encoded: HeaderValue,
+    encoded_vars: Option<HeaderValue>,
+}
+
+/// Base64 text as a header value (base64 is visible ASCII, always valid).
+fn base64_header(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap_or_else(|_| unreachable!("base64 is visible ASCII"))
+}
+
+/// The text of a header value made by [`base64_header`].
+fn base64_text(value: &HeaderValue) -> &str {
+    value.to_str().unwrap_or_default()
 }
 
 impl fmt::Debug for Callback {
@@ -394,8 +408,8 @@ impl CallbackBuilder {
             body_type: self.body_type,
             sni: self.sni,
             variables: self.variables,
-            encoded,
-            encoded_vars,
+            encoded: base64_header(encoded),
+            encoded_vars: encoded_vars.map(base64_header),
         })
     }
 }
@@ -538,30 +552,31 @@ impl Callback {
 
     /// The base64 JSON of the configuration (`x-oss-callback`).
     pub fn encoded(&self) -> &str {
-        &self.encoded
+        base64_text(&self.encoded)
     }
 
     /// The base64 JSON of the custom variables (`x-oss-callback-var`), if any.
     pub fn encoded_variables(&self) -> Option<&str> {
-        self.encoded_vars.as_deref()
+        self.encoded_vars.as_ref().map(base64_text)
     }
 
-    fn pairs(&self, callback: &'static str, var: &'static str) -> Vec<(&'static str, String)> {
-        let mut out = vec![(callback, self.encoded.clone())];
-        if let Some(v) = &self.encoded_vars {
-            out.push((var, v.clone()));
-        }
-        out
-    }
-
-    /// Header names and values for PutObject and CompleteMultipartUpload.
-    pub(crate) fn header_pairs(&self) -> Vec<(&'static str, String)> {
-        self.pairs(CALLBACK_HEADER, CALLBACK_VAR_HEADER)
+    /// Header names and values for PutObject and CompleteMultipartUpload
+    /// (values that share the encoded bytes).
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+        let var = self
+            .encoded_vars
+            .as_ref()
+            .map(|value| (HeaderName::from_static(CALLBACK_VAR_HEADER), value.clone()));
+        std::iter::once((
+            HeaderName::from_static(CALLBACK_HEADER),
+            self.encoded.clone(),
+        ))
+        .chain(var)
     }
 
     /// PostObject form fields: `callback`, then each `x:` variable as its own field.
     pub(crate) fn form_fields(&self) -> Vec<(String, String)> {
-        let mut out = vec![(CALLBACK_QUERY.to_owned(), self.encoded.clone())];
+        let mut out = vec![(CALLBACK_QUERY.to_owned(), self.encoded().to_owned())];
         out.extend(self.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
@@ -684,7 +699,7 @@ mod tests {
             r#"{"x:a":"1","x:v":"a&b<c>'\""}"#
         );
         assert_eq!(
-            cb.header_pairs().iter().map(|p| p.0).collect::<Vec<_>>(),
+            cb.headers().map(|p| p.0).collect::<Vec<_>>(),
             ["x-oss-callback", "x-oss-callback-var"]
         );
         assert_eq!(

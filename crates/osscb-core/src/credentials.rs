@@ -1,16 +1,32 @@
 //! Access keys and STS tokens, and a trait for sources that refresh them.
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::sign::keys::SigningKeys;
 
 /// An AccessKey pair, optionally with an STS security token.
 ///
 /// The secret and the token never appear in `Debug` or `Display` output.
-#[derive(Clone, PartialEq, Eq)]
+/// The HMAC keys derived from the secret are kept with it (and shared by its
+/// clones), so signing many requests keys each HMAC once.
+#[derive(Clone)]
 pub struct Credentials {
     access_key_id: String,
     access_key_secret: String,
     security_token: Option<String>,
+    keys: Arc<SigningKeys>,
 }
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.access_key_id == other.access_key_id
+            && self.access_key_secret == other.access_key_secret
+            && self.security_token == other.security_token
+    }
+}
+
+impl Eq for Credentials {}
 
 impl Credentials {
     /// Long-term credentials: an AccessKey ID and its secret.
@@ -19,6 +35,7 @@ impl Credentials {
             access_key_id: access_key_id.into(),
             access_key_secret: access_key_secret.into(),
             security_token: None,
+            keys: Arc::default(),
         }
     }
 
@@ -42,6 +59,11 @@ impl Credentials {
     /// The STS security token, if these are temporary credentials.
     pub fn security_token(&self) -> Option<&str> {
         self.security_token.as_deref()
+    }
+
+    /// The keyed HMACs of the secret.
+    pub(crate) fn keys(&self) -> &SigningKeys {
+        &self.keys
     }
 }
 

@@ -1,6 +1,7 @@
 //! Validated bucket names and object keys, and the endpoint that turns them into URLs.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
@@ -112,20 +113,21 @@ impl ObjectKey {
     ///   of a dot segment as `%2E`: `a/../b` → `a%2F%2E%2E%2Fb`.
     ///
     /// Signatures name the decoded key either way (see [`crate::sign`]).
-    pub(crate) fn to_url_path(&self) -> String {
+    pub(crate) fn push_url_path(&self, out: &mut String) {
         if !self.has_dot_segment() {
-            return utf8_percent_encode(&self.0, KEY_PATH).to_string();
+            out.extend(utf8_percent_encode(&self.0, KEY_PATH));
+            return;
         }
-        let segments: Vec<String> = self
-            .0
-            .split('/')
-            .map(|segment| match segment {
-                "." => "%2E".to_owned(),
-                ".." => "%2E%2E".to_owned(),
-                other => utf8_percent_encode(other, UNRESERVED).to_string(),
-            })
-            .collect();
-        segments.join("%2F")
+        for (i, segment) in self.0.split('/').enumerate() {
+            if i > 0 {
+                out.push_str("%2F");
+            }
+            match segment {
+                "." => out.push_str("%2E"),
+                ".." => out.push_str("%2E%2E"),
+                other => out.extend(utf8_percent_encode(other, UNRESERVED)),
+            }
+        }
     }
 }
 
@@ -250,7 +252,9 @@ impl Endpoint {
 
     /// The `Host` a request for `bucket` goes to, with the port when one was given.
     pub(crate) fn authority(&self, bucket: Option<&Bucket>) -> String {
-        self.authority_with_port(bucket, self.port)
+        let mut out = String::new();
+        self.push_authority(&mut out, bucket, self.port);
+        out
     }
 
     /// The `Host` header HTTP clients send for `bucket`: [`Endpoint::authority`]
@@ -258,21 +262,21 @@ impl Endpoint {
     /// value when `host` is an additional header.
     pub(crate) fn host_header(&self, bucket: Option<&Bucket>) -> String {
         let default_port = if self.https { 443 } else { 80 };
-        self.authority_with_port(bucket, self.port.filter(|p| *p != default_port))
+        let mut out = String::new();
+        self.push_authority(&mut out, bucket, self.port.filter(|p| *p != default_port));
+        out
     }
 
-    fn authority_with_port(&self, bucket: Option<&Bucket>, port: Option<u16>) -> String {
-        let mut out = String::new();
+    fn push_authority(&self, out: &mut String, bucket: Option<&Bucket>, port: Option<u16>) {
         if let (Some(bucket), AddressingStyle::VirtualHosted) = (bucket, self.style) {
             out.push_str(bucket.as_str());
             out.push('.');
         }
         out.push_str(&self.host);
         if let Some(port) = port {
-            out.push(':');
-            out.push_str(&port.to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(out, ":{port}");
         }
-        out
     }
 
     /// The URL path for a bucket and key: the one place an object's URI path
@@ -282,24 +286,24 @@ impl Endpoint {
     /// virtual-hosted and CNAME style such a key can only be `/%2E%2E`, which
     /// WHATWG URL parsers (`reqwest`) turn into `/`: that transport cannot
     /// send it, and refuses.
-    pub(crate) fn path(&self, bucket: Option<&Bucket>, key: Option<&ObjectKey>) -> String {
-        let mut path = String::from("/");
+    fn push_path(&self, out: &mut String, bucket: Option<&Bucket>, key: Option<&ObjectKey>) {
+        out.push('/');
         if let (Some(bucket), AddressingStyle::Path) = (bucket, self.style) {
-            path.push_str(bucket.as_str());
+            out.push_str(bucket.as_str());
             if key.is_some_and(ObjectKey::is_dot_segment) {
-                path.push_str("%2F");
+                out.push_str("%2F");
             } else {
-                path.push('/');
+                out.push('/');
             }
         }
         if let Some(key) = key {
-            path.push_str(&key.to_url_path());
+            key.push_url_path(out);
         }
-        path
     }
 
-    /// The full URL of a request: scheme, authority, path and the already
-    /// encoded `query` (without `?`; empty for none).
+    /// The full URL of a request: scheme, authority, path and `query` (given
+    /// decoded; written sorted by key and percent-encoded, a bare key when the
+    /// value is empty), built in one buffer.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if the pieces do not form a URI (cannot happen
@@ -308,17 +312,23 @@ impl Endpoint {
         &self,
         bucket: Option<&Bucket>,
         key: Option<&ObjectKey>,
-        encoded_query: &str,
+        query: &[(String, String)],
     ) -> Result<http::Uri, Error> {
-        let scheme = if self.https { "https" } else { "http" };
-        let mut url = format!(
-            "{scheme}://{}{}",
-            self.authority(bucket),
-            self.path(bucket, key)
-        );
-        if !encoded_query.is_empty() {
-            url.push('?');
-            url.push_str(encoded_query);
+        let mut url = String::with_capacity(256);
+        url.push_str(if self.https { "https://" } else { "http://" });
+        self.push_authority(&mut url, bucket, self.port);
+        self.push_path(&mut url, bucket, key);
+        if !query.is_empty() {
+            let mut sorted: Vec<&(String, String)> = query.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                url.push(if i == 0 { '?' } else { '&' });
+                url.extend(utf8_percent_encode(k, UNRESERVED));
+                if !v.is_empty() {
+                    url.push('=');
+                    url.extend(utf8_percent_encode(v, UNRESERVED));
+                }
+            }
         }
         http::Uri::try_from(url).map_err(|e| Error::InvalidArgument(format!("request URL: {e}")))
     }
@@ -369,6 +379,18 @@ fn is_hostname(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    fn path_of(endpoint: &Endpoint, bucket: &Bucket, key: &ObjectKey) -> String {
+        let mut out = String::new();
+        endpoint.push_path(&mut out, Some(bucket), Some(key));
+        out
+    }
+
+    fn url_path(key: &ObjectKey) -> String {
+        let mut out = String::new();
+        key.push_url_path(&mut out);
+        out
+    }
+
     use super::*;
 
     fn b(s: &str) -> Bucket {
@@ -409,17 +431,21 @@ mod tests {
         ];
         for (endpoint, want) in cases {
             let url = endpoint
-                .url(Some(&bucket), Some(&key), "")
+                .url(Some(&bucket), Some(&key), &[])
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(url.to_string(), want);
         }
         let url = e("[::1]:9000")
-            .url(Some(&bucket), None, "uploads")
+            .url(
+                Some(&bucket),
+                None,
+                &[("uploads".to_owned(), String::new())],
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(url.to_string(), "https://[::1]:9000/examplebucket/?uploads");
         assert_eq!(e("[::1]:9000").style, AddressingStyle::Path);
         let url = e("oss-cn-beijing.aliyuncs.com")
-            .url(Some(&bucket), None, "")
+            .url(Some(&bucket), None, &[])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             url.to_string(),
@@ -452,13 +478,17 @@ mod tests {
             (".../x", "/bucket/.../x", "/.../x"),
         ] {
             let key = k(key);
-            assert_eq!(path_style.path(Some(&bucket), Some(&key)), path, "{key}");
-            assert_eq!(hosted.path(Some(&bucket), Some(&key)), hosted_path, "{key}");
-            assert_eq!(cname.path(Some(&bucket), Some(&key)), hosted_path, "{key}");
+            assert_eq!(path_of(&path_style, &bucket, &key), path, "{key}");
+            assert_eq!(path_of(&hosted, &bucket, &key), hosted_path, "{key}");
+            assert_eq!(path_of(&cname, &bucket, &key), hosted_path, "{key}");
         }
         assert_eq!(
             path_style
-                .url(Some(&bucket), Some(&k("..")), "acl")
+                .url(
+                    Some(&bucket),
+                    Some(&k("..")),
+                    &[("acl".to_owned(), String::new())]
+                )
                 .unwrap_or_else(|e| panic!("{e}"))
                 .to_string(),
             "http://127.0.0.1:9000/bucket%2F%2E%2E?acl"
@@ -495,7 +525,7 @@ mod tests {
         k(&"é".repeat(511)); // 1022 bytes
         k("..\\x");
         // OSS allows any UTF-8 after the first character, control characters too.
-        assert_eq!(k("a\nb\r\0").to_url_path(), "a%0Ab%0D%00");
+        assert_eq!(url_path(&k("a\nb\r\0")), "a%0Ab%0D%00");
         assert_eq!(k("a/b").to_string(), "a/b");
     }
 }

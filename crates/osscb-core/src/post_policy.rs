@@ -361,7 +361,7 @@ impl PostPolicy {
         if let Some(callback) = &self.callback {
             fields.extend(callback.form_fields());
         }
-        let url = config.endpoint.url(Some(&self.bucket), None, "")?;
+        let url = config.endpoint.url(Some(&self.bucket), None, &[])?;
         Ok(PostForm {
             url,
             fields,

@@ -8,7 +8,6 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::Region;
 use crate::callback::{CALLBACK_HEADER, CALLBACK_QUERY, CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY};
-use crate::names::encode_query_component;
 use crate::sign::{SignatureVersion, Signed, v1, v4};
 use crate::{Bucket, Credentials, Endpoint, Error, ObjectKey};
 
@@ -157,24 +156,6 @@ pub(crate) fn redact_tokens(url: &str) -> String {
     format!("{base}?{}", pairs.join("&"))
 }
 
-/// The query, sorted by key and percent-encoded (without `?`).
-fn encoded_query(query: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = query.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = String::new();
-    for (k, v) in sorted {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(&encode_query_component(k));
-        if !v.is_empty() {
-            out.push('=');
-            out.push_str(&encode_query_component(v));
-        }
-    }
-    out
-}
-
 impl<B> OssRequest<B> {
     /// A request for `method` on an object (or on the bucket when `key` is `None`).
     pub fn new(method: Method, bucket: Bucket, key: Option<ObjectKey>, body: B) -> Self {
@@ -215,14 +196,22 @@ impl<B> OssRequest<B> {
     /// # Errors
     /// [`Error::InvalidHeader`] if the name or value cannot travel in a header.
     pub fn set_header_str(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        let invalid = || Error::InvalidHeader {
+        let name = HeaderName::try_from(name).map_err(|_| Error::InvalidHeader {
             name: name.to_owned(),
-        };
+        })?;
+        self.set_header(name, value)
+    }
+
+    /// [`OssRequest::set_header_str`] for a name known to be valid.
+    pub(crate) fn set_header(&mut self, name: HeaderName, value: &str) -> Result<(), Error> {
         if !value.is_ascii() {
-            return Err(invalid());
+            return Err(Error::InvalidHeader {
+                name: name.as_str().to_owned(),
+            });
         }
-        let name = HeaderName::try_from(name).map_err(|_| invalid())?;
-        let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+        let value = HeaderValue::from_str(value).map_err(|_| Error::InvalidHeader {
+            name: name.as_str().to_owned(),
+        })?;
         self.headers.insert(name, value);
         Ok(())
     }
@@ -241,15 +230,20 @@ impl<B> OssRequest<B> {
 
     /// The headers of a header signature at `now`, `Authorization` included,
     /// and the strings behind it.
+    /// `headers` are the request's own, given separately so that
+    /// [`OssRequest::sign`] can move them instead of copying them.
     fn signed(
         &self,
+        headers: HeaderMap,
         config: &Config,
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<Signed, Error> {
         match &config.signature_version {
-            SignatureVersion::V1 => v1::sign(self, credentials, now),
-            SignatureVersion::V4 { region } => v4::sign(self, config, region, credentials, now),
+            SignatureVersion::V1 => v1::sign(self, headers, credentials, now),
+            SignatureVersion::V4 { region } => {
+                v4::sign(self, headers, config, region, credentials, now)
+            }
         }
     }
 
@@ -264,7 +258,9 @@ impl<B> OssRequest<B> {
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<SigningStrings, Error> {
-        Ok(self.signed(config, credentials, now)?.strings)
+        Ok(self
+            .signed(self.headers.clone(), config, credentials, now)?
+            .strings)
     }
 
     /// Signs the request at `now` with the signature version `config` selects
@@ -274,17 +270,16 @@ impl<B> OssRequest<B> {
     /// [`Error::InvalidHeader`] if the STS token cannot travel in a header;
     /// [`Error::InvalidArgument`] for a time before 1970 or after 9999.
     pub fn sign(
-        self,
+        mut self,
         config: &Config,
         credentials: &Credentials,
         now: SystemTime,
     ) -> Result<http::Request<B>, Error> {
-        let headers = self.signed(config, credentials, now)?.headers;
-        let url = config.endpoint.url(
-            self.bucket.as_ref(),
-            self.key.as_ref(),
-            &encoded_query(&self.query),
-        )?;
+        let own = std::mem::take(&mut self.headers);
+        let headers = self.signed(own, config, credentials, now)?.headers;
+        let url = config
+            .endpoint
+            .url(self.bucket.as_ref(), self.key.as_ref(), &self.query)?;
         let mut request = http::Request::new(self.body);
         *request.method_mut() = self.method;
         *request.uri_mut() = url;
@@ -321,10 +316,11 @@ impl<B> OssRequest<B> {
             (CALLBACK_VAR_HEADER, CALLBACK_VAR_QUERY),
         ] {
             if let Some(value) = unsigned.headers.remove(header) {
-                unsigned.query.push((
-                    param.to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                ));
+                let value = match value.to_str() {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                };
+                unsigned.query.push((param.to_owned(), value));
             }
         }
         // A transport sets Content-Length from the body; V4 signs it only
@@ -343,11 +339,9 @@ impl<B> OssRequest<B> {
                 v4::presign(&unsigned, config, region, credentials, now, expires_in)?
             }
         };
-        let url = config.endpoint.url(
-            self.bucket.as_ref(),
-            self.key.as_ref(),
-            &encoded_query(&query),
-        )?;
+        let url = config
+            .endpoint
+            .url(self.bucket.as_ref(), self.key.as_ref(), &query)?;
         Ok(PresignedRequest {
             method: unsigned.method,
             url,
@@ -362,6 +356,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
+    use crate::names::encode_query_component;
 
     /// The V1 presign vector of the Go SDK v1/v2 and Python SDK v2 tests.
     #[test]
@@ -379,8 +374,12 @@ mod tests {
         .query("versionId", "versionId");
         let expires = UNIX_EPOCH + Duration::from_secs(1_699_807_420);
         let now = expires - Duration::from_secs(900);
-        let resource = v1::canonicalized_resource(Some("bucket"), Some("key"), &request.query);
-        let sts = v1::string_to_sign(&request.method, &request.headers, "1699807420", &resource);
+        let resource = v1::Resource {
+            bucket: Some("bucket"),
+            key: Some("key"),
+            query: &request.query,
+        };
+        let sts = v1::string_to_sign(&request.method, &request.headers, "1699807420", resource);
         assert_eq!(sts, "GET\n\n\n1699807420\n/bucket/key?versionId=versionId");
         let credentials = Credentials::new("ak", "sk");
         let presigned = request
@@ -760,21 +759,12 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        let canonical = v4::canonical_request::<&str>(
-            &Method::PUT,
-            "/bucket/key",
-            &v4::canonical_query(&query),
+        let (_, sig) = v4::signed_for_tests(
+            (&Method::PUT, "bucket", "key"),
+            &query,
             &HeaderMap::new(),
             &[],
-        );
-        let sts = v4::string_to_sign(
-            "20231217T025437Z",
-            "20231217/cn-hangzhou/oss/aliyun_v4_request",
-            &canonical,
-        );
-        let sig = v4::signature(
-            &v4::signing_key("sk", "20231217", "cn-hangzhou", "oss"),
-            &sts,
+            ("20231217T025437Z", "cn-hangzhou"),
         );
         assert!(url.contains(&format!("x-oss-signature={sig}&")), "{url}");
     }
@@ -816,27 +806,32 @@ mod tests {
             .unwrap();
         let url = presigned.url.to_string();
         assert!(url.starts_with("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/exampleobject?x-oss-additional-headers=host&x-oss-credential="), "{url}");
-        let canonical = v4::canonical_request(
-            &Method::GET,
-            "/examplebucket/exampleobject",
-            "x-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256",
+        let query: Vec<(String, String)> = [
+            ("x-oss-additional-headers", "host"),
+            (
+                "x-oss-credential",
+                "ak/20231216/cn-hangzhou/oss/aliyun_v4_request",
+            ),
+            ("x-oss-date", "20231216T162057Z"),
+            ("x-oss-expires", "60"),
+            ("x-oss-signature-version", "OSS4-HMAC-SHA256"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let (canonical, sig) = v4::signed_for_tests(
+            (&Method::GET, "examplebucket", "exampleobject"),
+            &query,
             &HeaderMap::from_iter([(
                 http::header::HOST,
                 HeaderValue::from_static("examplebucket.oss-cn-hangzhou.aliyuncs.com"),
             )]),
             &["host"],
+            ("20231216T162057Z", "cn-hangzhou"),
         );
         assert_eq!(
             canonical,
             "GET\n/examplebucket/exampleobject\nx-oss-additional-headers=host&x-oss-credential=ak%2F20231216%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231216T162057Z&x-oss-expires=60&x-oss-signature-version=OSS4-HMAC-SHA256\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\n\nhost\nUNSIGNED-PAYLOAD"
-        );
-        let sig = v4::signature(
-            &v4::signing_key("sk", "20231216", "cn-hangzhou", "oss"),
-            &v4::string_to_sign(
-                "20231216T162057Z",
-                "20231216/cn-hangzhou/oss/aliyun_v4_request",
-                &canonical,
-            ),
         );
         assert!(url.contains(&format!("&x-oss-signature={sig}&")), "{url}");
     }

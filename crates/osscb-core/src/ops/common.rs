@@ -78,7 +78,7 @@ pub struct WriteOptions {
 impl WriteOptions {
     pub(crate) fn apply<B>(&self, request: &mut OssRequest<B>) -> Result<(), Error> {
         if let Some(ct) = &self.content_type {
-            request.set_header_str("content-type", ct)?;
+            request.set_header(http::header::CONTENT_TYPE, ct)?;
         }
         for (name, value) in &self.metadata {
             let name = name.to_ascii_lowercase();
@@ -111,9 +111,7 @@ pub(crate) fn apply_callback<B>(
     request: &mut OssRequest<B>,
 ) -> Result<(), Error> {
     if let Some(callback) = callback {
-        for (name, value) in callback.header_pairs() {
-            request.set_header_str(name, &value)?;
-        }
+        request.headers.extend(callback.headers());
     }
     Ok(())
 }

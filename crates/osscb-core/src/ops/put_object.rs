@@ -1,7 +1,7 @@
 //! [PutObject](https://www.alibabacloud.com/help/en/oss/developer-reference/putobject):
 //! upload an object in one request, optionally with an upload callback.
 
-use http::{Method, Response};
+use http::{HeaderName, HeaderValue, Method, Response};
 
 use super::Operation;
 use super::common::{WriteOptions, apply_callback};
@@ -103,10 +103,12 @@ impl Operation for PutObject {
             OssRequest::new(Method::PUT, self.bucket.clone(), Some(self.key.clone()), ());
         self.options.apply(&mut request)?;
         if let Some(md5) = &self.content_md5 {
-            request.set_header_str("content-md5", md5)?;
+            request.set_header(HeaderName::from_static("content-md5"), md5)?;
         }
         if let Some(len) = self.content_length {
-            request.set_header_str("content-length", &len.to_string())?;
+            request
+                .headers
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         }
         apply_callback(self.callback.as_ref(), &mut request)?;
         Ok(request)

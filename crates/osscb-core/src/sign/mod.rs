@@ -26,6 +26,7 @@ use subtle::ConstantTimeEq as _;
 use crate::request::SigningStrings;
 use crate::{Credentials, Error};
 
+pub(crate) mod keys;
 pub mod v1;
 pub(crate) mod v4;
 
@@ -70,35 +71,42 @@ pub(crate) struct Signed {
     pub(crate) strings: SigningStrings,
 }
 
-/// `name:value\n` for each header in `names` (sorted, lowercase), values
-/// trimmed and repeated headers joined with `,`: the header block of both
-/// signature versions' canonical strings.
-pub(crate) fn canonical_header_lines(headers: &HeaderMap, names: &[&str]) -> String {
-    let mut out = String::new();
-    for name in names {
-        let values: Vec<String> = headers
-            .get_all(*name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-            .collect();
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&values.join(","));
-        out.push('\n');
+/// Appends a header value as text, trimmed (bytes that are not UTF-8 are
+/// replaced, as a server reading them as text would).
+pub(crate) fn push_header_value(out: &mut String, value: &HeaderValue) {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => out.push_str(text.trim()),
+        Err(_) => out.push_str(String::from_utf8_lossy(value.as_bytes()).trim()),
     }
-    out
 }
 
-/// A header's value as text, trimmed.
-pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+/// Appends the value of the header `name` (trimmed), if there is one.
+pub(crate) fn push_header(out: &mut String, headers: &HeaderMap, name: &str) {
+    if let Some(value) = headers.get(name) {
+        push_header_value(out, value);
+    }
+}
+
+/// Appends `name:value\n` for each header in `names` (sorted, lowercase),
+/// values trimmed and repeated headers joined with `,`: the header block of
+/// both signature versions' canonical strings.
+pub(crate) fn push_header_lines(out: &mut String, headers: &HeaderMap, names: &[&str]) {
+    for name in names {
+        out.push_str(name);
+        out.push(':');
+        for (i, value) in headers.get_all(*name).iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_header_value(out, value);
+        }
+        out.push('\n');
+    }
 }
 
 /// A header value hidden from `Debug` (tokens, `Authorization`).
-pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, Error> {
-    let mut value = HeaderValue::from_str(value).map_err(|_| Error::InvalidHeader {
+pub(crate) fn sensitive(name: &str, value: String) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::try_from(value).map_err(|_| Error::InvalidHeader {
         name: name.to_owned(),
     })?;
     value.set_sensitive(true);
@@ -113,14 +121,14 @@ pub(crate) fn add_security_token(
     if let Some(token) = credentials.security_token() {
         headers.insert(
             HeaderName::from_static(SECURITY_TOKEN_HEADER),
-            sensitive(SECURITY_TOKEN_HEADER, token)?,
+            sensitive(SECURITY_TOKEN_HEADER, token.to_owned())?,
         );
     }
     Ok(())
 }
 
 /// Sets `Authorization`.
-pub(crate) fn set_authorization(headers: &mut HeaderMap, value: &str) -> Result<(), Error> {
+pub(crate) fn set_authorization(headers: &mut HeaderMap, value: String) -> Result<(), Error> {
     headers.insert(AUTHORIZATION, sensitive("authorization", value)?);
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! `a/../b`, however the URL path encodes it (oss2 `auth.py`
 //! `ProviderAuth.__get_resource_string`: `'/' + bucket_name + '/' + key`).
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -114,86 +115,126 @@ pub(crate) fn is_sub_resource(name: &str) -> bool {
     SUB_RESOURCES.binary_search(&name).is_ok() || name.starts_with("x-oss-")
 }
 
-/// `/bucket/key?sub&resources`: the raw (not percent-encoded) key, `/bucket/`
-/// for bucket-level requests, `/` with no bucket; then the signed query
-/// parameters (sub-resources) sorted by name, `k=v` or bare `k` when the
-/// value is empty. Values are decoded.
-pub(crate) fn canonicalized_resource(
-    bucket: Option<&str>,
-    key: Option<&str>,
-    query: &[(String, String)],
-) -> String {
-    let mut out = String::from("/");
-    if let Some(bucket) = bucket {
-        out.push_str(bucket);
-        out.push('/');
-        if let Some(key) = key {
-            out.push_str(key);
-        }
-    }
-    let mut signed: Vec<&(String, String)> =
-        query.iter().filter(|(k, _)| is_sub_resource(k)).collect();
-    signed.sort_by(|a, b| a.0.cmp(&b.0));
-    for (i, (k, v)) in signed.into_iter().enumerate() {
-        out.push(if i == 0 { '?' } else { '&' });
-        out.push_str(k);
-        if !v.is_empty() {
-            out.push('=');
-            out.push_str(v);
-        }
-    }
-    out
+/// What a CanonicalizedResource names: the bucket, the raw key, and the query
+/// (only its sub-resources are signed).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resource<'a> {
+    pub(crate) bucket: Option<&'a str>,
+    pub(crate) key: Option<&'a str>,
+    pub(crate) query: &'a [(String, String)],
 }
 
-/// Every header whose name starts with `x-oss-`, sorted, as `name:value\n`
-/// (values trimmed; repeated headers joined with `,`).
-pub(crate) fn canonicalized_oss_headers(headers: &HeaderMap) -> String {
-    let mut names: Vec<&str> = headers
-        .keys()
-        .map(http::HeaderName::as_str)
-        .filter(|n| n.starts_with("x-oss-"))
-        .collect();
+impl<'a> Resource<'a> {
+    /// The resource of `request`, with `query` in place of its own.
+    fn of<B>(request: &'a OssRequest<B>, query: &'a [(String, String)]) -> Self {
+        Resource {
+            bucket: request.bucket.as_ref().map(Bucket::as_str),
+            key: request.key.as_ref().map(ObjectKey::as_str),
+            query,
+        }
+    }
+
+    /// Appends `/bucket/key?sub&resources`: the raw (not percent-encoded)
+    /// key, `/bucket/` for bucket-level requests, `/` with no bucket; then the
+    /// signed query parameters (sub-resources) sorted by name, `k=v` or bare
+    /// `k` when the value is empty. Values are decoded.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        out.push('/');
+        if let Some(bucket) = self.bucket {
+            out.push_str(bucket);
+            out.push('/');
+            if let Some(key) = self.key {
+                out.push_str(key);
+            }
+        }
+        let mut signed: Vec<&(String, String)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| is_sub_resource(k))
+            .collect();
+        signed.sort_by(|a, b| a.0.cmp(&b.0));
+        for (i, (k, v)) in signed.into_iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(k);
+            if !v.is_empty() {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+    }
+}
+
+/// Appends every header whose name starts with `x-oss-`, sorted, as
+/// `name:value\n` (values trimmed; repeated headers joined with `,`).
+fn push_oss_headers(out: &mut String, headers: &HeaderMap) {
+    let mut names: Vec<&str> = Vec::with_capacity(headers.keys_len());
+    names.extend(
+        headers
+            .keys()
+            .map(http::HeaderName::as_str)
+            .filter(|n| n.starts_with("x-oss-")),
+    );
     names.sort_unstable();
-    super::canonical_header_lines(headers, &names)
+    super::push_header_lines(out, headers, &names);
 }
 
 /// The value of the Date line of a header signature: `x-oss-date` when present,
 /// else `Date`, else empty.
-pub(crate) fn date_line(headers: &HeaderMap) -> String {
-    super::header_text(headers, "x-oss-date")
-        .or_else(|| super::header_text(headers, "date"))
-        .unwrap_or_default()
+pub(crate) fn date_line(headers: &HeaderMap) -> Cow<'_, str> {
+    let value = headers.get("x-oss-date").or_else(|| headers.get(DATE));
+    match value.map(|v| String::from_utf8_lossy(v.as_bytes())) {
+        Some(Cow::Borrowed(text)) => Cow::Borrowed(text.trim()),
+        Some(Cow::Owned(text)) => Cow::Owned(text.trim().to_owned()),
+        None => Cow::Borrowed(""),
+    }
 }
 
 /// The V1 string to sign. `date` is [`date_line`] for header signatures and the
-/// absolute `Expires` (epoch seconds) for presigned URLs; `resource` is
-/// [`canonicalized_resource`].
+/// absolute `Expires` (epoch seconds) for presigned URLs.
 pub(crate) fn string_to_sign(
     method: &Method,
     headers: &HeaderMap,
     date: &str,
-    resource: &str,
+    resource: Resource<'_>,
 ) -> String {
-    let md5 = super::header_text(headers, "content-md5").unwrap_or_default();
-    let content_type = super::header_text(headers, "content-type").unwrap_or_default();
-    format!(
-        "{method}\n{md5}\n{content_type}\n{date}\n{}{resource}",
-        canonicalized_oss_headers(headers)
-    )
+    // Room for a callback header, so the buffer is allocated once.
+    let mut out = String::with_capacity(1024);
+    out.push_str(method.as_str());
+    out.push('\n');
+    super::push_header(&mut out, headers, "content-md5");
+    out.push('\n');
+    super::push_header(&mut out, headers, "content-type");
+    out.push('\n');
+    out.push_str(date);
+    out.push('\n');
+    push_oss_headers(&mut out, headers);
+    resource.push_to(&mut out);
+    out
 }
 
 /// `base64(HMAC-SHA1(secret, string_to_sign))`.
 pub fn signature(access_key_secret: &str, string_to_sign: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <Hmac<Sha1>>::new_from_slice(access_key_secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(string_to_sign.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// [`signature`] with the HMAC keyed once per `credentials`.
+fn signature_with(credentials: &Credentials, string_to_sign: &str) -> String {
+    let mut mac = credentials.keys().v1(credentials.access_key_secret());
+    mac.update(string_to_sign.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
 /// The `Authorization` header value: `OSS <AccessKeyId>:<Signature>`.
 pub(crate) fn authorization(access_key_id: &str, signature: &str) -> String {
-    format!("OSS {access_key_id}:{signature}")
+    let mut out = String::with_capacity(5 + access_key_id.len() + signature.len());
+    out.push_str("OSS ");
+    out.push_str(access_key_id);
+    out.push(':');
+    out.push_str(signature);
+    out
 }
 
 /// The query parameters of a presigned URL, in the order they are checked:
@@ -203,23 +244,15 @@ pub(crate) const PRESIGN_PARAMS: [&str; 3] = ["OSSAccessKeyId", "Expires", "Sign
 /// The STS token's query parameter in a V1 presigned URL (a sub-resource).
 const SECURITY_TOKEN_QUERY: &str = "security-token";
 
-fn resource<B>(request: &OssRequest<B>, query: &[(String, String)]) -> String {
-    canonicalized_resource(
-        request.bucket.as_ref().map(Bucket::as_str),
-        request.key.as_ref().map(ObjectKey::as_str),
-        query,
-    )
-}
-
-/// Signs `request`'s headers at `now`: adds `Date`, the STS token and
-/// `Authorization`.
+/// Signs `request` at `now` with `headers` (the request's own, taken to be
+/// sent): adds `Date`, the STS token and `Authorization`.
 pub(crate) fn sign<B>(
     request: &OssRequest<B>,
+    mut headers: HeaderMap,
     credentials: &Credentials,
     now: SystemTime,
 ) -> Result<Signed, Error> {
-    let mut headers = request.headers.clone();
-    let date = HeaderValue::from_str(&time::http_date(now)?)
+    let date = HeaderValue::try_from(time::http_date(now)?)
         .map_err(|_| Error::InvalidArgument(format!("cannot format {now:?} as an HTTP date")))?;
     headers.insert(DATE, date);
     super::add_security_token(&mut headers, credentials)?;
@@ -227,12 +260,12 @@ pub(crate) fn sign<B>(
         &request.method,
         &headers,
         &date_line(&headers),
-        &resource(request, &request.query),
+        Resource::of(request, &request.query),
     );
-    let signature = signature(credentials.access_key_secret(), &string_to_sign);
+    let signature = signature_with(credentials, &string_to_sign);
     super::set_authorization(
         &mut headers,
-        &authorization(credentials.access_key_id(), &signature),
+        authorization(credentials.access_key_id(), &signature),
     )?;
     Ok(Signed {
         headers,
@@ -267,9 +300,9 @@ pub(crate) fn presign<B>(
         &request.method,
         &request.headers,
         &epoch,
-        &resource(request, &query),
+        Resource::of(request, &query),
     );
-    let signature = signature(credentials.access_key_secret(), &string_to_sign);
+    let signature = signature_with(credentials, &string_to_sign);
     let [id_param, expires_param, signature_param] = PRESIGN_PARAMS;
     query.push((expires_param.to_owned(), epoch));
     query.push((id_param.to_owned(), credentials.access_key_id().to_owned()));
@@ -339,8 +372,12 @@ fn check(
     id: &str,
     sent: &str,
 ) -> Result<SigningStrings, Rejection> {
-    let resource = canonicalized_resource(request.bucket, request.key, query);
-    let string_to_sign = string_to_sign(request.method, request.headers, date, &resource);
+    let resource = Resource {
+        bucket: request.bucket,
+        key: request.key,
+        query,
+    };
+    let string_to_sign = string_to_sign(request.method, request.headers, date, resource);
     let expected = signature(credentials.access_key_secret(), &string_to_sign);
     super::check_signature(
         id,
@@ -357,6 +394,24 @@ fn check(
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    fn res<'a>(
+        bucket: Option<&'a str>,
+        key: Option<&'a str>,
+        query: &'a [(String, String)],
+    ) -> Resource<'a> {
+        Resource { bucket, key, query }
+    }
+
+    fn canonicalized_resource(
+        bucket: Option<&str>,
+        key: Option<&str>,
+        query: &[(String, String)],
+    ) -> String {
+        let mut out = String::new();
+        res(bucket, key, query).push_to(&mut out);
+        out
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -382,8 +437,8 @@ mod tests {
             ("x-oss-meta-author", "foo@bar.com"),
             ("x-oss-magic", "abracadabra"),
         ]);
-        let resource = canonicalized_resource(Some("oss-example"), Some("nelson"), &[]);
-        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
+        let resource = res(Some("oss-example"), Some("nelson"), &[]);
+        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), resource);
         assert_eq!(
             sts,
             "PUT\nODBGOERFMDMzQTczRUY3NUE3NzA5QzdFNUYzMDQxNEM=\ntext/html\nThu, 17 Nov 2005 18:49:58 GMT\nx-oss-magic:abracadabra\nx-oss-meta-author:foo@bar.com\n/oss-example/nelson"
@@ -406,8 +461,8 @@ mod tests {
             ("x-oss-date", "Wed, 28 Dec 2022 10:27:41 GMT"),
             ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
         ]);
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &[]);
-        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
+        let resource = res(Some("examplebucket"), Some("nelson"), &[]);
+        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), resource);
         assert_eq!(
             sts,
             "PUT\neB5eJF1ptWaXm4bijSPyxw==\ntext/html\nWed, 28 Dec 2022 10:27:41 GMT\nx-oss-date:Wed, 28 Dec 2022 10:27:41 GMT\nx-oss-meta-author:alice\nx-oss-meta-magic:abracadabra\n/examplebucket/nelson"
@@ -415,9 +470,12 @@ mod tests {
         assert_eq!(signature("sk", &sts), "kSHKmLxlyEAKtZPkJhG9bZb5k7M=");
 
         let query = [("acl".to_owned(), String::new())];
-        let resource = canonicalized_resource(Some("examplebucket"), Some("nelson"), &query);
-        assert_eq!(resource, "/examplebucket/nelson?acl");
-        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), &resource);
+        let resource = res(Some("examplebucket"), Some("nelson"), &query);
+        assert_eq!(
+            canonicalized_resource(Some("examplebucket"), Some("nelson"), &query),
+            "/examplebucket/nelson?acl"
+        );
+        let sts = string_to_sign(&Method::PUT, &h, &date_line(&h), resource);
         assert!(sts.ends_with("x-oss-meta-magic:abracadabra\n/examplebucket/nelson?acl"));
         assert_eq!(signature("sk", &sts), "/afkugFbmWDQ967j1vr6zygBLQk=");
     }

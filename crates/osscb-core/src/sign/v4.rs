@@ -42,18 +42,19 @@
 //! crate-private and tested here against the official vectors. Time is always
 //! a parameter.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use hmac::{Hmac, KeyInit as _, Mac as _};
+use hmac::Mac as _;
 use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest as _, Sha256};
 
 use http::HeaderValue;
 
-use super::{IncomingRequest, Rejection, Signed, canonical_header_lines};
+use super::{IncomingRequest, Rejection, Signed};
 use crate::request::{Config, MAX_PRESIGN_EXPIRY, SigningStrings};
 use crate::{Bucket, Credentials, Error, ObjectKey, OssRequest, time};
 
@@ -176,51 +177,52 @@ pub(crate) fn date_of(datetime: &str) -> &str {
     datetime.get(..8).unwrap_or(datetime)
 }
 
-/// `date/region/product/aliyun_v4_request`; `date` is `YYYYMMDD` and
+/// Appends `date/region/product/aliyun_v4_request`; `date` is `YYYYMMDD` and
 /// `product` is [`PRODUCT`] for OSS.
-pub(crate) fn scope(date: &str, region: &str, product: &str) -> String {
-    format!("{date}/{region}/{product}/{TERMINATOR}")
+fn push_scope(out: &mut String, date: &str, region: &str, product: &str) {
+    for part in [date, "/", region, "/", product, "/", TERMINATOR] {
+        out.push_str(part);
+    }
 }
 
-/// `/bucket/key` percent-encoded with `/` kept; `/bucket/` for bucket-level
-/// requests, `/` with no bucket.
-pub(crate) fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
-    let mut uri = String::from("/");
+/// Appends `/bucket/key` percent-encoded with `/` kept; `/bucket/` for
+/// bucket-level requests, `/` with no bucket.
+fn push_canonical_uri(out: &mut String, bucket: Option<&str>, key: Option<&str>) {
+    out.push('/');
     if let Some(bucket) = bucket {
-        uri.push_str(bucket);
-        uri.push('/');
+        out.extend(utf8_percent_encode(bucket, ENCODE_PATH));
+        out.push('/');
     }
     if let Some(key) = key {
-        uri.push_str(key);
+        out.extend(utf8_percent_encode(key, ENCODE_PATH));
     }
-    utf8_percent_encode(&uri, ENCODE_PATH).to_string()
 }
 
-/// Percent-encodes a query key or value the way V4 signs it (unreserved
-/// characters kept, everything else `%XX` with uppercase hex).
-pub(crate) fn encode(s: &str) -> String {
-    utf8_percent_encode(s, ENCODE).to_string()
-}
-
-/// Every query parameter (given decoded), encoded, sorted by encoded key (then
-/// value), `k=v` or bare `k` when the value is empty, joined with `&`. For a
-/// presigned URL, `query` holds every parameter but `x-oss-signature`.
-pub(crate) fn canonical_query(query: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> =
-        query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
-    pairs.sort();
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
+/// Appends every query parameter (given decoded), encoded, sorted by encoded
+/// key (then value), `k=v` or bare `k` when the value is empty, joined with
+/// `&`. For a presigned URL, `query` holds every parameter but
+/// `x-oss-signature`.
+fn push_canonical_query(out: &mut String, query: &[(String, String)]) {
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
+        .iter()
+        .map(|(k, v)| {
+            (
+                utf8_percent_encode(k, ENCODE).into(),
+                utf8_percent_encode(v, ENCODE).into(),
+            )
+        })
+        .collect();
+    pairs.sort_unstable();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
             out.push('&');
         }
-        out.push_str(&k);
+        out.push_str(k);
         if !v.is_empty() {
             out.push('=');
-            out.push_str(&v);
+            out.push_str(v);
         }
     }
-    out
 }
 
 /// Whether V4 signs the header `name` (lowercase) without being asked:
@@ -251,121 +253,107 @@ pub(crate) fn additional_headers<S: AsRef<str>>(
     names
 }
 
-/// The signed headers (defaults plus `additional`), sorted, each
+/// Appends the signed headers (defaults plus `additional`), sorted, each
 /// `name:value\n` with values trimmed and repeated headers joined with `,`.
-pub(crate) fn canonical_headers<S: AsRef<str>>(headers: &HeaderMap, additional: &[S]) -> String {
-    let mut names: Vec<&str> = headers
-        .keys()
-        .map(http::HeaderName::as_str)
-        .filter(|n| is_default_signed_header(n) || additional.iter().any(|a| a.as_ref() == *n))
-        .collect();
+fn push_canonical_headers<S: AsRef<str>>(out: &mut String, headers: &HeaderMap, additional: &[S]) {
+    let mut names: Vec<&str> = Vec::with_capacity(headers.keys_len());
+    names.extend(
+        headers
+            .keys()
+            .map(http::HeaderName::as_str)
+            .filter(|n| is_default_signed_header(n) || additional.iter().any(|a| a.as_ref() == *n)),
+    );
     names.sort_unstable();
     names.dedup();
-    canonical_header_lines(headers, &names)
+    super::push_header_lines(out, headers, &names);
 }
 
-/// The payload hash line: the `x-oss-content-sha256` header, else
-/// [`UNSIGNED_PAYLOAD`].
-pub(crate) fn hashed_payload(headers: &HeaderMap) -> String {
-    headers
-        .get(CONTENT_SHA256_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| UNSIGNED_PAYLOAD.to_owned())
-}
-
-/// The canonical request. `uri` is [`canonical_uri`], `query` is
-/// [`canonical_query`], `additional` is [`additional_headers`].
-pub(crate) fn canonical_request<S: AsRef<str>>(
-    method: &Method,
-    uri: &str,
-    query: &str,
-    headers: &HeaderMap,
-    additional: &[S],
-) -> String {
-    let additional_line: Vec<&str> = additional.iter().map(AsRef::as_ref).collect();
-    format!(
-        "{method}\n{uri}\n{query}\n{}\n{}\n{}",
-        canonical_headers(headers, additional),
-        additional_line.join(";"),
-        hashed_payload(headers)
-    )
-}
-
-/// Lowercase hex of SHA-256 over `canonical_request`: the last line of the
-/// string to sign.
-pub(crate) fn hashed_canonical_request(canonical_request: &str) -> String {
-    hex(&Sha256::digest(canonical_request.as_bytes()))
+/// Appends `names` joined with `;`.
+fn push_joined<S: AsRef<str>>(out: &mut String, names: &[S]) {
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name.as_ref());
+    }
 }
 
 /// `OSS4-HMAC-SHA256\n<datetime>\n<scope>\n<hex(SHA256(canonical_request))>`.
-pub(crate) fn string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{datetime}\n{scope}\n{}",
-        hashed_canonical_request(canonical_request)
-    )
+fn string_to_sign(
+    datetime: &str,
+    (date, region, product): Scope<'_>,
+    canonical_request: &str,
+) -> String {
+    let mut out = String::with_capacity(160);
+    for part in [ALGORITHM, "\n", datetime, "\n"] {
+        out.push_str(part);
+    }
+    push_scope(&mut out, date, region, product);
+    out.push('\n');
+    push_hex(&mut out, &Sha256::digest(canonical_request.as_bytes()));
+    out
 }
 
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256>>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// The signing key: HMAC-SHA256 of `date`, `region`, `product` and
-/// `aliyun_v4_request` in turn, the first keyed with `"aliyun_v4" + secret`.
-pub(crate) fn signing_key(
-    access_key_secret: &str,
-    date: &str,
-    region: &str,
-    product: &str,
-) -> Vec<u8> {
-    let k_secret = format!("{SECRET_PREFIX}{access_key_secret}");
-    let k_date = hmac_sha256(k_secret.as_bytes(), date.as_bytes());
-    let k_region = hmac_sha256(&k_date, region.as_bytes());
-    let k_product = hmac_sha256(&k_region, product.as_bytes());
-    hmac_sha256(&k_product, TERMINATOR.as_bytes())
-}
-
-/// Lowercase hex of HMAC-SHA256(`signing_key`, `string_to_sign`).
-pub(crate) fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
-    hex(&hmac_sha256(signing_key, string_to_sign.as_bytes()))
-}
+/// `date`, `region`, `product`: what a scope names.
+type Scope<'a> = (&'a str, &'a str, &'a str);
 
 /// What a V4 signature covers, besides the key: a request in canonical
 /// form at one time, in one scope.
 struct Canonical<'a, S> {
     method: &'a Method,
-    uri: String,
-    query: String,
+    bucket: Option<&'a str>,
+    key: Option<&'a str>,
+    query: &'a [(String, String)],
     headers: &'a HeaderMap,
     additional: &'a [S],
     datetime: &'a str,
 }
 
+impl<S: AsRef<str>> Canonical<'_, S> {
+    /// The canonical request, in one buffer.
+    fn request(&self) -> String {
+        // Room for a callback header, so the buffer is allocated once.
+        let mut out = String::with_capacity(1024);
+        out.push_str(self.method.as_str());
+        out.push('\n');
+        push_canonical_uri(&mut out, self.bucket, self.key);
+        out.push('\n');
+        push_canonical_query(&mut out, self.query);
+        out.push('\n');
+        push_canonical_headers(&mut out, self.headers, self.additional);
+        out.push('\n');
+        push_joined(&mut out, self.additional);
+        out.push('\n');
+        match self.headers.get(CONTENT_SHA256_HEADER) {
+            Some(value) if !value.as_bytes().is_empty() => {
+                super::push_header_value(&mut out, value)
+            }
+            _ => out.push_str(UNSIGNED_PAYLOAD),
+        }
+        out
+    }
+}
+
 /// The one V4 computation that signing, presigning and verifying share:
 /// canonical request, string to sign, and the signature with the key of
-/// `secret` for `date/region/product`.
+/// `credentials` for `date/region/product`.
 fn compute<S: AsRef<str>>(
-    canonical: Canonical<'_, S>,
-    secret: &str,
-    (date, region, product): (&str, &str, &str),
+    canonical: &Canonical<'_, S>,
+    credentials: &Credentials,
+    scope: Scope<'_>,
 ) -> (SigningStrings, String) {
-    let canonical_request = canonical_request(
-        canonical.method,
-        &canonical.uri,
-        &canonical.query,
-        canonical.headers,
-        canonical.additional,
-    );
-    let string_to_sign = string_to_sign(
-        canonical.datetime,
-        &scope(date, region, product),
-        &canonical_request,
-    );
-    let signature = signature(&signing_key(secret, date, region, product), &string_to_sign);
+    let canonical_request = canonical.request();
+    let string_to_sign = string_to_sign(canonical.datetime, scope, &canonical_request);
+    let (date, region, product) = scope;
+    let secret = credentials.access_key_secret();
+    let mut mac = if product == PRODUCT {
+        credentials.keys().v4(secret, date, region)
+    } else {
+        super::keys::v4_mac(secret, date, region, product)
+    };
+    mac.update(string_to_sign.as_bytes());
+    let mut signature = String::with_capacity(64);
+    push_hex(&mut signature, &mac.finalize().into_bytes());
     let strings = SigningStrings {
         canonical_request: Some(canonical_request),
         string_to_sign,
@@ -377,29 +365,65 @@ fn compute<S: AsRef<str>>(
 /// `OSS4-HMAC-SHA256 Credential=<id>/<scope>[,AdditionalHeaders=a;b],Signature=<hex>`.
 pub(crate) fn authorization<S: AsRef<str>>(
     access_key_id: &str,
-    scope: &str,
+    (date, region, product): Scope<'_>,
     additional: &[S],
     signature: &str,
 ) -> String {
-    let mut out = format!("{ALGORITHM} Credential={access_key_id}/{scope}");
+    let mut out = String::with_capacity(192);
+    for part in [ALGORITHM, " Credential=", access_key_id, "/"] {
+        out.push_str(part);
+    }
+    push_scope(&mut out, date, region, product);
     if !additional.is_empty() {
-        let names: Vec<&str> = additional.iter().map(AsRef::as_ref).collect();
         out.push_str(",AdditionalHeaders=");
-        out.push_str(&names.join(";"));
+        push_joined(&mut out, additional);
     }
     out.push_str(",Signature=");
     out.push_str(signature);
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Appends the lowercase hex of `bytes`.
+fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
+}
+
+/// Lowercase hex of SHA-256 over `canonical_request` (the string to sign's
+/// last line).
+#[cfg(test)]
+pub(crate) fn hashed_canonical_request(canonical_request: &str) -> String {
+    let mut out = String::new();
+    push_hex(&mut out, &Sha256::digest(canonical_request.as_bytes()));
     out
+}
+
+/// The canonical request and signature of a request signed with the secret
+/// `sk` in `region` at `datetime`: lets tests elsewhere check what a URL
+/// carries against this module's computation.
+#[cfg(test)]
+pub(crate) fn signed_for_tests(
+    (method, bucket, key): (&Method, &str, &str),
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    additional: &[&str],
+    (datetime, region): (&str, &str),
+) -> (String, String) {
+    let canonical = Canonical {
+        method,
+        bucket: Some(bucket),
+        key: Some(key),
+        query,
+        headers,
+        additional,
+        datetime,
+    };
+    let scope = (date_of(datetime), region, PRODUCT);
+    let (strings, signature) = compute(&canonical, &Credentials::new("ak", "sk"), scope);
+    (strings.canonical_request.unwrap_or_default(), signature)
 }
 
 /// A parsed credential: `<AccessKeyId>/<date>/<region>/<product>/aliyun_v4_request`.
@@ -594,7 +618,7 @@ impl IncomingSignature {
     fn recompute(
         &self,
         request: &IncomingRequest<'_>,
-        access_key_secret: &str,
+        credentials: &Credentials,
     ) -> (SigningStrings, String) {
         let signed_query: Vec<(String, String)> = request
             .query
@@ -604,8 +628,9 @@ impl IncomingSignature {
             .collect();
         let canonical = Canonical {
             method: request.method,
-            uri: canonical_uri(request.bucket, request.key),
-            query: canonical_query(&signed_query),
+            bucket: request.bucket,
+            key: request.key,
+            query: &signed_query,
             headers: request.headers,
             additional: &self.additional_headers,
             datetime: &self.datetime,
@@ -616,43 +641,47 @@ impl IncomingSignature {
             credential.region.as_str(),
             credential.product.as_str(),
         );
-        compute(canonical, access_key_secret, scope)
+        compute(&canonical, credentials, scope)
     }
 }
 
-/// The headers a V4 signature covers: `headers`, plus `host` when the caller
-/// asked to sign it and did not set it — the official V4 presigned URL example
-/// signs `x-oss-additional-headers=host`, and a client always sends the host
-/// of the URI (`Endpoint::host_header`).
-fn signing_headers<B>(config: &Config, request: &OssRequest<B>, headers: &HeaderMap) -> HeaderMap {
-    let mut signing = headers.clone();
+/// The `Host` a V4 signature covers besides `headers`: the host of the
+/// request's URI when the caller asked to sign `host` and did not set it —
+/// the official V4 presigned URL example signs `x-oss-additional-headers=host`,
+/// and a client always sends the host of the URI (`Endpoint::host_header`).
+fn signed_host<B>(
+    config: &Config,
+    request: &OssRequest<B>,
+    headers: &HeaderMap,
+) -> Option<HeaderValue> {
     let wants_host = config
         .additional_headers
         .iter()
         .any(|name| name.trim().eq_ignore_ascii_case("host"));
-    if wants_host
-        && !signing.contains_key(http::header::HOST)
-        && let Ok(host) =
-            HeaderValue::from_str(&config.endpoint.host_header(request.bucket.as_ref()))
-    {
-        signing.insert(http::header::HOST, host);
+    if !wants_host || headers.contains_key(http::header::HOST) {
+        return None;
     }
-    signing
+    HeaderValue::try_from(config.endpoint.host_header(request.bucket.as_ref())).ok()
 }
 
-/// The canonical URI of `request`.
-fn request_uri<B>(request: &OssRequest<B>) -> String {
-    canonical_uri(
-        request.bucket.as_ref().map(Bucket::as_str),
-        request.key.as_ref().map(ObjectKey::as_str),
-    )
+/// `headers`, with `host` added when there is one to sign (a copy only then).
+fn with_host<'a>(headers: &'a HeaderMap, host: Option<&HeaderValue>) -> Cow<'a, HeaderMap> {
+    match host {
+        None => Cow::Borrowed(headers),
+        Some(host) => {
+            let mut signing = headers.clone();
+            signing.insert(http::header::HOST, host.clone());
+            Cow::Owned(signing)
+        }
+    }
 }
 
-/// Signs `request`'s headers at `now`: adds `x-oss-date`, `Date`,
-/// `x-oss-content-sha256` (`UNSIGNED-PAYLOAD` unless set), the STS token and
-/// `Authorization`.
+/// Signs `request` at `now` with `headers` (the request's own, taken to be
+/// sent): adds `x-oss-date`, `Date`, `x-oss-content-sha256`
+/// (`UNSIGNED-PAYLOAD` unless set), the STS token and `Authorization`.
 pub(crate) fn sign<B>(
     request: &OssRequest<B>,
+    mut headers: HeaderMap,
     config: &Config,
     region: &Region,
     credentials: &Credentials,
@@ -662,14 +691,13 @@ pub(crate) fn sign<B>(
     let invalid = |name: &str| Error::InvalidHeader {
         name: name.to_owned(),
     };
-    let mut headers = request.headers.clone();
     headers.insert(
         http::HeaderName::from_static(DATE_HEADER),
         HeaderValue::from_str(&datetime).map_err(|_| invalid(DATE_HEADER))?,
     );
     headers.insert(
         http::header::DATE,
-        HeaderValue::from_str(&time::http_date(now)?).map_err(|_| invalid("date"))?,
+        HeaderValue::try_from(time::http_date(now)?).map_err(|_| invalid("date"))?,
     );
     if !headers.contains_key(CONTENT_SHA256_HEADER) {
         headers.insert(
@@ -678,22 +706,22 @@ pub(crate) fn sign<B>(
         );
     }
     super::add_security_token(&mut headers, credentials)?;
-    let date = date_of(&datetime);
-    let signing = signing_headers(config, request, &headers);
+    let scope = (date_of(&datetime), region.as_str(), PRODUCT);
+    let host = signed_host(config, request, &headers);
+    let signing = with_host(&headers, host.as_ref());
     let additional = additional_headers(&signing, &config.additional_headers);
     let canonical = Canonical {
         method: &request.method,
-        uri: request_uri(request),
-        query: canonical_query(&request.query),
+        bucket: request.bucket.as_ref().map(Bucket::as_str),
+        key: request.key.as_ref().map(ObjectKey::as_str),
+        query: &request.query,
         headers: &signing,
         additional: &additional,
         datetime: &datetime,
     };
-    let secret = credentials.access_key_secret();
-    let (strings, signature) = compute(canonical, secret, (date, region.as_str(), PRODUCT));
-    let scope = scope(date, region.as_str(), PRODUCT);
-    let authorization = authorization(credentials.access_key_id(), &scope, &additional, &signature);
-    super::set_authorization(&mut headers, &authorization)?;
+    let (strings, signature) = compute(&canonical, credentials, scope);
+    let authorization = authorization(credentials.access_key_id(), scope, &additional, &signature);
+    super::set_authorization(&mut headers, authorization)?;
     Ok(Signed { headers, strings })
 }
 
@@ -717,19 +745,21 @@ pub(crate) fn presign<B>(
     let expires = signed_at
         .checked_add(Duration::from_secs(seconds))
         .ok_or(Error::InvalidExpiry(expires_in))?;
-    let date = date_of(&datetime);
-    let scope = scope(date, region.as_str(), PRODUCT);
-    let signing = signing_headers(config, request, &request.headers);
+    let scope = (date_of(&datetime), region.as_str(), PRODUCT);
+    let host = signed_host(config, request, &request.headers);
+    let signing = with_host(&request.headers, host.as_ref());
     let additional = additional_headers(&signing, &config.additional_headers);
-    let mut query = request.query.clone();
+    let mut query = Vec::with_capacity(request.query.len() + 7);
+    query.extend_from_slice(&request.query);
     if let Some(token) = credentials.security_token() {
         query.push((SECURITY_TOKEN_QUERY.to_owned(), token.to_owned()));
     }
+    let mut credential = String::with_capacity(96);
+    credential.push_str(credentials.access_key_id());
+    credential.push('/');
+    push_scope(&mut credential, scope.0, scope.1, scope.2);
     query.push((SIGNATURE_VERSION_QUERY.to_owned(), ALGORITHM.to_owned()));
-    query.push((
-        CREDENTIAL_QUERY.to_owned(),
-        format!("{}/{scope}", credentials.access_key_id()),
-    ));
+    query.push((CREDENTIAL_QUERY.to_owned(), credential));
     query.push((DATE_QUERY.to_owned(), datetime.clone()));
     query.push((EXPIRES_QUERY.to_owned(), seconds.to_string()));
     if !additional.is_empty() {
@@ -737,14 +767,14 @@ pub(crate) fn presign<B>(
     }
     let canonical = Canonical {
         method: &request.method,
-        uri: request_uri(request),
-        query: canonical_query(&query),
+        bucket: request.bucket.as_ref().map(Bucket::as_str),
+        key: request.key.as_ref().map(ObjectKey::as_str),
+        query: &query,
         headers: &signing,
         additional: &additional,
         datetime: &datetime,
     };
-    let secret = credentials.access_key_secret();
-    let (_, signature) = compute(canonical, secret, (date, region.as_str(), PRODUCT));
+    let (_, signature) = compute(&canonical, credentials, scope);
     query.push((SIGNATURE_QUERY.to_owned(), signature));
     Ok((query, expires))
 }
@@ -791,7 +821,7 @@ pub(crate) fn verify(
             }
         }
     }
-    let (strings, expected) = incoming.recompute(request, credentials.access_key_secret());
+    let (strings, expected) = incoming.recompute(request, credentials);
     let sent = incoming.signature.trim().to_ascii_lowercase();
     super::check_signature(id, &sent, &expected, strings)
 }
@@ -815,6 +845,31 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn scope(date: &str, region: &str, product: &str) -> String {
+        let mut out = String::new();
+        push_scope(&mut out, date, region, product);
+        out
+    }
+
+    /// A scope string split back into its date, region and product.
+    fn parts(scope: &str) -> Scope<'_> {
+        let mut it = scope.split('/');
+        let mut next = || it.next().unwrap();
+        (next(), next(), next())
+    }
+
+    fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
+        let mut out = String::new();
+        push_canonical_uri(&mut out, bucket, key);
+        out
+    }
+
+    fn canonical_query(query: &[(String, String)]) -> String {
+        let mut out = String::new();
+        push_canonical_query(&mut out, query);
+        out
     }
 
     /// The query every official V4 vector uses:
@@ -857,22 +912,28 @@ mod tests {
             let datetime = time::v4_datetime(at(self.time)).unwrap();
             let scope = scope(date_of(&datetime), self.region, self.product);
             let additional = additional_headers(&self.headers, self.requested);
-            let canonical = canonical_request(
-                &Method::PUT,
-                &canonical_uri(Some("bucket"), Some("1234+-/123/1.txt")),
-                &canonical_query(&self.query),
-                &self.headers,
-                &additional,
+            let canonical = Canonical {
+                method: &Method::PUT,
+                bucket: Some("bucket"),
+                key: Some("1234+-/123/1.txt"),
+                query: &self.query,
+                headers: &self.headers,
+                additional: &additional,
+                datetime: &datetime,
+            };
+            let (strings, signature) = compute(
+                &canonical,
+                &Credentials::new("ak", "sk"),
+                (date_of(&datetime), self.region, self.product),
             );
+            let canonical = strings.canonical_request.unwrap();
             assert_eq!(canonical, self.canonical_request);
             assert_eq!(hashed_canonical_request(&canonical), self.hash);
-            let sts = string_to_sign(&datetime, &scope, &canonical);
             assert_eq!(
-                sts,
+                strings.string_to_sign,
                 format!("OSS4-HMAC-SHA256\n{datetime}\n{scope}\n{}", self.hash)
             );
-            let key = signing_key("sk", date_of(&datetime), self.region, self.product);
-            assert_eq!(signature(&key, &sts), self.signature);
+            assert_eq!(signature, self.signature);
             (datetime, scope, additional)
         }
     }
@@ -921,7 +982,7 @@ mod tests {
         let (_, scope, additional) = case.check();
         assert_eq!(scope, "20231216/cn-hangzhou/oss/aliyun_v4_request");
         assert_eq!(
-            authorization("ak", &scope, &additional, case.signature),
+            authorization("ak", parts(&scope), &additional, case.signature),
             "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,Signature=e21d18daa82167720f9b1047ae7e7f1ce7cb77a31e8203a7d5f4624fa0284afe"
         );
     }
@@ -944,7 +1005,7 @@ mod tests {
         };
         let (_, scope, additional) = case.check();
         assert_eq!(
-            authorization("ak", &scope, &additional, case.signature),
+            authorization("ak", parts(&scope), &additional, case.signature),
             "OSS4-HMAC-SHA256 Credential=ak/20231217/cn-hangzhou/oss/aliyun_v4_request,Signature=b94a3f999cf85bcdc00d332fbd3734ba03e48382c36fa4d5af5df817395bd9ea"
         );
     }
@@ -973,7 +1034,7 @@ mod tests {
             let (_, scope, additional) = case.check();
             assert_eq!(additional, ["abc", "zabc"]);
             assert_eq!(
-                authorization("ak", &scope, &additional, case.signature),
+                authorization("ak", parts(&scope), &additional, case.signature),
                 "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,AdditionalHeaders=abc;zabc,Signature=4a4183c187c07c8947db7620deb0a6b38d9fbdd34187b6dbaccb316fa251212f"
             );
         }
