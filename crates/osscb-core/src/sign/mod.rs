@@ -81,7 +81,7 @@ pub(crate) fn push_header_value(out: &mut String, value: &HeaderValue) {
 }
 
 /// Appends the value of the header `name` (trimmed), if there is one.
-pub(crate) fn push_header(out: &mut String, headers: &HeaderMap, name: &str) {
+pub(crate) fn push_header(out: &mut String, headers: &HeaderMap, name: &HeaderName) {
     if let Some(value) = headers.get(name) {
         push_header_value(out, value);
     }
@@ -90,9 +90,9 @@ pub(crate) fn push_header(out: &mut String, headers: &HeaderMap, name: &str) {
 /// Appends `name:value\n` for each header in `names` (sorted, lowercase),
 /// values trimmed and repeated headers joined with `,`: the header block of
 /// both signature versions' canonical strings.
-pub(crate) fn push_header_lines(out: &mut String, headers: &HeaderMap, names: &[&str]) {
+pub(crate) fn push_header_lines(out: &mut String, headers: &HeaderMap, names: &[&HeaderName]) {
     for name in names {
-        out.push_str(name);
+        out.push_str(name.as_str());
         out.push(':');
         for (i, value) in headers.get_all(*name).iter().enumerate() {
             if i > 0 {

@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit as _, Mac as _};
-use http::header::DATE;
-use http::{HeaderMap, HeaderValue, Method};
+use http::header::{CONTENT_TYPE, DATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha1::Sha1;
 
 use super::{IncomingRequest, Rejection, Signed};
@@ -167,21 +167,18 @@ impl<'a> Resource<'a> {
 /// Appends every header whose name starts with `x-oss-`, sorted, as
 /// `name:value\n` (values trimmed; repeated headers joined with `,`).
 fn push_oss_headers(out: &mut String, headers: &HeaderMap) {
-    let mut names: Vec<&str> = Vec::with_capacity(headers.keys_len());
-    names.extend(
-        headers
-            .keys()
-            .map(http::HeaderName::as_str)
-            .filter(|n| n.starts_with("x-oss-")),
-    );
-    names.sort_unstable();
+    let mut names: Vec<&HeaderName> = Vec::with_capacity(headers.keys_len());
+    names.extend(headers.keys().filter(|n| n.as_str().starts_with("x-oss-")));
+    names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     super::push_header_lines(out, headers, &names);
 }
 
 /// The value of the Date line of a header signature: `x-oss-date` when present,
 /// else `Date`, else empty.
 pub(crate) fn date_line(headers: &HeaderMap) -> Cow<'_, str> {
-    let value = headers.get("x-oss-date").or_else(|| headers.get(DATE));
+    let value = headers
+        .get(HeaderName::from_static(super::v4::DATE_HEADER))
+        .or_else(|| headers.get(DATE));
     match value.map(|v| String::from_utf8_lossy(v.as_bytes())) {
         Some(Cow::Borrowed(text)) => Cow::Borrowed(text.trim()),
         Some(Cow::Owned(text)) => Cow::Owned(text.trim().to_owned()),
@@ -201,9 +198,9 @@ pub(crate) fn string_to_sign(
     let mut out = String::with_capacity(1024);
     out.push_str(method.as_str());
     out.push('\n');
-    super::push_header(&mut out, headers, "content-md5");
+    super::push_header(&mut out, headers, &HeaderName::from_static("content-md5"));
     out.push('\n');
-    super::push_header(&mut out, headers, "content-type");
+    super::push_header(&mut out, headers, &CONTENT_TYPE);
     out.push('\n');
     out.push_str(date);
     out.push('\n');

@@ -256,15 +256,12 @@ pub(crate) fn additional_headers<S: AsRef<str>>(
 /// Appends the signed headers (defaults plus `additional`), sorted, each
 /// `name:value\n` with values trimmed and repeated headers joined with `,`.
 fn push_canonical_headers<S: AsRef<str>>(out: &mut String, headers: &HeaderMap, additional: &[S]) {
-    let mut names: Vec<&str> = Vec::with_capacity(headers.keys_len());
-    names.extend(
-        headers
-            .keys()
-            .map(http::HeaderName::as_str)
-            .filter(|n| is_default_signed_header(n) || additional.iter().any(|a| a.as_ref() == *n)),
-    );
-    names.sort_unstable();
-    names.dedup();
+    let mut names: Vec<&http::HeaderName> = Vec::with_capacity(headers.keys_len());
+    names.extend(headers.keys().filter(|n| {
+        let n = n.as_str();
+        is_default_signed_header(n) || additional.iter().any(|a| a.as_ref() == n)
+    }));
+    names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     super::push_header_lines(out, headers, &names);
 }
 
@@ -324,7 +321,10 @@ impl<S: AsRef<str>> Canonical<'_, S> {
         out.push('\n');
         push_joined(&mut out, self.additional);
         out.push('\n');
-        match self.headers.get(CONTENT_SHA256_HEADER) {
+        match self
+            .headers
+            .get(http::HeaderName::from_static(CONTENT_SHA256_HEADER))
+        {
             Some(value) if !value.as_bytes().is_empty() => {
                 super::push_header_value(&mut out, value)
             }
@@ -699,7 +699,7 @@ pub(crate) fn sign<B>(
         http::header::DATE,
         HeaderValue::try_from(time::http_date(now)?).map_err(|_| invalid("date"))?,
     );
-    if !headers.contains_key(CONTENT_SHA256_HEADER) {
+    if !headers.contains_key(http::HeaderName::from_static(CONTENT_SHA256_HEADER)) {
         headers.insert(
             http::HeaderName::from_static(CONTENT_SHA256_HEADER),
             HeaderValue::from_static(UNSIGNED_PAYLOAD),
