@@ -46,8 +46,9 @@ const DECISIONS: [&str; 12] = [
 /// ratchet that only ever goes down, unless a feature adds items on purpose.
 /// Issue 10 asks for 250. Its surface is at 276; issue 11's callback binding
 /// (the `grant` module, `CallbackBuilder::grant`) and total timeout
-/// (`RetryPolicy::total_timeout`) added 11 on purpose.
-const MAX_CORE_PUBLIC: usize = 287;
+/// (`RetryPolicy::total_timeout`) added 11 on purpose, issue 13's error
+/// kinds (`is_not_found`, `is_access_denied`, `is_retryable`) 3.
+const MAX_CORE_PUBLIC: usize = 290;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",

@@ -162,6 +162,34 @@ impl Error {
         }
     }
 
+    /// Whether OSS answered that the bucket, the object or the upload does not
+    /// exist (404: `NoSuchKey`, `NoSuchBucket`, `NoSuchUpload`).
+    pub fn is_not_found(&self) -> bool {
+        self.service()
+            .is_some_and(|e| e.status == http::StatusCode::NOT_FOUND)
+    }
+
+    /// Whether OSS refused the request's credentials or their rights (403:
+    /// `AccessDenied`, `SignatureDoesNotMatch`, `InvalidAccessKeyId`,
+    /// `RequestTimeTooSkewed`, …).
+    pub fn is_access_denied(&self) -> bool {
+        self.service()
+            .is_some_and(|e| e.status == http::StatusCode::FORBIDDEN)
+    }
+
+    /// Whether the same call may succeed when made again later: an OSS
+    /// answer the official SDKs retry (5xx, 408, 429), a transport failure,
+    /// or a call that ran out of its total timeout. Never for
+    /// [`Error::AnswerLost`] or [`Error::OutcomeUnknown`]: making such a
+    /// write again would upload, and call back, twice.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Service(e) => crate::retry::is_retryable_status(e.status),
+            Self::Transport(_) | Self::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The callback failure, if the object was stored but its callback failed.
     pub fn callback_failed(&self) -> Option<&CallbackFailed> {
         match self {
@@ -180,5 +208,54 @@ impl From<ServiceError> for Error {
 impl From<CallbackFailed> for Error {
     fn from(e: CallbackFailed) -> Self {
         Self::CallbackFailed(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use super::*;
+
+    fn service(status: u16, code: &str) -> Error {
+        Error::from(ServiceError {
+            status: StatusCode::from_u16(status).unwrap(),
+            code: code.to_owned(),
+            message: String::new(),
+            request_id: String::new(),
+            host_id: String::new(),
+            ec: String::new(),
+            string_to_sign: None,
+            recommend_doc: None,
+            body: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn kinds_follow_the_status_and_never_invite_a_second_callback() {
+        let not_found = service(404, "NoSuchKey");
+        assert!(not_found.is_not_found() && !not_found.is_access_denied());
+        assert!(!not_found.is_retryable());
+        let denied = service(403, "SignatureDoesNotMatch");
+        assert!(denied.is_access_denied() && !denied.is_not_found());
+        assert!(!denied.is_retryable());
+        for status in [500, 503, 408, 429] {
+            assert!(service(status, "x").is_retryable(), "{status}");
+        }
+        assert!(Error::Transport("reset".into()).is_retryable());
+        assert!(
+            Error::Timeout {
+                limit: Duration::from_secs(1)
+            }
+            .is_retryable()
+        );
+        let lost = Error::AnswerLost(Box::default());
+        assert!(!lost.is_retryable() && !lost.is_not_found());
+        let unknown = Error::OutcomeUnknown {
+            found: None,
+            reason: "cannot look",
+        };
+        assert!(!unknown.is_retryable());
+        assert!(!Error::InvalidArgument("x".to_owned()).is_retryable());
     }
 }

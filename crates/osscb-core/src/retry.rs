@@ -96,9 +96,16 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a response status is worth another attempt: 5xx only.
+/// Whether a response status is worth another attempt: 5xx, 408 (OSS timed
+/// out reading the request) and 429 (throttled), as the official v2 SDKs
+/// retry them (Go SDK v2 `retry/retryable_error.go`,
+/// `HTTPStatusCodeRetryable`). 408 and 429 come before OSS stored anything,
+/// so even a write with a callback is sent again. The SDKs' 401 is not
+/// here: it helps only credentials that refresh.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 /// Jitter samples in `0.0..1.0` from a seed the transport passes in
@@ -147,14 +154,17 @@ mod tests {
     }
 
     #[test]
-    fn only_server_errors_are_retried() {
+    fn server_errors_timeouts_and_throttling_are_retried() {
         assert!(is_retryable_status(StatusCode::SERVICE_UNAVAILABLE));
         assert!(is_retryable_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(is_retryable_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(is_retryable_status(StatusCode::REQUEST_TIMEOUT));
         assert!(!is_retryable_status(StatusCode::FORBIDDEN));
+        assert!(!is_retryable_status(StatusCode::UNAUTHORIZED));
+        assert!(!is_retryable_status(StatusCode::NOT_FOUND));
         assert!(!is_retryable_status(
             StatusCode::NON_AUTHORITATIVE_INFORMATION
         ));
-        assert!(!is_retryable_status(StatusCode::TOO_MANY_REQUESTS));
     }
 
     #[test]

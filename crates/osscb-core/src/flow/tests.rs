@@ -748,3 +748,23 @@ fn a_multipart_upload_signs_its_later_calls_at_the_corrected_time() {
     assert_eq!(unsigned(&complete).method, Method::POST);
     assert_eq!(signed_date(complete, now()), at_server, "completion too");
 }
+
+/// 408 and 429 come before OSS stores anything: even a write with a
+/// callback is sent again as it was, without a HeadObject first.
+#[test]
+fn throttled_and_timed_out_writes_are_sent_again_even_with_a_callback() {
+    for (status, code) in [(429, "TooManyRequests"), (408, "RequestTimeout")] {
+        let mut call = put(true);
+        let first = send(&mut call, now());
+        call.on_answer(first.id, error(status, code));
+        let second = send(&mut call, now() + Duration::from_secs(10));
+        assert_eq!(
+            unsigned(&second).method,
+            Method::PUT,
+            "{status}: not a HEAD"
+        );
+        assert!(!forbids_overwrite(&second), "{status}");
+        call.on_answer(second.id, response(200, &[], b"{\"ok\":true}"));
+        assert!(done(&mut call).is_ok(), "{status}");
+    }
+}
