@@ -116,43 +116,13 @@ pub(crate) fn apply_callback<B>(
     Ok(())
 }
 
-/// The content type for a file name, from its extension (what OSS and the
-/// official SDKs would pick); `application/octet-stream` when unknown.
+/// The content type for a file name, from its extension, as `mime_guess`'s
+/// table (the Apache and nginx lists) has it; `application/octet-stream` when
+/// unknown — what OSS stores when a PutObject names no type.
 pub fn guess_content_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" => "text/plain",
-        "html" | "htm" => "text/html",
-        "css" => "text/css",
-        "csv" => "text/csv",
-        "js" | "mjs" => "application/javascript",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "wasm" => "application/wasm",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "bmp" => "image/bmp",
-        "avif" => "image/avif",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "ogg" => "audio/ogg",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mov" => "video/quicktime",
-        "apk" => "application/vnd.android.package-archive",
-        _ => "application/octet-stream",
-    }
+    name.rsplit_once('.')
+        .and_then(|(_, ext)| mime_guess::from_ext(ext).first_raw())
+        .unwrap_or("application/octet-stream")
 }
 
 /// Every header of `response` checked for success, errors turned into `Error`.
@@ -162,4 +132,25 @@ pub(crate) fn success<B: AsRef<[u8]>>(response: &http::Response<B>) -> Result<()
         response.headers(),
         response.body().as_ref(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_content_type;
+
+    #[test]
+    fn content_types_come_from_the_extension() {
+        for (name, want) in [
+            ("a.txt", "text/plain"),
+            ("dir/photo 1.JPG", "image/jpeg"),
+            ("x.tar.gz", "application/gzip"),
+            ("index.html", "text/html"),
+            ("data.json", "application/json"),
+            ("noext", "application/octet-stream"),
+            ("x.unknown-ext", "application/octet-stream"),
+            ("trailing.", "application/octet-stream"),
+        ] {
+            assert_eq!(guess_content_type(name), want, "{name}");
+        }
+    }
 }

@@ -18,8 +18,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rsa::pkcs8::der::Decode as _;
 use rsa::{BoxedUint, pkcs1, pkcs8};
 
@@ -77,23 +75,13 @@ impl PublicKey {
         if document.len() > MAX_KEY_LEN {
             return Err(bad(&format!("key document over {MAX_KEY_LEN} bytes")));
         }
-        let text = match std::str::from_utf8(document) {
-            Ok(text) if text.trim_start().starts_with("-----BEGIN") => text.trim(),
-            _ => return Self::from_der(document),
-        };
-        let (label, rest) = text
-            .strip_prefix("-----BEGIN ")
-            .and_then(|r| r.split_once("-----"))
-            .ok_or_else(|| bad(&"not PEM"))?;
-        let end = format!("-----END {label}-----");
-        let body = rest
-            .trim()
-            .strip_suffix(end.as_str())
-            .ok_or_else(|| bad(&"PEM without its END line"))?;
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD
-            .decode(b64)
-            .map_err(|_| bad(&"PEM body is not base64"))?;
+        let is_pem = std::str::from_utf8(document)
+            .is_ok_and(|text| text.trim_start().starts_with("-----BEGIN"));
+        if !is_pem {
+            return Self::from_der(document);
+        }
+        let text = std::str::from_utf8(document).unwrap_or_default().trim();
+        let (label, der) = pem_rfc7468::decode_vec(text.as_bytes()).map_err(|e| bad(&e))?;
         match label {
             "PUBLIC KEY" => Self::from_der(&der),
             "RSA PUBLIC KEY" => Self::from_pkcs1_der(&der),

@@ -425,20 +425,10 @@ fn parse_body(
             })
             .collect());
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| VerifyError::BadBody("form body is not UTF-8".to_owned()))?;
-    let decode = |s: &str| {
-        let spaced = s.replace('+', " ");
-        percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
-    };
-    Ok(text
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect())
+    if std::str::from_utf8(body).is_err() {
+        return Err(VerifyError::BadBody("form body is not UTF-8".to_owned()));
+    }
+    Ok(form_urlencoded::parse(body).into_owned().collect())
 }
 
 #[cfg(test)]
