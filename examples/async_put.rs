@@ -5,8 +5,8 @@
 //! ```
 //!
 //! Each file goes to the key of its name, streamed, all at once. Uses the same
-//! variables as `put_object_callback`, and the embedded emulator when
-//! `OSS_ENDPOINT` is unset.
+//! variables as `put_object_callback`, and the embedded emulator when neither
+//! `OSS_ENDPOINT` nor `OSS_REGION` is set.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

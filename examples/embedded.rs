@@ -1,4 +1,5 @@
-//! Where the examples upload to. With `OSS_ENDPOINT` set: that endpoint, with
+//! Where the examples upload to. With `OSS_ENDPOINT` or `OSS_REGION` set: that
+//! endpoint (or the region's public one), with
 //! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` (optional `OSS_SESSION_TOKEN`),
 //! `OSS_BUCKET` (default `examplebucket`) and `OSS_CALLBACK_URL`. Without it:
 //! an embedded emulator (objects kept in a directory under the system temp
@@ -65,17 +66,18 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Setup {
-    /// Reads the environment; with no `OSS_ENDPOINT`, starts the emulator and
+    /// Reads the environment; with neither `OSS_ENDPOINT` nor `OSS_REGION`,
+    /// starts the emulator and
     /// the callback receiver.
     ///
     /// # Errors
-    /// `OSS_CALLBACK_URL` missing while `OSS_ENDPOINT` is set; the emulator or
+    /// `OSS_CALLBACK_URL` missing while real OSS is named; the emulator or
     /// the receiver cannot start.
     pub fn from_env() -> Result<Self, Box<dyn Error>> {
         let bucket = env("OSS_BUCKET").unwrap_or_else(|| "examplebucket".to_owned());
-        if env("OSS_ENDPOINT").is_some() {
+        if env("OSS_ENDPOINT").is_some() || env("OSS_REGION").is_some() {
             let callback_url = env("OSS_CALLBACK_URL").ok_or(
-                "environment variable OSS_CALLBACK_URL is not set (needed with OSS_ENDPOINT)",
+                "environment variable OSS_CALLBACK_URL is not set (needed with OSS_ENDPOINT or OSS_REGION)",
             )?;
             return Ok(Self {
                 bucket,
@@ -92,7 +94,7 @@ impl Setup {
         let verifier = Verifier::new().trust_key_url_prefix(format!("{endpoint}/"));
         let (addr, stop) = start_receiver(verifier)?;
         eprintln!(
-            "OSS_ENDPOINT is not set: using an embedded emulator at {endpoint} and a callback receiver at http://{addr}/"
+            "neither OSS_ENDPOINT nor OSS_REGION is set: using an embedded emulator at {endpoint} and a callback receiver at http://{addr}/"
         );
         Ok(Self {
             bucket,

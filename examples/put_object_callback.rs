@@ -6,10 +6,11 @@
 //! cargo run --example put_object_callback
 //! ```
 //!
-//! Without `OSS_ENDPOINT` it runs against an embedded emulator and a local
-//! callback receiver that verifies OSS's signature; with `OSS_ENDPOINT`,
-//! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_BUCKET` and
-//! `OSS_CALLBACK_URL` it talks to that endpoint. Prints the callback server's
+//! Without `OSS_ENDPOINT` or `OSS_REGION` it runs against an embedded emulator
+//! and a local callback receiver that verifies OSS's signature; with
+//! `OSS_ENDPOINT` or `OSS_REGION` (a region alone names OSS's public
+//! endpoint), `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_BUCKET` and
+//! `OSS_CALLBACK_URL` it talks to real OSS. Prints the callback server's
 //! answer, then `Object uploaded with callback successfully.`; exits 2 when OSS
 //! stored the object but the callback failed (HTTP 203), 3 when OSS stored
 //! the object and ran the callback but its answer was lost in transit, 4 when

@@ -11,7 +11,7 @@
 //! else `~/.cache`) — never under a guessable name in the shared temp
 //! directory — created for the owner only; a directory other users can enter
 //! is refused. Uses the same variables as `put_object_callback`, and the
-//! embedded emulator when `OSS_ENDPOINT` is unset.
+//! embedded emulator when neither `OSS_ENDPOINT` nor `OSS_REGION` is set.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

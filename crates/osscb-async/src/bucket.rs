@@ -44,7 +44,7 @@ impl Bucket {
     /// the application server's answer is in the output.
     ///
     /// # Errors
-    /// [`Error::callback_failed`] on 203 (the object was stored), a CRC-64
+    /// [`osscb_core::Error::callback_failed`] on 203 (the object was stored), a CRC-64
     /// mismatch, [`osscb_core::Error::AnswerLost`] or
     /// [`osscb_core::Error::OutcomeUnknown`] when a callback write's answer
     /// was lost, OSS and transport errors.

@@ -86,9 +86,9 @@ impl Client {
         Ok(Client(Arc::new((agent, config, credentials, retry))))
     }
 
-    /// A client from `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`,
-    /// `OSS_ACCESS_KEY_SECRET`, for STS credentials `OSS_SESSION_TOKEN`, and
-    /// `OSS_REGION` (which selects Signature V4).
+    /// A client from the official SDKs' variables (see
+    /// [`ClientOptions::from_vars`]): `OSS_ENDPOINT` and/or `OSS_REGION`,
+    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`.
     ///
     /// # Errors
     /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.

@@ -24,7 +24,7 @@
 //! ```
 //!
 //! A 203 answer (object stored, callback failed) is
-//! [`Error::callback_failed`]. Results and errors are the core's: one
+//! [`osscb_core::Error::callback_failed`]. Results and errors are the core's: one
 //! [`Error`] for the whole toolkit.
 
 mod bucket;

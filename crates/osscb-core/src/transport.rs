@@ -48,6 +48,8 @@ pub struct ClientOptions {
     pub(crate) style: Option<AddressingStyle>,
     /// A region: requests are then signed with Signature V4.
     pub(crate) region: Option<String>,
+    /// Whether an endpoint derived from the region is OSS's internal one.
+    pub(crate) internal: bool,
 }
 
 impl Default for ClientOptions {
@@ -61,25 +63,37 @@ impl Default for ClientOptions {
             user_agent: None,
             style: None,
             region: None,
+            internal: false,
         }
     }
 }
 
 impl ClientOptions {
-    /// The endpoint, addressing style and signature version to use.
+    /// The endpoint, addressing style and signature version to use. Without
+    /// an endpoint, a region names OSS's public one,
+    /// `oss-<region>.aliyuncs.com` (or `oss-<region>-internal.aliyuncs.com`
+    /// when asked), as Go SDK v2 derives it (`config.go`, `WithRegion`).
     ///
     /// # Errors
     /// A missing or invalid endpoint or region.
     pub fn config(&self) -> Result<Config, Error> {
-        let endpoint = self
-            .endpoint
-            .as_deref()
-            .ok_or_else(|| Error::InvalidArgument("no endpoint given".to_owned()))?;
-        let mut endpoint = Endpoint::parse(endpoint)?;
-        if let Some(style) = self.style {
-            endpoint = endpoint.with_style(style);
-        }
         let region = self.region.clone().map(Region::new).transpose()?;
+        let endpoint = match (&self.endpoint, &region) {
+            (Some(endpoint), _) => Endpoint::parse(endpoint)?,
+            (None, Some(region)) => {
+                let internal = if self.internal { "-internal" } else { "" };
+                Endpoint::parse(&format!("oss-{region}{internal}.aliyuncs.com"))?
+            }
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "no endpoint or region given".to_owned(),
+                ));
+            }
+        };
+        let endpoint = match self.style {
+            Some(style) => endpoint.with_style(style),
+            None => endpoint,
+        };
         Ok(Config::for_region(endpoint, region))
     }
 
@@ -96,16 +110,22 @@ impl ClientOptions {
 
 impl ClientOptions {
     /// Settings from the official SDKs' variables, looked up by `var`:
-    /// `OSS_ENDPOINT`, `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optional
-    /// `OSS_SESSION_TOKEN` (STS) and `OSS_REGION` (Signature V4). Empty
+    /// `OSS_ENDPOINT` and/or `OSS_REGION` (a region alone names OSS's public
+    /// endpoint; a region signs with Signature V4), `OSS_ACCESS_KEY_ID`,
+    /// `OSS_ACCESS_KEY_SECRET` and optional `OSS_SESSION_TOKEN` (STS). Empty
     /// values count as unset.
     ///
     /// # Errors
-    /// [`Error::MissingEnv`] naming the first required variable that is missing.
+    /// [`Error::MissingEnv`] naming the first required variable that is missing
+    /// (`OSS_ENDPOINT` when neither it nor `OSS_REGION` is set).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let get = |name| var(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(Error::MissingEnv(name));
-        let endpoint = required("OSS_ENDPOINT")?;
+        let region = get("OSS_REGION");
+        let endpoint = match &region {
+            Some(_) => get("OSS_ENDPOINT"),
+            None => Some(required("OSS_ENDPOINT")?),
+        };
         let mut credentials = Credentials::new(
             required("OSS_ACCESS_KEY_ID")?,
             required("OSS_ACCESS_KEY_SECRET")?,
@@ -113,8 +133,9 @@ impl ClientOptions {
         if let Some(token) = get("OSS_SESSION_TOKEN") {
             credentials = credentials.with_security_token(token);
         }
-        let mut options = Self::default().endpoint(endpoint).credentials(credentials);
-        options.region = get("OSS_REGION");
+        let mut options = Self::default().credentials(credentials);
+        options.endpoint = endpoint;
+        options.region = region;
         Ok(options)
     }
 
@@ -176,6 +197,15 @@ impl ClientOptions {
         self.region = Some(region.into());
         self
     }
+
+    /// Whether an endpoint derived from the region (no endpoint given) is
+    /// OSS's internal one, reachable from the region's own network (default
+    /// `false`).
+    #[must_use]
+    pub fn internal_endpoint(mut self, internal: bool) -> Self {
+        self.internal = internal;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +247,33 @@ mod tests {
             "{missing:?}"
         );
         assert!(ClientOptions::default().config().is_err(), "no endpoint");
+        let regional = ClientOptions::from_vars(env(&[
+            ("OSS_REGION", "cn-hangzhou"),
+            ("OSS_ACCESS_KEY_ID", "id"),
+            ("OSS_ACCESS_KEY_SECRET", "secret"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let hangzhou = |host: &str| {
+            let endpoint = Endpoint::parse(host).unwrap_or_else(|e| panic!("{e}"));
+            let region = Region::new("cn-hangzhou").unwrap_or_else(|e| panic!("{e}"));
+            Config::v4(endpoint, region)
+        };
+        assert_eq!(
+            regional.config().unwrap_or_else(|e| panic!("{e}")),
+            hangzhou("oss-cn-hangzhou.aliyuncs.com")
+        );
+        assert_eq!(
+            regional
+                .internal_endpoint(true)
+                .config()
+                .unwrap_or_else(|e| panic!("{e}")),
+            hangzhou("oss-cn-hangzhou-internal.aliyuncs.com")
+        );
+        let neither = ClientOptions::from_vars(env(&[("OSS_ACCESS_KEY_ID", "id")]));
+        assert!(
+            matches!(neither, Err(Error::MissingEnv("OSS_ENDPOINT"))),
+            "{neither:?}"
+        );
         let no_creds = ClientOptions::default().endpoint("e.com");
         assert!(no_creds.credentials_provider().is_err());
         let text = format!(

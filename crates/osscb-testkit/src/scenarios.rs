@@ -853,7 +853,12 @@ pub fn presigned_put_with_callback_runs_through_the_transport<T: Transport>() {
 /// `from_env` names the first missing variable.
 pub fn from_env_names_the_missing_variable<T: Transport>() {
     // Only this test touches these variables in this process.
-    for name in ["OSS_ENDPOINT", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"] {
+    for name in [
+        "OSS_ENDPOINT",
+        "OSS_REGION",
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+    ] {
         if std::env::var_os(name).is_some() {
             return; // a real configuration is present; leave it alone
         }
