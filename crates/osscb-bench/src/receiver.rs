@@ -32,10 +32,7 @@ impl Receiver {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (verifier, v, r) = (verifier.clone(), Arc::clone(&v), Arc::clone(&r));
-                std::thread::spawn(move || {
-                    let counter = if handle(stream, &verifier) { v } else { r };
-                    counter.fetch_add(1, Ordering::SeqCst);
-                });
+                std::thread::spawn(move || handle(stream, &verifier, [&v, &r]));
             }
         });
         Ok(Self {
@@ -64,15 +61,18 @@ impl Receiver {
     }
 }
 
-/// Reads one request, verifies it and answers; whether it verified.
-fn handle(stream: TcpStream, verifier: &Verifier) -> bool {
+/// Reads one request, verifies it, counts it (`[verified, rejected]`) and
+/// then answers: counted before OSS (and so the uploader) hears the answer.
+fn handle(stream: TcpStream, verifier: &Verifier, [verified, rejected]: [&AtomicUsize; 2]) {
     let Ok(read_half) = stream.try_clone() else {
-        return false;
+        rejected.fetch_add(1, Ordering::SeqCst);
+        return;
     };
     let mut reader = BufReader::new(read_half);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
-        return false;
+        rejected.fetch_add(1, Ordering::SeqCst);
+        return;
     }
     let mut words = line.split_whitespace();
     let (method, target) = (words.next().unwrap_or("GET"), words.next().unwrap_or("/"));
@@ -96,8 +96,10 @@ fn handle(stream: TcpStream, verifier: &Verifier) -> bool {
             .body(body)
             .is_ok_and(|request| osscb_blocking::verify_callback(verifier, &request).is_ok());
     let (status, answer) = if ok {
+        verified.fetch_add(1, Ordering::SeqCst);
         (200, "{\"Status\":\"OK\"}")
     } else {
+        rejected.fetch_add(1, Ordering::SeqCst);
         (400, "{\"Status\":\"Rejected\"}")
     };
     let mut stream = stream;
@@ -107,5 +109,4 @@ fn handle(stream: TcpStream, verifier: &Verifier) -> bool {
          connection: close\r\n\r\n{answer}",
         answer.len()
     );
-    ok
 }

@@ -125,11 +125,11 @@ pub(crate) fn rows(runs: &[Run], scale: Scale) -> Result<Vec<Row>> {
                     osscb <= 2.0 * floor,
                 ),
                 check(
-                    format!("{:.1}× faster than reqsign", reqsign / osscb),
+                    format!("{:.1}× reqsign's speed", reqsign / osscb),
                     reqsign >= 3.0 * osscb,
                 ),
                 check(
-                    format!("{:.0}× faster than oss2", oss2 / osscb),
+                    format!("{:.0}× oss2's speed", oss2 / osscb),
                     oss2 >= 25.0 * osscb,
                 ),
             ],
@@ -386,12 +386,13 @@ pub(crate) fn svg(runs: &[Run]) -> Result<String> {
         .collect::<Result<_>>()?;
     let curl = median(runs, "multipart", "curl", Some(TABLE_PARALLELISM), "mb_s")?;
     let oss2 = median(runs, "multipart", "oss2", Some(TABLE_PARALLELISM), "mb_s")?;
-    let top = series
+    let highest = series
         .iter()
         .flat_map(|(_, _, rates)| rates.iter().copied())
         .chain([curl, oss2])
-        .fold(1.0, f64::max)
-        * 1.15;
+        .fold(1.0, f64::max);
+    let step = nice_step(highest * 1.1 / 4.0);
+    let top = step * 4.0;
     let x = |i: usize| LEFT + (W - LEFT - RIGHT) * i as f64 / (PARALLELISMS.len() - 1) as f64;
     let y = |rate: f64| TOP + (H - TOP - BOTTOM) * (1.0 - rate / top);
     let mut out = format!(
@@ -505,6 +506,16 @@ pub(crate) fn svg(runs: &[Run]) -> Result<String> {
     Ok(out)
 }
 
+/// The smallest of 1, 2, 5 × 10^k at least `raw`: a round axis step.
+fn nice_step(raw: f64) -> f64 {
+    let magnitude = 10f64.powf(raw.max(1e-9).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&step| step >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
 /// `readme` with the text between [`START`] and [`END`] replaced by `section`.
 pub(crate) fn splice(readme: &str, section: &str) -> Result<String> {
     let start = readme
@@ -540,6 +551,14 @@ mod tests {
             spliced
         );
         assert!(splice("# T\n", "x").is_err());
+    }
+
+    #[test]
+    fn axis_steps_are_round() {
+        assert_eq!(nice_step(32.3), 50.0);
+        assert_eq!(nice_step(120.0), 200.0);
+        assert_eq!(nice_step(0.4), 0.5);
+        assert_eq!(nice_step(100.0), 100.0);
     }
 
     #[test]
