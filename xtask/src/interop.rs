@@ -142,7 +142,7 @@ pub(crate) struct Emulator {
     /// `http://127.0.0.1:PORT`
     pub(crate) endpoint: String,
     /// The URL the emulator serves its callback public key at.
-    pub(crate) public_key_url: String,
+    public_key_url: String,
 }
 
 impl Emulator {
