@@ -553,6 +553,100 @@ mod tests {
         assert!(splice("# T\n", "x").is_err());
     }
 
+    fn run(text: &str) -> Run {
+        flat::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// One run of every figure and subject, as the bench tags them.
+    fn every_figure() -> Vec<Run> {
+        let mut runs = vec![
+            run(
+                r#"{"figure":"sign","subject":"osscb","sign_v1_osscb_ns":2000,"sign_v1_floor_ns":1000,"sign_v1_reqsign_ns":6000,
+                "sign_v4_osscb_ns":3000,"sign_v4_floor_ns":1000,"sign_v4_reqsign_ns":9000,
+                "presign_v1_osscb_ns":1000,"presign_v1_floor_ns":1000,"presign_v1_reqsign_ns":3000,
+                "presign_v4_osscb_ns":1000,"presign_v4_floor_ns":1000,"presign_v4_reqsign_ns":3000}"#,
+            ),
+            run(
+                r#"{"figure":"sign","subject":"oss2","sign_v1_ns":50000,"sign_v4_ns":75000,"presign_v1_ns":25000,"presign_v4_ns":25000}"#,
+            ),
+            run(
+                r#"{"figure":"crc","subject":"osscb","bytes":8388608,"osscb_gb_s":5,"memcpy_gb_s":4}"#,
+            ),
+            run(r#"{"figure":"crc","subject":"oss2","crcmod_gb_s":0.2,"crcmod_extension":true}"#),
+            run(
+                r#"{"figure":"load","subject":"async","with_callback_ops_s":600,"without_callback_ops_s":1000,"callbacks_verified":100,"callbacks_expected":100}"#,
+            ),
+        ];
+        for (figure, subject, mb_s) in [
+            ("put", "blocking", 100),
+            ("put", "async", 80),
+            ("put", "curl", 100),
+            ("put", "oss2", 50),
+            ("multipart", "oss2", 50),
+            ("multipart", "curl", 100),
+        ] {
+            runs.push(run(&format!(
+                r#"{{"figure":"{figure}","subject":"{subject}","parallelism":4,"mb_s":{mb_s},"client_rss_kib":8192}}"#
+            )));
+        }
+        for p in PARALLELISMS {
+            for subject in ["blocking", "async"] {
+                runs.push(run(&format!(
+                    r#"{{"figure":"multipart","subject":"{subject}","parallelism":{p},"mb_s":{},"client_rss_kib":10240,"callback_verified":true}}"#,
+                    100 + p
+                )));
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn every_figure_makes_a_row_with_its_verdicts() {
+        let runs = every_figure();
+        let rows = rows(&runs, super::super::QUICK).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 10);
+        assert_eq!(
+            rows[0].result(),
+            "met: 2.00× the floor; met: 3.0× reqsign's speed; met: 25× oss2's speed"
+        );
+        assert_eq!(
+            rows[1].result(),
+            "**missed**: 3.00× the floor; met: 3.0× reqsign's speed; met: 25× oss2's speed"
+        );
+        assert_eq!(rows[4].result(), "met: 25× crcmod; met: 1.25× memcpy");
+        assert_eq!(rows[6].result(), "**missed**: 0.80× curl; met: RSS 8.0 MiB");
+        assert_eq!(
+            rows[7].result(),
+            "met: 2.1× oss2; met: 1.04× curl; met: RSS 10.0 MiB; met: every callback verified"
+        );
+        assert_eq!(
+            rows[9].result(),
+            "met: 100 of 100 callbacks verified; met: 0.60× the no-callback rate"
+        );
+        let table = markdown(&rows, &runs, super::super::QUICK);
+        assert!(
+            table.contains("8 of 10 figures meet every target."),
+            "{table}"
+        );
+        assert!(
+            table.contains("blocking 1: 101, 2: 102, 4: 104, 8: 108;"),
+            "{table}"
+        );
+        let chart = svg(&runs).unwrap_or_else(|e| panic!("{e}"));
+        assert!(chart.starts_with("<svg ") && chart.ends_with("</svg>\n"));
+        assert_eq!(chart.matches("<polyline ").count(), 2);
+    }
+
+    #[test]
+    fn a_missing_figure_fails_the_bench() {
+        let runs: Vec<Run> = every_figure()
+            .into_iter()
+            .filter(|run| flat::text(run, "figure").is_ok_and(|f| f != "load"))
+            .collect();
+        let error = rows(&runs, super::super::QUICK).expect_err("no load figure");
+        assert!(error.contains("no load/async run"), "{error}");
+    }
+
     #[test]
     fn axis_steps_are_round() {
         assert_eq!(nice_step(32.3), 50.0);
