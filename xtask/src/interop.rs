@@ -128,19 +128,19 @@ pub(crate) fn venv(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-fn exe(name: &str) -> String {
+pub(crate) fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 
 /// A running emulator, killed when dropped.
-struct Emulator {
-    child: Child,
+pub(crate) struct Emulator {
+    pub(crate) child: Child,
     /// `http://127.0.0.1:PORT`
-    endpoint: String,
+    pub(crate) endpoint: String,
     /// The URL the emulator serves its callback public key at.
     public_key_url: String,
 }
@@ -148,7 +148,7 @@ struct Emulator {
 impl Emulator {
     /// Starts the emulator on an ephemeral port and reads its address line:
     /// the first URL in it is the endpoint, a later one the public-key URL.
-    fn start(binary: &Path, token: Option<&str>, log: &Path) -> Result<Self> {
+    pub(crate) fn start(binary: &Path, token: Option<&str>, log: &Path) -> Result<Self> {
         let stderr =
             fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let mut command = Command::new(binary);

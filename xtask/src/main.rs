@@ -30,9 +30,12 @@ fn main() -> ExitCode {
                 "  setup    installs what the suite needs (Debian packages, cargo-deny, cargo-fuzz, the Python venv)"
             );
             eprintln!(
-                "  test     setup, then fmt, clippy, tests (doc tests too), a fuzz smoke run, cargo-deny, tidy rules, interop with oss2"
+                "  test     setup, then fmt, clippy, tests (doc tests too), a fuzz smoke run, cargo-deny, tidy rules, interop with oss2, bench --quick"
             );
-            eprintln!("  bench    benchmarks, reported as ratios against a baseline run alongside");
+            eprintln!(
+                "  bench    every performance figure beside its baselines (curl, oss2, reqsign, the floor); \
+                 --quick: a reduced run; --readme: writes the README's Performance section"
+            );
             eprintln!(
                 "  interop  the official Python SDK (oss2) against the emulator, and signature differential"
             );
@@ -104,6 +107,8 @@ fn test() -> Result {
     deny(&cargo)?;
     tidy::run()?;
     interop::run()?;
+    // Checks that every figure is produced (its numbers are never asserted).
+    bench::run(&["--quick".to_owned()])?;
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

@@ -65,6 +65,13 @@ const PACKAGES: &[(&str, Package)] = &[
         },
     ),
     (
+        "python3-dev",
+        Package {
+            name: "python3-dev",
+            why: "the bench's oss2 baseline needs crcmod's C extension, which pip builds against Python's headers",
+        },
+    ),
+    (
         "c++",
         Package {
             name: "g++",
@@ -185,7 +192,8 @@ pub(crate) fn plan(machine: &Machine) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// Probes the machine, runs the plan, then makes the interop virtualenv.
+/// Probes the machine, runs the plan, then makes the interop virtualenv
+/// (with crcmod's C extension, which oss2 uses for CRC-64 when it is built).
 pub(crate) fn run() -> Result {
     let machine = probe();
     let steps = plan(&machine)?;
@@ -220,7 +228,49 @@ pub(crate) fn run() -> Result {
             missing.join(", ")
         ));
     }
-    crate::interop::venv(&root()).map(drop)
+    let python = crate::interop::venv(&root())?;
+    crcmod_extension(&python.to_string_lossy())
+}
+
+/// Whether the venv's crcmod runs its C extension (`_usingExtension`).
+const CRCMOD_EXTENSION: &str =
+    "import sys, crcmod.crcmod; sys.exit(0 if sys.modules['crcmod.crcmod']._usingExtension else 1)";
+
+/// Rebuilds crcmod when the venv's copy lacks its C extension (installed
+/// before gcc and python3-dev were there); the bench reports it either way.
+fn crcmod_extension(python: &str) -> Result {
+    if answers(python, &["-c", CRCMOD_EXTENSION]) {
+        return Ok(());
+    }
+    let requirements = root().join("interop").join("requirements.txt");
+    let pinned = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?
+        .lines()
+        .find(|line| line.starts_with("crcmod=="))
+        .map_or_else(|| "crcmod".to_owned(), str::to_owned);
+    eprintln!("setup: rebuilding {pinned} with its C extension (oss2's CRC-64 in the bench)");
+    crate::run(
+        python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--force-reinstall",
+            "--no-deps",
+            "--no-cache-dir",
+            "--no-binary",
+            "crcmod",
+            &pinned,
+        ],
+    )?;
+    if !answers(python, &["-c", CRCMOD_EXTENSION]) {
+        eprintln!(
+            "setup: warning: crcmod still runs without its C extension; the bench's table says so"
+        );
+    }
+    Ok(())
 }
 
 fn probe() -> Machine {
@@ -239,6 +289,7 @@ fn probe() -> Machine {
             }
             "python3-venv" => !answers(&python(), &["-c", "import venv, ensurepip"]),
             "python3" => !answers(&python(), &["--version"]),
+            "python3-dev" => !answers(&python(), &["-c", PYTHON_HEADERS]),
             "cc" => !answers("cc", &["--version"]),
             "c++" => !answers("c++", &["--version"]),
             "openssl" => !answers("openssl", &["version"]),
@@ -255,6 +306,10 @@ fn probe() -> Machine {
         missing,
     }
 }
+
+/// Exits 0 when Python's C headers (`Python.h`) are installed.
+const PYTHON_HEADERS: &str = "import os, sys, sysconfig; \
+    sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))";
 
 fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
@@ -347,6 +402,29 @@ mod tests {
         assert_eq!(
             commands(&steps)[1..],
             ["apt-get install -y -qq --no-install-recommends python3-venv gcc"]
+        );
+    }
+
+    #[test]
+    fn missing_python_headers_map_to_python3_dev_for_crcmod() {
+        let machine = Machine {
+            missing: vec!["curl", "python3-dev"],
+            ..complete()
+        };
+        let steps = plan(&machine).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            commands(&steps)[1..],
+            ["apt-get install -y -qq --no-install-recommends curl python3-dev"]
+        );
+        assert!(
+            steps[1]
+                .say
+                .contains("curl: the benches compare uploads with curl")
+        );
+        assert!(
+            steps[1]
+                .say
+                .contains("python3-dev: the bench's oss2 baseline needs crcmod's C extension")
         );
     }
 
