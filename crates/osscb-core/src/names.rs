@@ -1,6 +1,7 @@
 //! Validated bucket names and object keys, and the endpoint that turns them into URLs.
 
 use std::fmt;
+use std::sync::Arc;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -27,7 +28,7 @@ pub(crate) fn encode_query_component(s: &str) -> String {
 /// A validated OSS bucket name: 3–63 characters, lowercase letters, digits and
 /// hyphens, neither starting nor ending with a hyphen.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bucket(String);
+pub struct Bucket(Arc<str>);
 
 impl Bucket {
     /// Validates `name` as a bucket name.
@@ -50,7 +51,7 @@ impl Bucket {
         };
         match reason {
             Some(reason) => Err(Error::InvalidBucket { name, reason }),
-            None => Ok(Self(name)),
+            None => Ok(Self(name.into())),
         }
     }
 
@@ -62,7 +63,7 @@ impl Bucket {
 
 /// A validated object key: 1–1023 bytes of UTF-8, not starting with `/` or `\`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectKey(String);
+pub struct ObjectKey(Arc<str>);
 
 impl ObjectKey {
     /// Validates `key` as an object key.
@@ -82,7 +83,7 @@ impl ObjectKey {
         };
         match reason {
             Some(reason) => Err(Error::InvalidKey { key, reason }),
-            None => Ok(Self(key)),
+            None => Ok(Self(key.into())),
         }
     }
 
@@ -98,7 +99,7 @@ impl ObjectKey {
 
     /// Whether the whole key is one dot segment (`.` or `..`).
     fn is_dot_segment(&self) -> bool {
-        self.0 == "." || self.0 == ".."
+        matches!(&*self.0, "." | "..")
     }
 
     /// The key as it travels in a URL path. OSS keys are literal: `a/../b`,

@@ -164,7 +164,9 @@ impl<B> OssRequest<B> {
             bucket: Some(bucket),
             key,
             query: Vec::new(),
-            headers: HeaderMap::new(),
+            // Room for the usual headers and those signing adds, so the map
+            // is allocated once.
+            headers: HeaderMap::with_capacity(16),
             body,
         }
     }
