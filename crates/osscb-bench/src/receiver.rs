@@ -3,7 +3,7 @@
 //! signature, with the key fetched from the emulator) and counts it, then
 //! answers 200 with a JSON body.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,18 +61,44 @@ impl Receiver {
     }
 }
 
-/// Reads one request, verifies it, counts it (`[verified, rejected]`) and
-/// then answers: counted before OSS (and so the uploader) hears the answer.
-fn handle(stream: TcpStream, verifier: &Verifier, [verified, rejected]: [&AtomicUsize; 2]) {
+/// Serves one connection: each request is read, verified, counted
+/// (`[verified, rejected]`) and then answered, so it is counted before OSS
+/// (and so the uploader) hears the answer. Connections are kept alive, as
+/// an application server keeps them for OSS.
+fn handle(stream: TcpStream, verifier: &Verifier, counts: [&AtomicUsize; 2]) {
     let Ok(read_half) = stream.try_clone() else {
-        rejected.fetch_add(1, Ordering::SeqCst);
+        counts[1].fetch_add(1, Ordering::SeqCst);
         return;
     };
     let mut reader = BufReader::new(read_half);
+    let mut stream = stream;
+    while let Some(request) = read_request(&mut reader) {
+        let ok = request.is_some_and(|r| osscb_blocking::verify_callback(verifier, &r).is_ok());
+        let (status, answer) = if ok {
+            counts[0].fetch_add(1, Ordering::SeqCst);
+            (200, "{\"Status\":\"OK\"}")
+        } else {
+            counts[1].fetch_add(1, Ordering::SeqCst);
+            (400, "{\"Status\":\"Rejected\"}")
+        };
+        let written = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if written.is_err() || !ok {
+            return;
+        }
+    }
+}
+
+/// The next request on the connection: `None` at its end, `Some(None)` for
+/// one that cannot be read whole (at most 1 MiB of body).
+fn read_request(reader: &mut impl BufRead) -> Option<Option<http::Request<Vec<u8>>>> {
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        rejected.fetch_add(1, Ordering::SeqCst);
-        return;
+    match reader.read_line(&mut line) {
+        Ok(0) | Err(_) => return None,
+        Ok(_) => {}
     }
     let mut words = line.split_whitespace();
     let (method, target) = (words.next().unwrap_or("GET"), words.next().unwrap_or("/"));
@@ -90,23 +116,12 @@ fn handle(stream: TcpStream, verifier: &Verifier, [verified, rejected]: [&Atomic
             builder = builder.header(name.trim(), value.trim());
         }
     }
-    let mut body = vec![0; len.min(1 << 20)];
-    let ok = reader.read_exact(&mut body).is_ok()
-        && builder
-            .body(body)
-            .is_ok_and(|request| osscb_blocking::verify_callback(verifier, &request).is_ok());
-    let (status, answer) = if ok {
-        verified.fetch_add(1, Ordering::SeqCst);
-        (200, "{\"Status\":\"OK\"}")
-    } else {
-        rejected.fetch_add(1, Ordering::SeqCst);
-        (400, "{\"Status\":\"Rejected\"}")
-    };
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-         connection: close\r\n\r\n{answer}",
-        answer.len()
-    );
+    if len > 1 << 20 {
+        return Some(None);
+    }
+    let mut body = vec![0; len];
+    if reader.read_exact(&mut body).is_err() {
+        return Some(None);
+    }
+    Some(builder.body(body).ok())
 }
