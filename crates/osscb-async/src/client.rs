@@ -74,6 +74,19 @@ impl Client {
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .map_err(transport_error)?;
+        Self::with_http_client(options, http)
+    }
+
+    /// A client that sends through your `reqwest::Client`: its proxy, TLS
+    /// roots, HTTP/2, timeouts and connection pool (`options`' timeouts and
+    /// user agent are then the client's business). Error statuses are always
+    /// answers in reqwest; give it no redirect policy
+    /// (`redirect::Policy::none()`), as [`Client::new`] does, so that a
+    /// signed request is never sent on elsewhere.
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub fn with_http_client(options: ClientOptions, http: reqwest::Client) -> Result<Self> {
         let (config, credentials) = (options.config()?, options.credentials_provider()?);
         let retry = options.retry;
         Ok(Client(Arc::new((http, config, credentials, retry))))

@@ -37,6 +37,8 @@ pub use osscb_core;
 pub use osscb_core::Error;
 pub use osscb_core::transport::ClientOptions;
 pub use osscb_core::upload::UploadOptions;
+/// The HTTP client this transport runs on, for [`Client::with_http_client`].
+pub use reqwest;
 
 pub use bucket::Bucket;
 pub use client::Client;

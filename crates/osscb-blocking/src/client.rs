@@ -72,18 +72,42 @@ impl Client {
     /// A missing or invalid endpoint, region or credentials.
     pub fn new(options: ClientOptions) -> Result<Self> {
         let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.io_timeout))
             .timeout_per_write(Some(options.io_timeout))
-            .timeout_global(options.retry.total_timeout)
             .user_agent(options.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))
             .build()
             .new_agent();
+        Self::with_agent(options, agent)
+    }
+
+    /// A client that sends through your `agent`: its proxy, TLS roots,
+    /// timeouts and connection pool (`options`' timeouts and user agent are
+    /// then the agent's business). On each request osscb sets what its
+    /// protocol needs: error statuses are answers, redirects are not
+    /// followed, and the retry policy's total timeout bounds the exchange.
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub fn with_agent(options: ClientOptions, agent: ureq::Agent) -> Result<Self> {
         let (config, credentials) = (options.config()?, options.credentials_provider()?);
         let retry = options.retry;
         Ok(Client(Arc::new((agent, config, credentials, retry))))
+    }
+
+    /// Runs `request` on the agent with osscb's per-request settings.
+    fn run_http<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let agent = &self.0.0;
+        let request = agent
+            .configure_request(request)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(self.0.3.total_timeout)
+            .build();
+        agent.run(request)
     }
 
     /// A client from the official SDKs' variables (see
@@ -212,11 +236,10 @@ impl Client {
         let head = parts.method == Method::HEAD;
         let mut reader = CrcReader(reader, Crc64::new());
         let outcome = if len == 0 {
-            let request = http::Request::from_parts(parts, SendBody::none());
-            self.0.0.run(request)
+            self.run_http(http::Request::from_parts(parts, SendBody::none()))
         } else {
-            let request = http::Request::from_parts(parts, SendBody::from_reader(&mut reader));
-            self.0.0.run(request)
+            let body = SendBody::from_reader(&mut reader);
+            self.run_http(http::Request::from_parts(parts, body))
         };
         let crc = reader.1;
         let (parts, body) = match outcome {

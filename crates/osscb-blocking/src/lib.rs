@@ -35,6 +35,8 @@ pub use osscb_core;
 pub use osscb_core::Error;
 pub use osscb_core::transport::ClientOptions;
 pub use osscb_core::upload::UploadOptions;
+/// The HTTP client this transport runs on, for [`Client::with_agent`].
+pub use ureq;
 
 pub use bucket::Bucket;
 pub use client::Client;

@@ -1,10 +1,10 @@
 //! Validated bucket names and object keys, and the endpoint that turns them into URLs.
 
 use std::fmt;
-use std::sync::Arc;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
