@@ -8,7 +8,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
@@ -203,6 +203,16 @@ impl Client {
     /// Sends one request with its body, reads the answer (capped), and
     /// states what happened.
     async fn execute(&self, send: Send, job: Job<'_>) -> Answer<Error> {
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!("osscb.send", attempt = send.attempt());
+        let started = Instant::now();
+        let answer = self.exchange(send, job).instrument(span.clone()).await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.in_scope(|| tracing::debug!(elapsed_ms, "osscb: exchange over"));
+        answer
+    }
+
+    async fn exchange(&self, send: Send, job: Job<'_>) -> Answer<Error> {
         let crc: Shared = Arc::default();
         let failed = |fact, error: Error, crc: &Mutex<Crc64>| Answer::Failed {
             fact,
@@ -230,6 +240,8 @@ impl Client {
             Err(Err(e)) => return failed(Fact::Local, e, &crc),
         };
         let head = parts.method == Method::HEAD;
+        let (method, path) = (&parts.method, parts.uri.path());
+        tracing::debug!(%method, path, "osscb: sending");
         let uri = parts.uri.clone();
         let request = match reqwest::Request::try_from(http::Request::from_parts(parts, body)) {
             Ok(request) if request.url().path() == uri.path() => request,

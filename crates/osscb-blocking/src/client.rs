@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use osscb_core::crc64::Crc64;
 use osscb_core::flow::{Answer, Body, Call, Fact, Flow, Send, Step};
@@ -212,6 +212,16 @@ impl Client {
     /// Sends one request with its body, reads the answer (capped), and
     /// states what happened.
     fn execute(&self, send: Send, job: Job<'_>) -> Answer<Error> {
+        let span = tracing::debug_span!("osscb.send", attempt = send.attempt());
+        let _entered = span.enter();
+        let started = Instant::now();
+        let answer = self.exchange(send, job);
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(elapsed_ms, "osscb: exchange over");
+        answer
+    }
+
+    fn exchange(&self, send: Send, job: Job<'_>) -> Answer<Error> {
         let failed = |fact, error: Error, crc: &Crc64| Answer::Failed {
             fact,
             sent_crc64: crc.value(),
@@ -234,6 +244,8 @@ impl Client {
             },
         };
         let head = parts.method == Method::HEAD;
+        let (method, path) = (&parts.method, parts.uri.path());
+        tracing::debug!(%method, path, "osscb: sending");
         let mut reader = CrcReader(reader, Crc64::new());
         let outcome = if len == 0 {
             self.run_http(http::Request::from_parts(parts, SendBody::none()))

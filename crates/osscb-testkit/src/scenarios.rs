@@ -44,6 +44,7 @@ macro_rules! scenarios {
             a_wrong_crc64_on_complete_alone_is_detected,
             a_presigned_put_checks_the_crc64,
             sts_tokens_are_sent_and_required,
+            traces_name_each_exchange_and_never_a_secret,
             presigned_put_with_callback_runs_through_the_transport,
             from_env_names_the_missing_variable,
             debug_output_never_shows_secrets,
@@ -822,6 +823,73 @@ pub fn sts_tokens_are_sent_and_required<T: Transport>() {
     let bad = T::build(Settings::new(&emu, bad)).expect("client");
     let err = bad.head_object("sts.txt").expect_err("no token");
     assert_eq!(service::<T>(&err).map(|s| s.status.as_u16()), Some(403));
+}
+
+/// Everything a transport and the core trace, captured at TRACE.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An upload with STS credentials and a callback, a presigned PUT and a
+/// download, traced at TRACE (this process's only global subscriber): the
+/// events name each exchange and its answer, and no secret, token or
+/// signature appears.
+pub fn traces_name_each_exchange_and_never_a_secret<T: Transport>() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+    let (secret, token) = ("traced-secret-9Q", "traced/token+7Z");
+    let emu = Emulator::start(EmulatorConfig::new("traced-id", secret).security_token(token))
+        .expect("emulator");
+    let receiver = Receiver::start(&emu);
+    let credentials = Credentials::new("traced-id", secret).with_security_token(token);
+    let bucket = T::build(Settings::new(&emu, credentials)).expect("client");
+    let options = UploadOptions::new().callback(receiver.callback(BODY));
+    bucket
+        .put_object("traced/put.txt", b"traced", &options)
+        .expect("put");
+    let (op, presigned) = presigned_put(&bucket, "traced/presigned.txt", None);
+    bucket
+        .send_presigned(&op, &presigned, b"presigned")
+        .expect("presigned put");
+    bucket.get_object("traced/put.txt").expect("get");
+    let log = String::from_utf8_lossy(&capture.0.lock().expect("log")).into_owned();
+    for needed in [
+        "osscb.send",
+        "osscb: answer",
+        "traced/put.txt",
+        "request_id=",
+        "status=200",
+    ] {
+        assert!(log.contains(needed), "{needed} missing from:\n{log}");
+    }
+    let encoded_token = "traced%2Ftoken%2B7Z";
+    for secret in [
+        secret,
+        token,
+        encoded_token,
+        "Signature",
+        "signature=",
+        "OSS traced-id:",
+    ] {
+        assert!(!log.contains(secret), "{secret} in:\n{log}");
+    }
 }
 
 /// A presigned PUT carrying a callback in its URL.

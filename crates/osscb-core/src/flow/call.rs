@@ -337,8 +337,13 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
     /// Another attempt of the write after `error`, if the policy allows one.
     fn retry_or_fail(&mut self, error: E) {
         if self.policy.allows_another(self.attempts) {
+            tracing::debug!(
+                attempts = self.attempts,
+                "osscb: sending again after a backoff"
+            );
             self.ready(Phase::Write, self.attempts);
         } else {
+            tracing::debug!(attempts = self.attempts, "osscb: no attempts left");
             self.failure = Failure::Other;
             self.finish_with(Err(error));
         }
@@ -379,6 +384,9 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     /// After an ambiguous failure: look the object up.
     fn look(&mut self) {
+        tracing::info!(
+            "osscb: a write with a callback failed ambiguously; asking HeadObject before anything is sent again"
+        );
         self.ambiguous = true;
         self.looks = 0;
         self.ready(Phase::Look, 0);
@@ -439,6 +447,32 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
         found.object.crc64 == Some(crc) && shape
     }
 
+    /// One event per answer: what was asked, and what came back.
+    fn trace_answer(&self, phase: Phase, answer: &Answer<E>) {
+        let request = self.request.as_ref();
+        let bucket = request.and_then(|r| r.bucket.as_ref()).map(Bucket::as_str);
+        let key = request.and_then(|r| r.key.as_ref()).map(ObjectKey::as_str);
+        let attempt = match phase {
+            Phase::Write => self.attempts,
+            Phase::Look => self.looks,
+        };
+        match answer {
+            Answer::Response { response, .. } => tracing::debug!(
+                ?phase,
+                bucket,
+                key,
+                attempt,
+                status = response.status().as_u16(),
+                request_id = crate::response::header(response.headers(), "x-oss-request-id"),
+                bytes = response.body().len(),
+                "osscb: answer"
+            ),
+            Answer::Failed { fact, .. } => {
+                tracing::debug!(?phase, bucket, key, attempt, ?fact, "osscb: no answer");
+            }
+        }
+    }
+
     fn build(&mut self, phase: Phase, id: SendId) -> Option<Send> {
         let request = self.request.as_ref()?;
         Some(match phase {
@@ -461,6 +495,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     id,
                     request,
                     body: self.body,
+                    attempt: self.attempts,
                     clock_offset: self.clock.load(Ordering::SeqCst),
                 }
             }
@@ -472,6 +507,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     id,
                     request: Request::Unsigned(head.map_body(|()| Vec::new())),
                     body: Body::Own,
+                    attempt: self.looks,
                     clock_offset: self.clock.load(Ordering::SeqCst),
                 }
             }
@@ -679,6 +715,7 @@ impl<O: Operation, E: From<Error>> Flow<E> for Call<O, E> {
         if id != want {
             return;
         }
+        self.trace_answer(phase, &answer);
         match phase {
             Phase::Write => self.on_write(answer),
             Phase::Look => self.on_look(answer),

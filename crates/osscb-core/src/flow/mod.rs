@@ -122,12 +122,20 @@ pub struct Send {
     request: Request,
     /// Its body.
     pub body: Body,
+    /// Which attempt of its kind this is, from 1 (a write's, or a look's).
+    attempt: u32,
     /// Milliseconds to add to the local clock to get the server's: learnt
     /// from a `RequestTimeTooSkewed` answer (see [`Call`]); 0 until then.
     clock_offset: i64,
 }
 
 impl Send {
+    /// Which attempt this is, from 1: the write's (a first send, then each
+    /// retry), or the HeadObject look's after an ambiguous failure.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
     /// The `http::Request` to send at `now` — signed with the credentials
     /// `provider` gives now, at `now` corrected by the server's clock if the
     /// machine learnt it is off, or the presigned one as it is — with the

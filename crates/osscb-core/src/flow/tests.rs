@@ -272,6 +272,7 @@ fn writes_without_a_callback_are_retried_after_a_backoff() {
     let second = send(&mut call, until);
     assert_eq!(unsigned(&second).method, Method::PUT, "not a HEAD");
     assert!(!forbids_overwrite(&second));
+    assert_eq!((first.attempt(), second.attempt()), (1, 2));
     call.on_answer(second.id, error(503, "ServiceUnavailable"));
     let third = send(&mut call, now() + Duration::from_secs(10));
     call.on_answer(third.id, error(503, "ServiceUnavailable"));
