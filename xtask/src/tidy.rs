@@ -48,8 +48,9 @@ const DECISIONS: [&str; 12] = [
 /// (the `grant` module, `CallbackBuilder::grant`) and total timeout
 /// (`RetryPolicy::total_timeout`) added 11 on purpose, issue 13's error
 /// kinds (`is_not_found`, `is_access_denied`, `is_retryable`) 3 and its
-/// region-derived endpoint (`ClientOptions::internal_endpoint`) 1.
-const MAX_CORE_PUBLIC: usize = 291;
+/// region-derived endpoint (`ClientOptions::internal_endpoint`) 1 and its
+/// traced attempt number (`flow::Send::attempt`) 1.
+const MAX_CORE_PUBLIC: usize = 292;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",
