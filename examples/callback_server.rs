@@ -71,65 +71,39 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: callback_server --listen ADDR:PORT [--public-url URL] [--trust-key-url-prefix PREFIX]... [--caller-token NAME:SECRET]...";
-
+/// The application server for upload callbacks (see the module docs).
+#[derive(clap::Parser)]
+#[command(version, about)]
 struct Args {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, env = "OSSCB_LISTEN")]
     listen: SocketAddr,
+    /// The base URL OSS calls back (default: http:// + the listen address).
+    #[arg(long, env = "OSSCB_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Trust callback keys under this origin besides OSS's own, e.g.
+    /// http://127.0.0.1:9000/ (repeatable).
+    #[arg(long = "trust-key-url-prefix", value_parser = origin)]
     trusted: Vec<String>,
+    /// A caller NAME:SECRET allowed to request uploads (repeatable).
+    #[arg(long = "caller-token", value_parser = app::Caller::parse)]
     callers: Vec<app::Caller>,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut listen = None;
-    let mut public_url = None;
-    let mut trusted = Vec::new();
-    let mut callers = Vec::new();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--listen" => {
-                let v = value("--listen")?;
-                listen = Some(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
-            }
-            "--public-url" => public_url = Some(value("--public-url")?),
-            "--trust-key-url-prefix" => {
-                let prefix = value("--trust-key-url-prefix")?;
-                if !(prefix.starts_with("http://") || prefix.starts_with("https://"))
-                    || prefix.matches('/').count() < 3
-                {
-                    return Err(format!(
-                        "--trust-key-url-prefix {prefix:?}: give a whole origin with its trailing '/', e.g. http://127.0.0.1:9000/"
-                    ));
-                }
-                trusted.push(prefix);
-            }
-            "--caller-token" => {
-                let token = value("--caller-token")?;
-                callers
-                    .push(app::Caller::parse(&token).map_err(|e| format!("--caller-token: {e}"))?);
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
+/// A whole origin with its trailing `/`.
+fn origin(prefix: &str) -> Result<String, String> {
+    if (prefix.starts_with("http://") || prefix.starts_with("https://"))
+        && prefix.matches('/').count() >= 3
+    {
+        Ok(prefix.to_owned())
+    } else {
+        Err("give a whole origin with its trailing '/', e.g. http://127.0.0.1:9000/".to_owned())
     }
-    Ok(Args {
-        listen: listen.ok_or_else(|| format!("--listen is required\n{USAGE}"))?,
-        public_url,
-        trusted,
-        callers,
-    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     let oss = match app::OssSettings::from_env() {
         Ok(oss) => oss,
         Err(message) => {
