@@ -128,6 +128,31 @@ impl Bucket {
         Ok((output, call.take_body()))
     }
 
+    /// Opens an object (or `range` of it: `GetObject::new(..).range(..)`) as
+    /// a stream of chunks as they arrive, with no size limit: the answer's
+    /// headers are checked (and the request retried) before the body is
+    /// handed over; the CRC-64 of a whole object is checked at the end of the
+    /// stream, whose last item is then a [`osscb_core::Error::Crc64Mismatch`].
+    ///
+    /// # Errors
+    /// OSS errors (`is_not_found()` for a missing key).
+    pub async fn open_object(&self, op: GetObject) -> Result<ObjectStream> {
+        let slot = std::sync::Mutex::new(None);
+        let call = self.client.call(op.streamed());
+        let output = self.client.run(call, Job::Reader(&slot)).await?;
+        let response = slot
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let response =
+            response.ok_or_else(|| osscb_core::Error::MalformedResponse("no body".into()))?;
+        Ok(ObjectStream {
+            body: Box::pin(response.bytes_stream()),
+            crc: osscb_core::crc64::Crc64::new(),
+            output,
+            checked: false,
+        })
+    }
+
     /// Downloads `key` into the file at `path`, streamed into a temporary
     /// file beside it that replaces `path` only once the CRC-64 checked out:
     /// a failed download leaves `path` as it was.
@@ -179,4 +204,43 @@ impl Bucket {
 
 fn file_name(path: &Path) -> Option<&str> {
     path.file_name().and_then(|n| n.to_str())
+}
+
+/// An object read as it arrives ([`Bucket::open_object`]).
+pub struct ObjectStream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    crc: osscb_core::crc64::Crc64,
+    output: GetObjectOutput,
+    checked: bool,
+}
+
+impl ObjectStream {
+    /// The object's metadata, from the answer's headers.
+    pub fn output(&self) -> &GetObjectOutput {
+        &self.output
+    }
+}
+
+impl futures_util::Stream for ObjectStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        match self.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.crc.update(&chunk);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(crate::transport_error(e)))),
+            Poll::Ready(None) if !self.checked => {
+                self.checked = true;
+                Poll::Ready(self.output.check_body(self.crc.value()).err().map(Err))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }

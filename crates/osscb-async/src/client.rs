@@ -44,6 +44,8 @@ pub(crate) enum Job<'a> {
     Bytes(&'a Bytes),
     File(&'a Path),
     Sink(&'a Sink),
+    /// A successful answer's body goes to the caller unread.
+    Reader(&'a Mutex<Option<reqwest::Response>>),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -260,6 +262,10 @@ impl Client {
         let read = match job {
             _ if head => Ok(None),
             Job::Sink(sink) if status.is_success() => sink.fill(response).await.map(Some),
+            Job::Reader(slot) if status.is_success() => {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(response);
+                Ok(None)
+            }
             _ => read_capped(response, &mut bytes).await.map(|()| None),
         };
         match read {
@@ -322,7 +328,7 @@ impl Job<'_> {
                 let range = range.filter(|(_, end)| *end <= bytes.len());
                 return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
             }
-            Job::None | Job::Sink(_) => return Ok(Bytes::new()),
+            Job::None | Job::Sink(_) | Job::Reader(_) => return Ok(Bytes::new()),
         };
         let open = async {
             let mut file = tokio::fs::File::open(path).await?;

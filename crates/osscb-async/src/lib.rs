@@ -40,7 +40,7 @@ pub use osscb_core::upload::UploadOptions;
 /// The HTTP client this transport runs on, for [`Client::with_http_client`].
 pub use reqwest;
 
-pub use bucket::Bucket;
+pub use bucket::{Bucket, ObjectStream};
 pub use client::Client;
 pub use keys::verify_callback;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use osscb_async::osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_async::osscb_core::ops::{
-    DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
+    DeleteObjectOutput, GetObject, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };
 use osscb_async::osscb_core::verify::{VerifiedCallback, Verifier, VerifyError};
 use osscb_async::osscb_core::{self as core, Config, PresignedRequest, http};
@@ -87,6 +87,15 @@ impl Transport for Async {
     }
     fn get_object_to_file(&self, k: &str, p: &Path) -> Result<GetObjectOutput, Error> {
         block_on(self.0.get_object_to_file(k, p))
+    }
+    fn read_object(&self, op: GetObject) -> Result<(GetObjectOutput, Vec<u8>), Error> {
+        block_on(async {
+            use futures_util::TryStreamExt as _;
+            let stream = self.0.open_object(op).await?;
+            let output = stream.output().clone();
+            let chunks: Vec<_> = stream.try_collect().await?;
+            Ok((output, chunks.concat()))
+        })
     }
     fn head_object(&self, k: &str) -> Result<ObjectMetadata, Error> {
         block_on(self.0.head_object(k))

@@ -14,7 +14,7 @@ use osscb_core::ops::{
 use osscb_core::upload::UploadOptions;
 use osscb_core::{ObjectKey, PresignedRequest};
 
-use crate::client::{Job, Sink, seed};
+use crate::client::{CrcReader, Job, Sink, seed};
 use crate::{Client, Result, file_error};
 
 /// A bucket on a [`Client`]. Cheap to clone.
@@ -137,6 +137,30 @@ impl Bucket {
         Ok(output)
     }
 
+    /// Opens `key` for reading as it arrives, with no size limit, optionally
+    /// only `range` of it (`GetObject::new(..).range(..)`): the answer's
+    /// headers are checked (and the request retried) before the body is
+    /// handed over; the CRC-64 of a whole object is checked at the end of the
+    /// read, where a mismatch is an `InvalidData` error.
+    ///
+    /// # Errors
+    /// OSS errors (`is_not_found()` for a missing key).
+    pub fn open_object(&self, op: GetObject) -> Result<ObjectReader> {
+        let slot = std::sync::Mutex::new(None);
+        let output = self
+            .client
+            .run(self.client.call(op.streamed()), Job::Reader(&slot))?;
+        let body = slot
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let body = body.ok_or_else(|| osscb_core::Error::MalformedResponse("no body".into()))?;
+        Ok(ObjectReader {
+            body: CrcReader(body, osscb_core::crc64::Crc64::new()),
+            output,
+            checked: false,
+        })
+    }
+
     /// `key`'s metadata.
     ///
     /// # Errors
@@ -166,4 +190,32 @@ impl Bucket {
 
 fn file_name(path: &Path) -> Option<&str> {
     path.file_name().and_then(|n| n.to_str())
+}
+
+/// An object read as it arrives ([`Bucket::open_object`]).
+pub struct ObjectReader {
+    body: CrcReader<ureq::BodyReader<'static>>,
+    output: GetObjectOutput,
+    checked: bool,
+}
+
+impl ObjectReader {
+    /// The object's metadata, from the answer's headers.
+    pub fn output(&self) -> &GetObjectOutput {
+        &self.output
+    }
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.body.read(buf)?;
+        if n == 0 && !buf.is_empty() && !self.checked {
+            self.checked = true;
+            let crc = self.body.1.value();
+            self.output
+                .check_body(crc)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        }
+        Ok(n)
+    }
 }

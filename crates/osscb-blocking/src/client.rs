@@ -44,6 +44,8 @@ pub(crate) enum Job<'a> {
     Bytes(&'a [u8]),
     File(&'a Path),
     Sink(&'a Sink),
+    /// A successful answer's body goes to the caller unread.
+    Reader(&'a Mutex<Option<ureq::BodyReader<'static>>>),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -54,7 +56,7 @@ pub(crate) struct Sink {
 }
 
 /// Feeds what is read through a CRC-64.
-struct CrcReader<R>(R, Crc64);
+pub(crate) struct CrcReader<R>(pub(crate) R, pub(crate) Crc64);
 
 impl<R: Read> Read for CrcReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -263,6 +265,10 @@ impl Client {
         let read = match job {
             _ if head => Ok(None),
             Job::Sink(sink) if parts.status.is_success() => sink.fill(reader).map(Some),
+            Job::Reader(slot) if parts.status.is_success() => {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(reader);
+                Ok(None)
+            }
             _ => (&mut reader)
                 .take(MAX_BODY_LEN as u64 + 1)
                 .read_to_end(&mut bytes)
@@ -306,7 +312,7 @@ impl<'a> Job<'a> {
                 return Ok(Box::new(file.take(len)));
             }
             Job::Bytes(bytes) => bytes,
-            Job::None | Job::Sink(_) => &[],
+            Job::None | Job::Sink(_) | Job::Reader(_) => &[],
         };
         let end = offset
             .checked_add(len)

@@ -38,7 +38,7 @@ pub use osscb_core::upload::UploadOptions;
 /// The HTTP client this transport runs on, for [`Client::with_agent`].
 pub use ureq;
 
-pub use bucket::Bucket;
+pub use bucket::{Bucket, ObjectReader};
 pub use client::Client;
 pub use keys::verify_callback;
 

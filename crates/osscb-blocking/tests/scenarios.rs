@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use osscb_blocking::osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_blocking::osscb_core::ops::{
-    DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
+    DeleteObjectOutput, GetObject, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };
 use osscb_blocking::osscb_core::verify::{VerifiedCallback, Verifier, VerifyError};
 use osscb_blocking::osscb_core::{self as core, Config, PresignedRequest, http};
@@ -77,6 +77,18 @@ impl Transport for Blocking {
     }
     fn get_object_to_file(&self, k: &str, p: &Path) -> Result<GetObjectOutput, Error> {
         self.0.get_object_to_file(k, p)
+    }
+    fn read_object(&self, op: GetObject) -> Result<(GetObjectOutput, Vec<u8>), Error> {
+        let mut reader = self.0.open_object(op)?;
+        let mut body = Vec::new();
+        match std::io::Read::read_to_end(&mut reader, &mut body) {
+            Ok(_) => Ok((reader.output().clone(), body)),
+            Err(e) => match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+                Some(Ok(error)) => Err(*error),
+                Some(Err(other)) => Err(Error::Transport(other)),
+                None => Err(Error::InvalidArgument("read failed".to_owned())),
+            },
+        }
     }
     fn head_object(&self, k: &str) -> Result<ObjectMetadata, Error> {
         self.0.head_object(k)

@@ -18,7 +18,7 @@ use std::time::Duration;
 use osscb_core::callback::Callback;
 use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
-    DeleteObjectOutput, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
+    DeleteObjectOutput, GetObject, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
 };
 use osscb_core::response::{CallbackFailed, ServiceError};
 use osscb_core::retry::RetryPolicy;
@@ -133,6 +133,12 @@ pub trait Transport: Sized + Debug {
     /// # Errors
     /// The transport's.
     fn get_object_to_file(&self, key: &str, path: &Path) -> Result<GetObjectOutput, Self::Error>;
+    /// `Bucket::open_object`, read to its end: the headers' metadata and the
+    /// body, or the first error (a CRC-64 mismatch comes at the end).
+    ///
+    /// # Errors
+    /// The transport's.
+    fn read_object(&self, op: GetObject) -> Result<(GetObjectOutput, Vec<u8>), Self::Error>;
     /// `Bucket::head_object`.
     ///
     /// # Errors

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use osscb_core::crc64;
-use osscb_core::ops::AbortMultipartUpload;
 use osscb_core::ops::PutObject;
+use osscb_core::ops::{AbortMultipartUpload, GetObject};
 use osscb_core::response::CallbackFailed;
 use osscb_core::upload::UploadOptions;
 use osscb_core::{Credentials, Error as CoreError, ObjectKey, Region};
@@ -36,6 +36,7 @@ macro_rules! scenarios {
             a_5xx_on_a_part_or_the_completion_and_a_stalled_answer_are_retried,
             crc64_mismatch_is_detected,
             a_failed_download_leaves_the_destination_as_it_was,
+            an_object_streams_whole_or_ranged_with_its_crc64_checked_at_the_end,
             a_part_whose_crc64_does_not_match_is_sent_again,
             a_checkpoint_of_other_options_is_aborted_not_resumed,
             a_reset_while_reading_the_answer_is_retried_or_looked_up,
@@ -785,6 +786,37 @@ pub fn a_failed_download_leaves_the_destination_as_it_was<T: Transport>() {
         matches!(T::oss(&err), Some(CoreError::Crc64Mismatch { .. })),
         "{err}"
     );
+}
+
+/// An object read as it arrives (no size cap), whole or ranged; a body whose
+/// CRC-64 does not match is an error at the end of the read.
+pub fn an_object_streams_whole_or_ranged_with_its_crc64_checked_at_the_end<T: Transport>() {
+    let emu = emulator();
+    let bucket = bucket::<T>(&emu);
+    let content = data(20 * 1024 * 1024 + 3, 11);
+    bucket
+        .put_object("stream.bin", &content, &UploadOptions::new())
+        .expect("put");
+    let op = || GetObject::new(bucket.name().clone(), "stream.bin".parse().expect("key"));
+    let (output, body) = bucket.read_object(op()).expect("read");
+    assert_eq!(body.len(), content.len(), "over the 16 MiB in-memory cap");
+    assert!(body == content);
+    assert_eq!(
+        output.metadata.object.crc64,
+        Some(crc64::checksum(&content))
+    );
+    let (output, body) = bucket.read_object(op().range(10..20)).expect("range");
+    assert_eq!(body, &content[10..20]);
+    assert!(output.content_range.is_some());
+    emu.faults().corrupt_body_next(1);
+    let err = bucket.read_object(op()).expect_err("mismatch");
+    assert!(
+        matches!(T::oss(&err), Some(CoreError::Crc64Mismatch { .. })),
+        "{err}"
+    );
+    let missing = GetObject::new(bucket.name().clone(), "missing".parse().expect("key"));
+    let err = bucket.read_object(missing).expect_err("missing");
+    assert!(T::oss(&err).is_some_and(CoreError::is_not_found), "{err}");
 }
 
 /// A presigned PUT's answer is checked against the CRC-64 of the body sent.
