@@ -25,8 +25,15 @@
 //! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
 //! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
 //! PostObject form is authenticated from its fields before its `file`, which
-//! together may not exceed 64 KiB. With a data directory, writes are
-//! crash-safe and a damaged entry is skipped at start, with a warning.
+//! together may not exceed 64 KiB.
+//!
+//! Bodies stream in: an object or part over 1 MiB goes to a file as it
+//! arrives (with its MD5 and CRC-64 computed on the way), a download streams
+//! from it, and CompleteMultipartUpload copies the parts' files into the
+//! object's, so memory stays bounded whatever the upload's size. The files
+//! live in the data directory or, without one, in a private temporary
+//! directory removed when the emulator stops. With a data directory, writes
+//! are crash-safe and a damaged entry is skipped at start, with a warning.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -41,6 +48,7 @@ use tokio::sync::oneshot;
 mod auth;
 mod callback;
 mod cors;
+mod data;
 mod error;
 mod faults;
 mod multipart;
