@@ -1,5 +1,5 @@
 //! The `osscb-emulator` binary: its one line, a key pair loaded with
-//! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT).
+//! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT) or SIGTERM.
 
 mod common;
 
@@ -192,4 +192,43 @@ async fn binary_cuts_off_slow_request_heads_after_header_read_timeout_ms() {
         .await
         .expect("the connection is still open after 5 s");
     assert!(held < Duration::from_secs(3), "{held:?}");
+}
+
+/// Without `--data-dir`, large bodies go to a private temporary directory
+/// (under `TMPDIR`), which a SIGTERM (how a benchmark or a service manager
+/// stops it) removes on the way to a clean exit.
+#[test]
+fn binary_removes_its_temporary_directory_on_sigterm() {
+    let tmp = temp_dir("cli-term");
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--access-key-id", ID])
+            .args(["--access-key-secret", SECRET])
+            .env("TMPDIR", &tmp)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout).lines().next();
+    assert!(line.is_some_and(|l| l.is_ok_and(|l| l.contains("listening"))));
+    let entries = || std::fs::read_dir(&tmp).expect("read_dir").count();
+    assert_eq!(entries(), 1, "one private directory");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(entries(), 0, "the private directory is gone");
+    let _ = std::fs::remove_dir_all(&tmp);
 }
