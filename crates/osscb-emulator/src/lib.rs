@@ -133,7 +133,8 @@ impl EmulatorConfig {
     }
 
     /// Signs callbacks with this RSA private key (PKCS#8 or PKCS#1 PEM, at
-    /// least 1024 bits). Without it a 1024-bit key is generated (once per process).
+    /// least 1024 bits). Without it a 512-bit key, as large as OSS's own, is
+    /// generated (once per process).
     #[must_use]
     pub fn rsa_key_pem(mut self, pem: impl Into<String>) -> Self {
         self.rsa_key_pem = Some(pem.into());
@@ -204,6 +205,7 @@ impl Emulator {
             },
             store: Arc::new(store),
             signer,
+            callbacks: callback::pool(),
             faults: Faults::default(),
             stats: server::Stats::default(),
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),

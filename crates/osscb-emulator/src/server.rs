@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) creds: osscb_core::Credentials,
     pub(crate) store: Arc<Store>,
     pub(crate) signer: Arc<Signer>,
+    /// Connections to callback receivers, kept alive between callbacks.
+    pub(crate) callbacks: callback::Pool,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) public_key_url: String,
@@ -606,6 +608,7 @@ pub(crate) async fn write_answer(
     let body = callback.render_body(lookup);
     match callback::deliver(
         &ctx.shared.signer,
+        &ctx.shared.callbacks,
         &callback,
         &body,
         &ctx.shared.public_key_url,
