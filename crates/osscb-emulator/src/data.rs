@@ -177,11 +177,11 @@ impl Drop for Spill {
 }
 
 /// Receives `body` (at most `max` bytes, else `too_large`): in memory up to
-/// [`IN_MEMORY_MAX`], else in a new file in `scratch`.
+/// [`IN_MEMORY_MAX`], else in a new file in the directory `scratch` gives.
 pub(crate) async fn receive(
     mut body: impl Stream<Item = Result<Bytes, OssError>> + Unpin,
     max: u64,
-    scratch: &Path,
+    scratch: impl Fn() -> io::Result<PathBuf>,
     too_large: impl FnOnce() -> OssError,
 ) -> Result<Received, OssError> {
     let internal = |e: io::Error| OssError::internal(e.to_string());
@@ -198,7 +198,8 @@ pub(crate) async fn receive(
         crc.update(&chunk);
         buffer.extend_from_slice(&chunk);
         if spill.is_none() && crc.len() > IN_MEMORY_MAX {
-            let path = scratch.join(format!("{}.tmp", crate::server::random_hex(12)));
+            let dir = scratch().map_err(internal)?;
+            let path = dir.join(format!("{}.tmp", crate::server::random_hex(12)));
             let file = tokio::fs::File::create(&path).await.map_err(internal)?;
             spill = Some(Spill {
                 path,
@@ -322,7 +323,8 @@ mod tests {
         }
 
         fn scratch_bytes(&self) -> u64 {
-            std::fs::read_dir(self.emulator.shared.store.scratch())
+            let store = &self.emulator.shared.store;
+            std::fs::read_dir(store.scratch().unwrap_or_else(|e| fail(&e)))
                 .unwrap_or_else(|e| fail(&e))
                 .filter_map(|e| e.ok()?.metadata().ok())
                 .map(|m| m.len())

@@ -168,12 +168,12 @@ impl Parts {
     }
 
     /// Reads the file part (at most `max` bytes, else `EntityTooLarge`).
-    /// Streamed to a new file in `scratch` when large.
+    /// Streamed to a new file in the directory `scratch` gives when large.
     async fn file(
         &self,
         file: multer::Field<'static>,
         max: u64,
-        scratch: &std::path::Path,
+        scratch: impl Fn() -> std::io::Result<std::path::PathBuf>,
     ) -> Result<Received, OssError> {
         self.budget.store(u64::MAX, Ordering::SeqCst);
         let chunks = file.map(|chunk| chunk.map_err(|e| self.error(&e)));
@@ -401,7 +401,9 @@ pub(crate) async fn post_object(
     let range = authenticate(ctx, &form, bucket, &key)?;
     let callback = form_callback(&form)?;
     let max = range.map_or(MAX_BODY, |(_, max)| max.min(MAX_BODY));
-    let file = parts.file(file, max, ctx.shared.store.scratch()).await?;
+    let store = &ctx.shared.store;
+    let scratch = || store.scratch().map(std::path::Path::to_owned);
+    let file = parts.file(file, max, scratch).await?;
     check_size(file.data.len(), range).inspect_err(|_| file.data.discard())?;
     let status = match form.get("success_action_status") {
         Some("200") => StatusCode::OK,

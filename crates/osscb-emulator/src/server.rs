@@ -374,7 +374,8 @@ async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
 /// a file when large.
 async fn receive(shared: &Shared, body: Incoming) -> Result<Received, OssError> {
     let chunks = BodyDataStream::new(body).map(|chunk| chunk.map_err(|_| incomplete()));
-    crate::data::receive(chunks, MAX_BODY, shared.store.scratch(), too_large).await
+    let scratch = || shared.store.scratch().map(std::path::Path::to_owned);
+    crate::data::receive(chunks, MAX_BODY, scratch, too_large).await
 }
 
 async fn process(

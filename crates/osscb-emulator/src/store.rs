@@ -2,7 +2,8 @@
 //! memory when small and in files otherwise (see [`crate::data`]), written
 //! through to a directory when one is configured (and loaded from it at
 //! start). Without one, the files live in a private temporary directory,
-//! removed when the store is dropped.
+//! made when the first large body arrives and removed when the store is
+//! dropped.
 //!
 //! Every write is one atomic step under the store's lock (so
 //! `x-oss-forbid-overwrite` cannot let two writers through), and never does
@@ -24,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -120,10 +121,17 @@ fn json_err(e: serde_json::Error) -> io::Error {
 #[derive(Debug)]
 pub(crate) struct Store {
     dir: Option<PathBuf>,
-    scratch: PathBuf,
-    /// The private temporary directory, when there is no `dir`.
-    _temporary: Option<tempfile::TempDir>,
+    /// Set at start with `dir`, else when first needed.
+    scratch: OnceLock<Scratch>,
     state: Mutex<State>,
+}
+
+/// Where bodies are received.
+#[derive(Debug)]
+struct Scratch {
+    path: PathBuf,
+    /// The private temporary directory, when there is no data directory.
+    _temporary: Option<tempfile::TempDir>,
 }
 
 #[derive(Debug, Default)]
@@ -214,7 +222,12 @@ fn concat(parts: &[Data], path: &Path, sync: bool) -> io::Result<u64> {
 /// Puts `source` where the store keeps it: with a directory, in a new data
 /// file `<stem>.<random>.data` of `dir`, fsynced; without, in memory when
 /// small, else in a file of the scratch directory.
-fn settle(source: &Source, dir: Option<&Path>, scratch: &Path, stem: &str) -> io::Result<Data> {
+fn settle(
+    source: &Source,
+    dir: Option<&Path>,
+    scratch: impl FnOnce() -> io::Result<PathBuf>,
+    stem: &str,
+) -> io::Result<Data> {
     let Some(dir) = dir else {
         return match source {
             Source::Data(data) => Ok(data.clone()),
@@ -226,7 +239,7 @@ fn settle(source: &Source, dir: Option<&Path>, scratch: &Path, stem: &str) -> io
                 Ok(Data::Memory(Bytes::from(bytes)))
             }
             Source::Parts(parts) => {
-                let path = scratch.join(format!("{}.tmp", crate::server::random_hex(12)));
+                let path = scratch()?.join(format!("{}.tmp", crate::server::random_hex(12)));
                 let len = concat(parts, &path, false)?;
                 Ok(Data::File { path, len })
             }
@@ -363,14 +376,9 @@ impl Store {
     pub(crate) fn open(dir: Option<PathBuf>) -> io::Result<Self> {
         let mut state = State::default();
         let Some(dir) = dir else {
-            // Made readable by its owner only (tempfile's default on Unix).
-            let temporary = tempfile::Builder::new()
-                .prefix("osscb-emulator-")
-                .tempdir()?;
             return Ok(Self {
                 dir: None,
-                scratch: temporary.path().to_owned(),
-                _temporary: Some(temporary),
+                scratch: OnceLock::new(),
                 state: Mutex::new(state),
             });
         };
@@ -387,10 +395,13 @@ impl Store {
                 load_upload(&updir, &mut state)?;
             }
         }
+        let scratch = OnceLock::from(Scratch {
+            path: scratch,
+            _temporary: None,
+        });
         Ok(Self {
             dir: Some(dir),
             scratch,
-            _temporary: None,
             state: Mutex::new(state),
         })
     }
@@ -399,9 +410,26 @@ impl Store {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Where bodies are received (see [`data::receive`]).
-    pub(crate) fn scratch(&self) -> &Path {
-        &self.scratch
+    /// Where bodies are received (see [`data::receive`]): `incoming/` of
+    /// the data directory, else a temporary directory made now if not yet,
+    /// readable by its owner only.
+    pub(crate) fn scratch(&self) -> io::Result<&Path> {
+        if self.scratch.get().is_none() {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("osscb-emulator-");
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            let temporary = builder.tempdir()?;
+            // Another thread may have won: its directory is kept, this one removed.
+            let _ = self.scratch.set(Scratch {
+                path: temporary.path().to_owned(),
+                _temporary: Some(temporary),
+            });
+        }
+        self.scratch
+            .get()
+            .map(|s| s.path.as_path())
+            .ok_or_else(|| io::Error::other("no scratch directory"))
     }
 
     /// How many bytes of objects and parts the store holds in memory.
@@ -529,7 +557,12 @@ impl Store {
         }
         let dir = self.objects_dir();
         // The bytes go to their own new file before the lock is taken.
-        let data = match settle(source, dir.as_deref(), &self.scratch, &stem) {
+        let data = match settle(
+            source,
+            dir.as_deref(),
+            || self.scratch().map(Path::to_owned),
+            &stem,
+        ) {
             Ok(data) => data,
             // A part's file is gone: the upload was completed or aborted meanwhile.
             Err(_) if upload.is_some() && refused(&self.lock()).is_some() => {
@@ -664,7 +697,12 @@ impl Store {
         let stem = format!("part-{number}");
         let dir = self.upload_dir(id);
         let source = Source::Data(part.data);
-        let data = match settle(&source, dir.as_deref(), &self.scratch, &stem) {
+        let data = match settle(
+            &source,
+            dir.as_deref(),
+            || self.scratch().map(Path::to_owned),
+            &stem,
+        ) {
             Ok(data) => data,
             // Aborted meanwhile: its directory is gone.
             Err(_) if !exists(&self.lock()) => return Ok(Outcome::NoSuchUpload),
