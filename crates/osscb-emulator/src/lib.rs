@@ -25,8 +25,15 @@
 //! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
 //! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
 //! PostObject form is authenticated from its fields before its `file`, which
-//! together may not exceed 64 KiB. With a data directory, writes are
-//! crash-safe and a damaged entry is skipped at start, with a warning.
+//! together may not exceed 64 KiB.
+//!
+//! Bodies stream in: an object or part over 1 MiB goes to a file as it
+//! arrives (with its MD5 and CRC-64 computed on the way), a download streams
+//! from it, and CompleteMultipartUpload copies the parts' files into the
+//! object's, so memory stays bounded whatever the upload's size. The files
+//! live in the data directory or, without one, in a private temporary
+//! directory removed when the emulator stops. With a data directory, writes
+//! are crash-safe and a damaged entry is skipped at start, with a warning.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -41,6 +48,7 @@ use tokio::sync::oneshot;
 mod auth;
 mod callback;
 mod cors;
+mod data;
 mod error;
 mod faults;
 mod multipart;
@@ -125,7 +133,8 @@ impl EmulatorConfig {
     }
 
     /// Signs callbacks with this RSA private key (PKCS#8 or PKCS#1 PEM, at
-    /// least 1024 bits). Without it a 1024-bit key is generated (once per process).
+    /// least 1024 bits). Without it a 512-bit key, as large as OSS's own, is
+    /// generated (once per process).
     #[must_use]
     pub fn rsa_key_pem(mut self, pem: impl Into<String>) -> Self {
         self.rsa_key_pem = Some(pem.into());
@@ -196,6 +205,7 @@ impl Emulator {
             },
             store: Arc::new(store),
             signer,
+            callbacks: callback::pool(),
             faults: Faults::default(),
             stats: server::Stats::default(),
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),

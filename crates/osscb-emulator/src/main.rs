@@ -114,20 +114,47 @@ fn run(args: Args) -> Result<(), String> {
     if args.corrupt > 0 {
         faults.corrupt_crc64_next(args.corrupt);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    // Ctrl-C or (on Unix) SIGTERM stops it cleanly, which removes the
+    // temporary directory of a run without --data-dir. The handlers are in
+    // place before the line that says it is listening.
+    let stopped = {
+        let _entered = runtime.enter();
+        stop_signal().map_err(|e| format!("waiting for Ctrl-C: {e}"))?
+    };
     println!(
         "osscb-emulator listening on {} (callback public key: {})",
         emulator.endpoint(),
         emulator.public_key_url()
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime
-        .block_on(tokio::signal::ctrl_c())
-        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+    runtime.block_on(stopped);
     emulator.shutdown();
     Ok(())
+}
+
+/// Ctrl-C or, on Unix, SIGTERM: registered now, awaited later.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn main() -> ExitCode {

@@ -11,12 +11,13 @@ use osscb_core::crc64;
 use serde::Deserialize;
 
 use crate::auth::iso8601;
+use crate::data::Received;
 use crate::error::OssError;
 use crate::server::{
     Ctx, MIN_PART_SIZE, Resp, Target, Written, callback_of, check_md5, host_bucket, random_hex,
     respond, stored, write_answer,
 };
-use crate::store::{Object, ObjectMeta, Part, PartMeta, UploadMeta, epoch_secs, hex_upper};
+use crate::store::{ObjectMeta, Part, PartMeta, UploadMeta, epoch_secs, hex_upper};
 use crate::xml::Xml;
 
 pub(crate) async fn initiate(ctx: &Ctx<'_>, bucket: &str, key: &str) -> Result<Resp, OssError> {
@@ -52,35 +53,22 @@ pub(crate) async fn upload_part(
     target: &Target,
     bucket: &str,
     key: &str,
-    body: Bytes,
+    body: Received,
 ) -> Result<Resp, OssError> {
     let id = upload_id(target);
-    let number = target
-        .query("partNumber")
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| {
-            OssError::invalid_argument(
-                "Part number must be an integer between 1 and 10000, inclusive.",
-            )
-            .with("ArgumentName", "partNumber")
-            .with(
-                "ArgumentValue",
-                target.query("partNumber").unwrap_or_default(),
-            )
-        })?;
-    let (md5, _) = check_md5(ctx, &body)?;
+    let checked = part_number(target).and_then(|n| Ok((n, check_md5(ctx, body.md5)?)));
+    let (number, _) = checked.inspect_err(|_| body.data.discard())?;
     let meta = PartMeta {
         number,
-        etag: format!("\"{}\"", hex_upper(&md5)),
-        md5,
-        crc64: crc64::checksum(&body),
-        size: body.len() as u64,
+        etag: format!("\"{}\"", hex_upper(&body.md5)),
+        md5: body.md5,
+        crc64: body.crc64,
+        size: body.data.len(),
         last_modified: epoch_secs(SystemTime::now()),
     };
     let part = Part {
         meta: meta.clone(),
-        data: body,
+        data: body.data,
     };
     stored(
         ctx.shared
@@ -105,6 +93,24 @@ pub(crate) async fn upload_part(
         ],
         Bytes::new(),
     ))
+}
+
+/// The `partNumber` of an UploadPart: 1 to 10,000.
+fn part_number(target: &Target) -> Result<u32, OssError> {
+    target
+        .query("partNumber")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive.",
+            )
+            .with("ArgumentName", "partNumber")
+            .with(
+                "ArgumentValue",
+                target.query("partNumber").unwrap_or_default(),
+            )
+        })
 }
 
 #[derive(Deserialize)]
@@ -186,11 +192,11 @@ pub(crate) async fn complete(
             .with("PartEtag", part.meta.etag.as_str()));
         }
     }
-    let mut data = Vec::with_capacity(chosen.iter().map(|p| p.data.len()).sum());
     let mut md5s = Md5::new();
     let mut crc = 0u64;
+    let mut size = 0;
     for part in &chosen {
-        data.extend_from_slice(&part.data);
+        size += part.meta.size;
         md5s.update(part.meta.md5);
         crc = crc64::combine(crc, part.meta.crc64, part.meta.size);
     }
@@ -204,15 +210,11 @@ pub(crate) async fn complete(
         meta: upload.meta.meta.clone(),
         multipart: true,
     };
-    let size = data.len() as u64;
-    let object = Object {
-        meta: meta.clone(),
-        data: Bytes::from(data),
-    };
+    let parts = chosen.iter().map(|p| p.data.clone()).collect();
     stored(
         ctx.shared
             .store
-            .complete(object, id.to_owned(), ctx.forbid_overwrite())
+            .complete(meta.clone(), parts, id.to_owned(), ctx.forbid_overwrite())
             .await,
         id,
     )?;

@@ -7,8 +7,8 @@ use http::header::{
     ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
 };
 use http::{HeaderName, StatusCode};
-use osscb_core::crc64;
 
+use crate::data::{self, Received};
 use crate::error::OssError;
 use crate::server::{
     Ctx, Resp, Target, Written, callback_of, check_md5, respond, stored, write_answer,
@@ -20,24 +20,24 @@ pub(crate) async fn put_object(
     target: &Target,
     bucket: &str,
     key: &str,
-    body: Bytes,
+    body: Received,
 ) -> Result<Resp, OssError> {
-    let callback = callback_of(ctx, target)?;
-    let (md5, md5_b64) = check_md5(ctx, &body)?;
+    let checked = callback_of(ctx, target).and_then(|c| Ok((c, check_md5(ctx, body.md5)?)));
+    let (callback, md5_b64) = checked.inspect_err(|_| body.data.discard())?;
     let meta = ObjectMeta {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
-        etag: format!("\"{}\"", hex_upper(&md5)),
-        crc64: crc64::checksum(&body),
+        etag: format!("\"{}\"", hex_upper(&body.md5)),
+        crc64: body.crc64,
         content_type: ctx.content_type(key),
         last_modified: epoch_secs(SystemTime::now()),
         meta: ctx.user_meta(),
         multipart: false,
     };
-    let size = body.len() as u64;
+    let size = body.data.len();
     let object = Object {
         meta: meta.clone(),
-        data: body,
+        data: body.data,
     };
     stored(
         ctx.shared.store.put(object, ctx.forbid_overwrite()).await,
@@ -101,11 +101,16 @@ pub(crate) fn get_object(
     key: &str,
     head: bool,
 ) -> Result<Resp, OssError> {
-    let object = ctx.shared.store.get(bucket, key).ok_or_else(|| {
-        OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
-    })?;
-    let size = object.data.len() as u64;
-    let meta = &object.meta;
+    let (meta, opened) = ctx
+        .shared
+        .store
+        .open_object(bucket, key)
+        .ok_or_else(|| {
+            OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
+        })?
+        .map_err(|e| OssError::internal(e.to_string()))?;
+    let size = opened.len();
+    let meta = &meta;
     let mut headers = vec![
         (CONTENT_TYPE, meta.content_type.clone()),
         (ETAG, meta.etag.clone()),
@@ -144,20 +149,11 @@ pub(crate) fn get_object(
         Some(r) => parse_range(r, size),
         None => RangeSpec::Whole,
     };
-    let (status, body) = match range {
-        RangeSpec::Whole => (StatusCode::OK, object.data.clone()),
+    let (status, start, len) = match range {
+        RangeSpec::Whole => (StatusCode::OK, 0, size),
         RangeSpec::Part(start, end) => {
             headers.push((CONTENT_RANGE, format!("bytes {start}-{end}/{size}")));
-            let (s, e) = (
-                usize::try_from(start).unwrap_or(usize::MAX),
-                usize::try_from(end).unwrap_or(usize::MAX),
-            );
-            (
-                StatusCode::PARTIAL_CONTENT,
-                object
-                    .data
-                    .slice(s..=e.min(object.data.len().saturating_sub(1))),
-            )
+            (StatusCode::PARTIAL_CONTENT, start, end + 1 - start)
         }
         RangeSpec::Unsatisfiable => {
             return Err(OssError::new(
@@ -172,16 +168,15 @@ pub(crate) fn get_object(
             .with("ActualObjectSize", size.to_string()));
         }
     };
+    headers.push((CONTENT_LENGTH, len.to_string()));
+    let mut response = respond(status, &headers, Bytes::new());
     if head {
-        headers.push((CONTENT_LENGTH, body.len().to_string()));
-        return Ok(respond(status, &headers, Bytes::new()));
+        return Ok(response);
     }
-    if !body.is_empty() && ctx.shared.faults.take_corrupt_body() {
-        let mut damaged = body.to_vec();
-        damaged[0] ^= 0xFF;
-        return Ok(respond(status, &headers, Bytes::from(damaged)));
-    }
-    Ok(respond(status, &headers, body))
+    let damage = len > 0 && ctx.shared.faults.take_corrupt_body();
+    *response.body_mut() =
+        data::stream(opened, start, len, damage).map_err(|e| OssError::internal(e.to_string()))?;
+    Ok(response)
 }
 
 #[cfg(test)]

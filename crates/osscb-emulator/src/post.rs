@@ -15,19 +15,18 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
-use md5::{Digest as _, Md5};
+use osscb_core::ObjectKey;
 use osscb_core::callback::Callback;
 use osscb_core::sign::v1;
-use osscb_core::{ObjectKey, crc64};
 use serde_json::Value;
 
 use crate::auth::{constant_time_eq, invalid_access_key_id, iso8601};
+use crate::data::Received;
 use crate::error::OssError;
 use crate::server::{Ctx, MAX_BODY, Resp, Target, Written, stored, write_answer};
 use crate::store::{Object, ObjectMeta, epoch_secs, hex_upper};
@@ -169,18 +168,16 @@ impl Parts {
     }
 
     /// Reads the file part (at most `max` bytes, else `EntityTooLarge`).
-    async fn file(&self, mut file: multer::Field<'static>, max: u64) -> Result<Bytes, OssError> {
+    /// Streamed to a new file in the directory `scratch` gives when large.
+    async fn file(
+        &self,
+        file: multer::Field<'static>,
+        max: u64,
+        scratch: impl Fn() -> std::io::Result<std::path::PathBuf>,
+    ) -> Result<Received, OssError> {
         self.budget.store(u64::MAX, Ordering::SeqCst);
-        let mut data = BytesMut::new();
-        loop {
-            let chunk = file.chunk().await.map_err(|e| self.error(&e))?;
-            let Some(chunk) = chunk else { break };
-            if (data.len() + chunk.len()) as u64 > max {
-                return Err(too_large(max));
-            }
-            data.extend_from_slice(&chunk);
-        }
-        Ok(data.freeze())
+        let chunks = file.map(|chunk| chunk.map_err(|e| self.error(&e)));
+        crate::data::receive(chunks, max, scratch, || too_large(max)).await
     }
 }
 
@@ -404,14 +401,16 @@ pub(crate) async fn post_object(
     let range = authenticate(ctx, &form, bucket, &key)?;
     let callback = form_callback(&form)?;
     let max = range.map_or(MAX_BODY, |(_, max)| max.min(MAX_BODY));
-    let file = parts.file(file, max).await?;
-    check_size(file.len() as u64, range)?;
+    let store = &ctx.shared.store;
+    let scratch = || store.scratch().map(std::path::Path::to_owned);
+    let file = parts.file(file, max, scratch).await?;
+    check_size(file.data.len(), range).inspect_err(|_| file.data.discard())?;
     let status = match form.get("success_action_status") {
         Some("200") => StatusCode::OK,
         Some("201") => StatusCode::CREATED,
         _ => StatusCode::NO_CONTENT,
     };
-    let md5: [u8; 16] = Md5::digest(&file).into();
+    let md5 = file.md5;
     let content_type = form
         .get("Content-Type")
         .map(str::to_owned)
@@ -425,7 +424,7 @@ pub(crate) async fn post_object(
         bucket: bucket.to_owned(),
         key: key.clone(),
         etag: format!("\"{}\"", hex_upper(&md5)),
-        crc64: crc64::checksum(&file),
+        crc64: file.crc64,
         content_type,
         last_modified: epoch_secs(SystemTime::now()),
         meta: form
@@ -436,10 +435,10 @@ pub(crate) async fn post_object(
             .collect(),
         multipart: false,
     };
-    let size = file.len() as u64;
+    let size = file.data.len();
     let object = Object {
         meta: meta.clone(),
-        data: file.clone(),
+        data: file.data,
     };
     stored(ctx.shared.store.put(object, false).await, "")?;
     let xml = (status == StatusCode::CREATED).then(|| {

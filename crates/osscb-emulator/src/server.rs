@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use http::header::{CONTENT_TYPE, DATE, ETAG, HOST, ORIGIN};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyDataStream, BodyExt as _, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use md5::{Digest as _, Md5};
 use osscb_core::callback::Callback;
 use osscb_core::{Bucket, ObjectKey};
 use percent_encoding::percent_decode_str;
@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::{self, AuthRequest};
 use crate::callback::{self, Signer};
+use crate::data::Received;
 use crate::error::OssError;
 use crate::faults::Faults;
 use crate::multipart::{abort_upload, complete, initiate, list_parts, upload_part};
@@ -38,7 +39,7 @@ pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration:
 /// Every part but the last must be at least this large.
 pub(crate) const MIN_PART_SIZE: u64 = 100 * 1024;
 
-pub(crate) type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<crate::data::Body>;
 
 /// Per-operation counters.
 #[derive(Debug, Default)]
@@ -52,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) creds: osscb_core::Credentials,
     pub(crate) store: Arc<Store>,
     pub(crate) signer: Arc<Signer>,
+    /// Connections to callback receivers, kept alive between callbacks.
+    pub(crate) callbacks: callback::Pool,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) public_key_url: String,
@@ -232,7 +235,7 @@ pub(crate) fn error_response(e: &OssError, request_id: &str, host_id: &str, head
 
 /// A response with `headers` (values that cannot travel in a header are skipped).
 pub(crate) fn respond(status: StatusCode, headers: &[(HeaderName, String)], body: Bytes) -> Resp {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(crate::data::full(body));
     *response.status_mut() = status;
     for (name, value) in headers {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -332,27 +335,47 @@ pub(crate) fn target(headers: &HeaderMap, uri: &http::Uri) -> Result<Target, Oss
     })
 }
 
-/// Reads a whole body (up to [`MAX_BODY`]).
-pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
-    Limited::new(body, usize::try_from(MAX_BODY).unwrap_or(usize::MAX))
+/// The largest request body that is read whole (CompleteMultipartUpload's
+/// part list; 10,000 parts take about 1 MiB).
+const MAX_SMALL_BODY: usize = 16 * 1024 * 1024;
+
+fn too_large() -> OssError {
+    OssError::new(
+        400,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size.",
+    )
+}
+
+fn incomplete() -> OssError {
+    OssError::new(
+        400,
+        "IncompleteBody",
+        "The request body was not read completely.",
+    )
+}
+
+/// Reads a small body whole (up to [`MAX_SMALL_BODY`]).
+async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
+    Limited::new(body, MAX_SMALL_BODY)
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
-                OssError::new(
-                    400,
-                    "EntityTooLarge",
-                    "Your proposed upload exceeds the maximum allowed size.",
-                )
+                too_large()
             } else {
-                OssError::new(
-                    400,
-                    "IncompleteBody",
-                    "The request body was not read completely.",
-                )
+                incomplete()
             }
         })
+}
+
+/// Receives an object's or a part's body (up to [`MAX_BODY`]), streamed to
+/// a file when large.
+async fn receive(shared: &Shared, body: Incoming) -> Result<Received, OssError> {
+    let chunks = BodyDataStream::new(body).map(|chunk| chunk.map_err(|_| incomplete()));
+    let scratch = || shared.store.scratch().map(std::path::Path::to_owned);
+    crate::data::receive(chunks, MAX_BODY, scratch, too_large).await
 }
 
 async fn process(
@@ -392,28 +415,45 @@ async fn process(
             now: shared.faults.now(),
         },
     )?;
-    let not_implemented = || {
-        OssError::new(
-            501,
-            "NotImplemented",
-            "osscb-emulator does not implement this operation.",
-        )
-    };
     let (Some(bucket), Some(key)) = (target.bucket.as_deref(), target.key.as_deref()) else {
         return Err(not_implemented());
     };
-    let body = read_body(body).await?;
     let method = parts.method;
     if method == Method::PUT && target.has("partNumber") && target.has("uploadId") {
+        let body = receive(shared, body).await?;
         upload_part(&ctx, &target, bucket, key, body).await
     } else if method == Method::PUT {
+        let body = receive(shared, body).await?;
         put_object(&ctx, &target, bucket, key, body).await
-    } else if method == Method::GET && target.has("uploadId") {
-        list_parts(&ctx, &target, bucket, key)
+    } else {
+        let body = read_body(body).await?;
+        small_request(&ctx, &target, &method, bucket, key, &body).await
+    }
+}
+
+fn not_implemented() -> OssError {
+    OssError::new(
+        501,
+        "NotImplemented",
+        "osscb-emulator does not implement this operation.",
+    )
+}
+
+/// The operations whose request bodies are small.
+async fn small_request(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    method: &Method,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<Resp, OssError> {
+    if method == Method::GET && target.has("uploadId") {
+        list_parts(ctx, target, bucket, key)
     } else if method == Method::GET || method == Method::HEAD {
-        get_object(&ctx, bucket, key, method == Method::HEAD)
+        get_object(ctx, bucket, key, method == Method::HEAD)
     } else if method == Method::DELETE && target.has("uploadId") {
-        abort_upload(&ctx, &target, bucket, key).await
+        abort_upload(ctx, target, bucket, key).await
     } else if method == Method::DELETE {
         ctx.shared
             .store
@@ -422,9 +462,9 @@ async fn process(
             .map_err(|e| OssError::internal(e.to_string()))?;
         Ok(respond(StatusCode::NO_CONTENT, &[], Bytes::new()))
     } else if method == Method::POST && target.has("uploads") {
-        initiate(&ctx, bucket, key).await
+        initiate(ctx, bucket, key).await
     } else if method == Method::POST && target.has("uploadId") {
-        complete(&ctx, &target, bucket, key, &body).await
+        complete(ctx, target, bucket, key, body).await
     } else {
         Err(not_implemented())
     }
@@ -482,9 +522,8 @@ pub(crate) fn stored(outcome: std::io::Result<Outcome>, upload_id: &str) -> Resu
     }
 }
 
-/// Checks `Content-MD5` when sent; returns the body's MD5 and its base64.
-pub(crate) fn check_md5(ctx: &Ctx<'_>, body: &[u8]) -> Result<([u8; 16], String), OssError> {
-    let md5: [u8; 16] = Md5::digest(body).into();
+/// Checks `Content-MD5` when sent against the body's `md5`; returns its base64.
+pub(crate) fn check_md5(ctx: &Ctx<'_>, md5: [u8; 16]) -> Result<String, OssError> {
     let b64 = STANDARD.encode(md5);
     if let Some(sent) = ctx.headers.get("content-md5") {
         let matches = sent
@@ -500,7 +539,7 @@ pub(crate) fn check_md5(ctx: &Ctx<'_>, body: &[u8]) -> Result<([u8; 16], String)
             ));
         }
     }
-    Ok((md5, b64))
+    Ok(b64)
 }
 
 /// The callback a write carries: header or query (never both), decoded and validated.
@@ -570,6 +609,7 @@ pub(crate) async fn write_answer(
     let body = callback.render_body(lookup);
     match callback::deliver(
         &ctx.shared.signer,
+        &ctx.shared.callbacks,
         &callback,
         &body,
         &ctx.shared.public_key_url,

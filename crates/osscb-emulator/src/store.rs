@@ -1,5 +1,9 @@
-//! Objects and multipart uploads, in memory, written through to a directory
-//! when one is configured (and loaded from it at start).
+//! Objects and multipart uploads: their metadata in memory, their bytes in
+//! memory when small and in files otherwise (see [`crate::data`]), written
+//! through to a directory when one is configured (and loaded from it at
+//! start). Without one, the files live in a private temporary directory,
+//! made when the first large body arrives and removed when the store is
+//! dropped.
 //!
 //! Every write is one atomic step under the store's lock (so
 //! `x-oss-forbid-overwrite` cannot let two writers through), and never does
@@ -10,22 +14,25 @@
 //! On disk, `objects/<stem>.json` holds an object's metadata and the name of
 //! its data file `objects/<stem>.<random>.data`; `uploads/<id>/upload.json`
 //! an upload, `uploads/<id>/part-<n>.json` and `part-<n>.<random>.data` its
-//! parts. Every file is written to a temporary name, fsynced and renamed, data
-//! before the metadata that names it, and the directory is fsynced, so a crash
-//! leaves either the old or the new version, never metadata naming missing
-//! data. At start an entry whose metadata does not parse or whose data is
-//! missing is skipped with a warning on stderr; temporary files are removed.
+//! parts; `incoming/` the bodies being received. Every file is written to a
+//! temporary name, fsynced and renamed, data before the metadata that names
+//! it, and the directory is fsynced, so a crash leaves either the old or the
+//! new version, never metadata naming missing data. At start an entry whose
+//! metadata does not parse or whose data is missing is skipped with a warning
+//! on stderr; temporary files and `incoming/` are emptied.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
+
+use crate::data::{self, Data, IN_MEMORY_MAX, Opened};
 
 /// What the store keeps about an object besides its bytes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,7 +54,7 @@ pub(crate) struct ObjectMeta {
 #[derive(Clone, Debug)]
 pub(crate) struct Object {
     pub(crate) meta: ObjectMeta,
-    pub(crate) data: Bytes,
+    pub(crate) data: Data,
 }
 
 /// An uploaded part.
@@ -65,7 +72,7 @@ pub(crate) struct PartMeta {
 #[derive(Clone, Debug)]
 pub(crate) struct Part {
     pub(crate) meta: PartMeta,
-    pub(crate) data: Bytes,
+    pub(crate) data: Data,
 }
 
 /// A multipart upload in progress.
@@ -108,27 +115,29 @@ fn json_err(e: serde_json::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
-/// Objects and uploads: the in-memory state behind a lock, and the directory
-/// they are written through to, if any.
-#[derive(Debug, Default)]
+/// Objects and uploads: the state behind a lock, the directory they are
+/// written through to, if any, and the scratch directory bodies are
+/// received into.
+#[derive(Debug)]
 pub(crate) struct Store {
     dir: Option<PathBuf>,
+    /// Set at start with `dir`, else when first needed.
+    scratch: OnceLock<Scratch>,
     state: Mutex<State>,
+}
+
+/// Where bodies are received.
+#[derive(Debug)]
+struct Scratch {
+    path: PathBuf,
+    /// The private temporary directory, when there is no data directory.
+    _temporary: Option<tempfile::TempDir>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    objects: HashMap<(String, String), Entry<Object>>,
+    objects: HashMap<(String, String), Object>,
     uploads: HashMap<String, Upload>,
-    /// The data file of each part on disk, by upload id and part number.
-    part_files: HashMap<(String, u32), String>,
-}
-
-/// A stored item and the name of its data file on disk.
-#[derive(Debug)]
-struct Entry<T> {
-    item: T,
-    file: Option<String>,
 }
 
 /// A metadata file: the metadata and the name of its data file (absent in
@@ -150,6 +159,15 @@ pub(crate) enum Outcome {
     Exists,
     /// Refused: the multipart upload does not exist (any more).
     NoSuchUpload,
+}
+
+/// The bytes of an object to store.
+#[derive(Debug)]
+enum Source {
+    /// Received bytes (a file of them belongs to the write).
+    Data(Data),
+    /// The concatenation of parts (whose files do not).
+    Parts(Vec<Data>),
 }
 
 fn warn(what: &Path, why: &dyn std::fmt::Display) {
@@ -182,20 +200,88 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Writes `bytes` to a new data file `<stem>.<random>.data` in `dir` and
-/// returns its name.
-fn write_data(dir: &Path, stem: &str, bytes: &[u8]) -> io::Result<String> {
-    let name = format!("{stem}.{}.data", crate::server::random_hex(8));
-    write_file(&dir.join(&name), bytes)?;
+/// Writes the concatenation of `parts` to `path`; returns its length.
+fn concat(parts: &[Data], path: &Path, sync: bool) -> io::Result<u64> {
+    let written = (|| {
+        let mut file = File::create(path)?;
+        let mut len = 0;
+        for part in parts {
+            len += data::copy_into(part.open()?, &mut file)?;
+        }
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(len)
+    })();
+    if written.is_err() {
+        let _ = remove_file(path);
+    }
+    written
+}
+
+/// Puts `source` where the store keeps it: with a directory, in a new data
+/// file `<stem>.<random>.data` of `dir`, fsynced; without, in memory when
+/// small, else in a file of the scratch directory.
+fn settle(
+    source: &Source,
+    dir: Option<&Path>,
+    scratch: impl FnOnce() -> io::Result<PathBuf>,
+    stem: &str,
+) -> io::Result<Data> {
+    let Some(dir) = dir else {
+        return match source {
+            Source::Data(data) => Ok(data.clone()),
+            Source::Parts(parts) if parts.iter().map(Data::len).sum::<u64>() <= IN_MEMORY_MAX => {
+                let mut bytes = Vec::new();
+                for part in parts {
+                    data::copy_into(part.open()?, &mut bytes)?;
+                }
+                Ok(Data::Memory(Bytes::from(bytes)))
+            }
+            Source::Parts(parts) => {
+                let path = scratch()?.join(format!("{}.tmp", crate::server::random_hex(12)));
+                let len = concat(parts, &path, false)?;
+                Ok(Data::File { path, len })
+            }
+        };
+    };
+    let path = dir.join(format!("{stem}.{}.data", crate::server::random_hex(8)));
+    let len = match source {
+        Source::Data(Data::Memory(bytes)) => {
+            write_file(&path, bytes)?;
+            bytes.len() as u64
+        }
+        Source::Data(Data::File { path: from, len }) => {
+            File::open(from)?.sync_all()?;
+            fs::rename(from, &path)?;
+            *len
+        }
+        Source::Parts(parts) => {
+            let tmp = path.with_extension("tmp");
+            let len = concat(parts, &tmp, true)?;
+            fs::rename(&tmp, &path)?;
+            len
+        }
+    };
     sync_dir(dir)?;
-    Ok(name)
+    Ok(Data::File { path, len })
+}
+
+/// Removes the file of `data`, if any.
+fn remove_data(data: &Data) -> io::Result<()> {
+    data.path().map_or(Ok(()), remove_file)
 }
 
 /// Writes the metadata file `<stem>.json` naming the data file `data`.
-fn write_record<M: Serialize>(dir: &Path, stem: &str, meta: M, data: &str) -> io::Result<()> {
+fn write_record<M: Serialize>(dir: &Path, stem: &str, meta: M, data: &Data) -> io::Result<()> {
+    let name = data
+        .path()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::other("stored data without a file"))?;
     let record = Record {
         meta,
-        data: Some(data.to_owned()),
+        data: Some(name.to_owned()),
     };
     let json = serde_json::to_vec(&record).map_err(json_err)?;
     write_file(&dir.join(format!("{stem}.json")), &json)?;
@@ -210,9 +296,9 @@ fn remove_file(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Reads a metadata file and the data file it names; `None` (with a warning)
-/// when either is unusable.
-fn load_record<M: for<'de> Deserialize<'de>>(json: &Path) -> Option<(M, String, Bytes)> {
+/// Reads a metadata file and finds the data file it names; `None` (with a
+/// warning) when either is unusable.
+fn load_record<M: for<'de> Deserialize<'de>>(json: &Path) -> Option<(M, String, Data)> {
     let raw = match fs::read(json) {
         Ok(raw) => raw,
         Err(e) => {
@@ -233,9 +319,13 @@ fn load_record<M: for<'de> Deserialize<'de>>(json: &Path) -> Option<(M, String, 
         warn(json, &format_args!("it names a foreign data file {name:?}"));
         return None;
     }
-    let dir = json.parent()?;
-    match fs::read(dir.join(&name)) {
-        Ok(data) => Some((record.meta, name, Bytes::from(data))),
+    let path = json.parent()?.join(&name);
+    match fs::metadata(&path) {
+        Ok(m) if m.is_file() => Some((record.meta, name, Data::File { path, len: m.len() })),
+        Ok(_) => {
+            warn(json, &format_args!("its data file {name} is no file"));
+            None
+        }
         Err(e) => {
             warn(json, &format_args!("its data file {name}: {e}"));
             None
@@ -281,27 +371,74 @@ fn clean(dir: &Path, kept: &HashMap<String, String>) -> io::Result<()> {
 }
 
 impl Store {
-    /// A memory store, or one loaded from and written through to `dir`.
+    /// A store in memory and a private temporary directory, or one loaded
+    /// from and written through to `dir`.
     pub(crate) fn open(dir: Option<PathBuf>) -> io::Result<Self> {
         let mut state = State::default();
-        if let Some(dir) = &dir {
-            fs::create_dir_all(dir.join("objects"))?;
-            fs::create_dir_all(dir.join("uploads"))?;
-            load_objects(&dir.join("objects"), &mut state)?;
-            for updir in entries(&dir.join("uploads"))? {
-                if updir.is_dir() {
-                    load_upload(&updir, &mut state)?;
-                }
+        let Some(dir) = dir else {
+            return Ok(Self {
+                dir: None,
+                scratch: OnceLock::new(),
+                state: Mutex::new(state),
+            });
+        };
+        fs::create_dir_all(dir.join("objects"))?;
+        fs::create_dir_all(dir.join("uploads"))?;
+        let scratch = dir.join("incoming");
+        fs::create_dir_all(&scratch)?;
+        for path in entries(&scratch)? {
+            remove_file(&path)?;
+        }
+        load_objects(&dir.join("objects"), &mut state)?;
+        for updir in entries(&dir.join("uploads"))? {
+            if updir.is_dir() {
+                load_upload(&updir, &mut state)?;
             }
         }
+        let scratch = OnceLock::from(Scratch {
+            path: scratch,
+            _temporary: None,
+        });
         Ok(Self {
-            dir,
+            dir: Some(dir),
+            scratch,
             state: Mutex::new(state),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Where bodies are received (see [`data::receive`]): `incoming/` of
+    /// the data directory, else a temporary directory made now if not yet,
+    /// readable by its owner only.
+    pub(crate) fn scratch(&self) -> io::Result<&Path> {
+        if self.scratch.get().is_none() {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("osscb-emulator-");
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            let temporary = builder.tempdir()?;
+            // Another thread may have won: its directory is kept, this one removed.
+            let _ = self.scratch.set(Scratch {
+                path: temporary.path().to_owned(),
+                _temporary: Some(temporary),
+            });
+        }
+        self.scratch
+            .get()
+            .map(|s| s.path.as_path())
+            .ok_or_else(|| io::Error::other("no scratch directory"))
+    }
+
+    /// How many bytes of objects and parts the store holds in memory.
+    #[cfg(test)]
+    pub(crate) fn in_memory(&self) -> u64 {
+        let state = self.lock();
+        let objects = state.objects.values().map(|o| o.data.in_memory());
+        let parts = state.uploads.values().flat_map(|u| u.parts.values());
+        objects.sum::<u64>() + parts.map(|p| p.data.in_memory()).sum::<u64>()
     }
 
     fn objects_dir(&self) -> Option<PathBuf> {
@@ -317,9 +454,10 @@ impl Store {
     /// Runs `f` on a blocking thread when it does file IO, else right here.
     async fn run<T: Send + 'static>(
         self: &Arc<Self>,
+        io: bool,
         f: impl FnOnce(&Store) -> io::Result<T> + Send + 'static,
     ) -> io::Result<T> {
-        if self.dir.is_none() {
+        if !io && self.dir.is_none() {
             return f(self);
         }
         let store = Arc::clone(self);
@@ -328,44 +466,79 @@ impl Store {
             .map_err(io::Error::other)?
     }
 
-    /// The object `bucket`/`key`.
-    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Object> {
-        self.lock()
-            .objects
-            .get(&(bucket.to_owned(), key.to_owned()))
-            .map(|e| e.item.clone())
+    /// The object `bucket`/`key`, its bytes opened for reading.
+    pub(crate) fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Option<io::Result<(ObjectMeta, Opened)>> {
+        let state = self.lock();
+        let object = state.objects.get(&(bucket.to_owned(), key.to_owned()))?;
+        Some(
+            object
+                .data
+                .open()
+                .map(|opened| (object.meta.clone(), opened)),
+        )
     }
 
-    /// Stores `object`; with `if_absent`, only when its key is free (checked
-    /// and written in one step).
+    /// Stores `object`, taking over its file if it has one; with
+    /// `if_absent`, only when its key is free (checked and written in one
+    /// step).
     pub(crate) async fn put(
         self: &Arc<Self>,
         object: Object,
         if_absent: bool,
     ) -> io::Result<Outcome> {
-        self.run(move |store| store.put_blocking(object, if_absent, None))
-            .await
+        let io = object.data.path().is_some();
+        self.run(io, move |store| {
+            store.put_blocking(object.meta, Source::Data(object.data), if_absent, None)
+        })
+        .await
     }
 
-    /// Completes upload `id` into `object` in one step: refused when the
-    /// upload is gone or (with `if_absent`) the key is taken.
+    /// Completes upload `id` into an object of `meta` made of `parts`, in
+    /// one step: refused when the upload is gone or (with `if_absent`) the
+    /// key is taken.
     pub(crate) async fn complete(
         self: &Arc<Self>,
-        object: Object,
+        meta: ObjectMeta,
+        parts: Vec<Data>,
         id: String,
         if_absent: bool,
     ) -> io::Result<Outcome> {
-        self.run(move |store| store.put_blocking(object, if_absent, Some(&id)))
-            .await
+        let io = parts.iter().any(|p| p.path().is_some());
+        self.run(io, move |store| {
+            store.put_blocking(meta, Source::Parts(parts), if_absent, Some(&id))
+        })
+        .await
     }
 
     fn put_blocking(
         &self,
-        object: Object,
+        meta: ObjectMeta,
+        source: Source,
         if_absent: bool,
         upload: Option<&str>,
     ) -> io::Result<Outcome> {
-        let id = (object.meta.bucket.clone(), object.meta.key.clone());
+        // A refused or failed write removes the file it brought.
+        let written = self.put_source(meta, &source, if_absent, upload);
+        if !matches!(written, Ok(Outcome::Done))
+            && let Source::Data(data) = &source
+        {
+            remove_data(data)?;
+        }
+        written
+    }
+
+    fn put_source(
+        &self,
+        meta: ObjectMeta,
+        source: &Source,
+        if_absent: bool,
+        upload: Option<&str>,
+    ) -> io::Result<Outcome> {
+        let id = (meta.bucket.clone(), meta.key.clone());
         let stem = hex_name(&format!("{}/{}", id.0, id.1));
         let refused = |state: &State| {
             if upload.is_some_and(|u| !state.uploads.contains_key(u)) {
@@ -384,39 +557,41 @@ impl Store {
         }
         let dir = self.objects_dir();
         // The bytes go to their own new file before the lock is taken.
-        let file = dir
-            .as_deref()
-            .map(|dir| write_data(dir, &stem, &object.data))
-            .transpose()?;
-        let mut state = self.lock();
-        let committed = match (refused(&state), &dir, &file) {
-            (Some(outcome), _, _) => Err(Ok(outcome)),
-            (None, Some(dir), Some(file)) => {
-                write_record(dir, &stem, &object.meta, file).map_err(Err)
+        let data = match settle(
+            source,
+            dir.as_deref(),
+            || self.scratch().map(Path::to_owned),
+            &stem,
+        ) {
+            Ok(data) => data,
+            // A part's file is gone: the upload was completed or aborted meanwhile.
+            Err(_) if upload.is_some() && refused(&self.lock()).is_some() => {
+                return Ok(Outcome::NoSuchUpload);
             }
-            (None, _, _) => Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut state = self.lock();
+        let committed = match (refused(&state), &dir) {
+            (Some(outcome), _) => Err(Ok(outcome)),
+            (None, Some(dir)) => write_record(dir, &stem, &meta, &data).map_err(Err),
+            (None, None) => Ok(()),
         };
         if let Err(refusal) = committed {
             drop(state);
-            if let (Some(dir), Some(file)) = (&dir, &file) {
-                remove_file(&dir.join(file))?;
-            }
+            remove_data(&data)?;
             return refusal;
         }
-        let old = state
-            .objects
-            .insert(id, Entry { item: object, file })
-            .and_then(|e| e.file);
-        let removed = upload.and_then(|u| state.uploads.remove(u).map(|_| u.to_owned()));
-        if let Some(u) = &removed {
-            state.part_files.retain(|(id, _), _| id != u);
-        }
+        let old = state.objects.insert(id, Object { meta, data });
+        let removed = upload.and_then(|u| state.uploads.remove(u));
         drop(state);
-        if let (Some(dir), Some(old)) = (&dir, old) {
-            remove_file(&dir.join(old))?;
+        if let Some(old) = old {
+            remove_data(&old.data)?;
         }
-        if let Some(u) = removed {
-            self.remove_upload_files(&u)?;
+        if let Some(upload) = removed {
+            for part in upload.parts.values() {
+                remove_data(&part.data)?;
+            }
+            self.remove_upload_files(&upload.meta.id)?;
         }
         Ok(Outcome::Done)
     }
@@ -424,29 +599,26 @@ impl Store {
     /// Deletes the object `bucket`/`key`, if any.
     pub(crate) async fn delete(self: &Arc<Self>, bucket: &str, key: &str) -> io::Result<()> {
         let id = (bucket.to_owned(), key.to_owned());
-        self.run(move |store| {
+        self.run(true, move |store| {
             let stem = hex_name(&format!("{}/{}", id.0, id.1));
             let mut state = store.lock();
-            let Some(entry) = state.objects.remove(&id) else {
+            let Some(object) = state.objects.remove(&id) else {
                 return Ok(());
             };
             if let Some(dir) = store.objects_dir() {
                 // The metadata goes first, so it never names missing data.
                 remove_file(&dir.join(format!("{stem}.json")))?;
                 sync_dir(&dir)?;
-                drop(state);
-                if let Some(file) = entry.file {
-                    remove_file(&dir.join(file))?;
-                }
             }
-            Ok(())
+            drop(state);
+            remove_data(&object.data)
         })
         .await
     }
 
     /// Records a new multipart upload.
     pub(crate) async fn create_upload(self: &Arc<Self>, meta: UploadMeta) -> io::Result<()> {
-        self.run(move |store| {
+        self.run(false, move |store| {
             if let Some(dir) = store.upload_dir(&meta.id) {
                 fs::create_dir_all(&dir)?;
                 let json = serde_json::to_vec(&meta).map_err(json_err)?;
@@ -484,8 +656,8 @@ impl Store {
         ids
     }
 
-    /// Stores `part` of upload `id` (of `bucket`/`key`), replacing a part
-    /// with its number.
+    /// Stores `part` of upload `id` (of `bucket`/`key`), taking over its file
+    /// if it has one, and replacing a part with its number.
     pub(crate) async fn put_part(
         self: &Arc<Self>,
         id: String,
@@ -493,57 +665,73 @@ impl Store {
         key: String,
         part: Part,
     ) -> io::Result<Outcome> {
-        self.run(move |store| {
-            let exists = |state: &State| {
-                state
-                    .uploads
-                    .get(&id)
-                    .is_some_and(|u| u.meta.bucket == bucket && u.meta.key == key)
-            };
-            if !exists(&store.lock()) {
-                return Ok(Outcome::NoSuchUpload);
+        let io = part.data.path().is_some();
+        self.run(io, move |store| {
+            let received = part.data.clone();
+            let written = store.put_part_blocking(&id, &bucket, &key, part);
+            if !matches!(written, Ok(Outcome::Done)) {
+                remove_data(&received)?;
             }
-            let number = part.meta.number;
-            let stem = format!("part-{number}");
-            let dir = store.upload_dir(&id);
-            let file = match &dir {
-                Some(dir) => match write_data(dir, &stem, &part.data) {
-                    Ok(file) => Some(file),
-                    // Aborted meanwhile: its directory is gone.
-                    Err(_) if !exists(&store.lock()) => return Ok(Outcome::NoSuchUpload),
-                    Err(e) => return Err(e),
-                },
-                None => None,
-            };
-            let mut state = store.lock();
-            let committed = match (exists(&state), &dir, &file) {
-                (false, _, _) => Err(Ok(Outcome::NoSuchUpload)),
-                (true, Some(dir), Some(file)) => {
-                    write_record(dir, &stem, &part.meta, file).map_err(Err)
-                }
-                (true, _, _) => Ok(()),
-            };
-            if let Err(refusal) = committed {
-                drop(state);
-                if let (Some(dir), Some(file)) = (&dir, &file) {
-                    remove_file(&dir.join(file))?;
-                }
-                return refusal;
-            }
-            let old = match &file {
-                Some(file) => state.part_files.insert((id.clone(), number), file.clone()),
-                None => None,
-            };
-            if let Some(upload) = state.uploads.get_mut(&id) {
-                upload.parts.insert(number, part);
-            }
-            drop(state);
-            if let (Some(dir), Some(old)) = (&dir, old) {
-                remove_file(&dir.join(old))?;
-            }
-            Ok(Outcome::Done)
+            written
         })
         .await
+    }
+
+    fn put_part_blocking(
+        &self,
+        id: &str,
+        bucket: &str,
+        key: &str,
+        part: Part,
+    ) -> io::Result<Outcome> {
+        let exists = |state: &State| {
+            state
+                .uploads
+                .get(id)
+                .is_some_and(|u| u.meta.bucket == bucket && u.meta.key == key)
+        };
+        if !exists(&self.lock()) {
+            return Ok(Outcome::NoSuchUpload);
+        }
+        let number = part.meta.number;
+        let stem = format!("part-{number}");
+        let dir = self.upload_dir(id);
+        let source = Source::Data(part.data);
+        let data = match settle(
+            &source,
+            dir.as_deref(),
+            || self.scratch().map(Path::to_owned),
+            &stem,
+        ) {
+            Ok(data) => data,
+            // Aborted meanwhile: its directory is gone.
+            Err(_) if !exists(&self.lock()) => return Ok(Outcome::NoSuchUpload),
+            Err(e) => return Err(e),
+        };
+        let mut state = self.lock();
+        let committed = match (exists(&state), &dir) {
+            (false, _) => Err(Ok(Outcome::NoSuchUpload)),
+            (true, Some(dir)) => write_record(dir, &stem, &part.meta, &data).map_err(Err),
+            (true, None) => Ok(()),
+        };
+        if let Err(refusal) = committed {
+            drop(state);
+            remove_data(&data)?;
+            return refusal;
+        }
+        let part = Part {
+            meta: part.meta,
+            data,
+        };
+        let old = state
+            .uploads
+            .get_mut(id)
+            .and_then(|upload| upload.parts.insert(number, part));
+        drop(state);
+        if let Some(old) = old {
+            remove_data(&old.data)?;
+        }
+        Ok(Outcome::Done)
     }
 
     /// Removes upload `id` (of `bucket`/`key`) and its parts.
@@ -553,7 +741,7 @@ impl Store {
         bucket: String,
         key: String,
     ) -> io::Result<Outcome> {
-        self.run(move |store| {
+        self.run(true, move |store| {
             let mut state = store.lock();
             let exists = state
                 .uploads
@@ -562,9 +750,11 @@ impl Store {
             if !exists {
                 return Ok(Outcome::NoSuchUpload);
             }
-            state.uploads.remove(&id);
-            state.part_files.retain(|(u, _), _| *u != id);
+            let removed = state.uploads.remove(&id);
             drop(state);
+            for part in removed.iter().flat_map(|u| u.parts.values()) {
+                remove_data(&part.data)?;
+            }
             store.remove_upload_files(&id)?;
             Ok(Outcome::Done)
         })
@@ -596,14 +786,11 @@ fn load_objects(dir: &Path, state: &mut State) -> io::Result<()> {
             continue;
         };
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-            kept.insert(stem.to_owned(), file.clone());
+            kept.insert(stem.to_owned(), file);
         }
         state.objects.insert(
             (meta.bucket.clone(), meta.key.clone()),
-            Entry {
-                item: Object { meta, data },
-                file: Some(file),
-            },
+            Object { meta, data },
         );
     }
     clean(dir, &kept)
@@ -639,9 +826,8 @@ fn load_upload(dir: &Path, state: &mut State) -> io::Result<()> {
             continue;
         };
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-            kept.insert(stem.to_owned(), file.clone());
+            kept.insert(stem.to_owned(), file);
         }
-        state.part_files.insert((meta.id.clone(), pm.number), file);
         parts.insert(pm.number, Part { meta: pm, data });
     }
     clean(dir, &kept)?;
@@ -667,7 +853,7 @@ mod tests {
                 meta: Vec::new(),
                 multipart: false,
             },
-            data: Bytes::from(data),
+            data: Data::Memory(Bytes::from(data)),
         }
     }
 
@@ -710,10 +896,8 @@ mod tests {
         assert!(!put.is_finished());
         drop(guard);
         assert_eq!(runtime.block_on(put).unwrap().unwrap(), Outcome::Done);
-        assert_eq!(
-            store.get("bucket", "big").unwrap().data.len(),
-            4 * 1024 * 1024
-        );
+        let (_, opened) = store.open_object("bucket", "big").unwrap().unwrap();
+        assert_eq!(opened.len(), 4 * 1024 * 1024);
         let _ = fs::remove_dir_all(&dir);
     }
 }

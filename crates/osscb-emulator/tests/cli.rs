@@ -1,5 +1,5 @@
 //! The `osscb-emulator` binary: its one line, a key pair loaded with
-//! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT).
+//! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT) or SIGTERM.
 
 mod common;
 
@@ -192,4 +192,86 @@ async fn binary_cuts_off_slow_request_heads_after_header_read_timeout_ms() {
         .await
         .expect("the connection is still open after 5 s");
     assert!(held < Duration::from_secs(3), "{held:?}");
+}
+
+/// Without `--data-dir`, large bodies go to a private temporary directory
+/// (under `TMPDIR`, made for the first one, readable by its owner only),
+/// which a SIGTERM (how a benchmark or a service manager stops it) removes
+/// on the way to a clean exit.
+#[tokio::test]
+async fn binary_removes_its_temporary_directory_on_sigterm() {
+    let tmp = temp_dir("cli-term");
+    std::fs::create_dir_all(&tmp).expect("TMPDIR");
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--access-key-id", ID])
+            .args(["--access-key-secret", SECRET])
+            .env("TMPDIR", &tmp)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    let addr: SocketAddr = line
+        .strip_prefix("osscb-emulator listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let entries = || {
+        std::fs::read_dir(&tmp)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .collect::<Vec<_>>()
+    };
+    assert!(entries().is_empty(), "no directory before a large body");
+
+    let config = osscb_core::Config::v1(
+        osscb_core::Endpoint::parse(&format!("http://{addr}")).expect("endpoint"),
+    );
+    let big = vec![7u8; 2 * 1024 * 1024];
+    let put = {
+        use osscb_core::ops::Operation as _;
+        PutObject::new(b("bucket"), k("big"))
+            .content_length(big.len() as u64)
+            .request()
+            .expect("request")
+            .map_body(|()| big.clone())
+            .sign(&config, &creds(), std::time::SystemTime::now())
+            .expect("sign")
+    };
+    assert_eq!(send(addr, put).await.status, 200);
+    let made = entries();
+    assert_eq!(made.len(), 1, "one private directory: {made:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&made[0])
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(entries().is_empty(), "the private directory is gone");
+    let _ = std::fs::remove_dir_all(&tmp);
 }
