@@ -9,7 +9,7 @@
 //! 3. Two emulators on `127.0.0.1:0`: one plain, one requiring an STS token.
 //! 4. `interop/oss2_interop.py`, told where everything is through `OSSCB_*`
 //!    environment variables; it asserts every step and exits non-zero on any
-//!    failure. The emulators are killed however the run ends.
+//!    failure. The emulators are stopped however the run ends.
 
 use std::fs;
 use std::io::{BufRead as _, BufReader};
@@ -219,7 +219,19 @@ impl Emulator {
 }
 
 impl Drop for Emulator {
+    /// SIGTERM first (through `kill(1)`: no `unsafe` here), so that the
+    /// emulator removes its temporary directory; SIGKILL after 2 s.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let asked = Command::new("kill").args(["-TERM", &pid]).status();
+        if asked.is_ok_and(|status| status.success()) {
+            for _ in 0..100 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
