@@ -2,8 +2,9 @@
 //! endpoint (or the region's public one), with
 //! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` (optional `OSS_SESSION_TOKEN`),
 //! `OSS_BUCKET` (default `examplebucket`) and `OSS_CALLBACK_URL`. Without it:
-//! an embedded emulator (objects kept in a directory under the system temp
-//! directory, so interrupted multipart uploads can resume) and a local
+//! an embedded emulator (objects kept in `OSSCB_EMULATOR_DATA_DIR`, by default
+//! a directory under the system temp directory, so interrupted multipart
+//! uploads can resume; one emulator per directory at a time) and a local
 //! callback receiver that verifies each callback's signature before answering.
 //!
 //! ```no_run
@@ -85,7 +86,10 @@ impl Setup {
                 embedded: None,
             });
         }
-        let data_dir = std::env::temp_dir().join("osscb-embedded-emulator");
+        let data_dir = env("OSSCB_EMULATOR_DATA_DIR").map_or_else(
+            || std::env::temp_dir().join("osscb-embedded-emulator"),
+            std::path::PathBuf::from,
+        );
         let emulator = Emulator::start(
             EmulatorConfig::new(EMBEDDED_ACCESS_KEY_ID, EMBEDDED_ACCESS_KEY_SECRET)
                 .data_dir(data_dir),

@@ -40,8 +40,17 @@ fn cargo(args: &[&str]) -> Command {
 }
 
 /// `cargo run --example NAME`, as the README writes it.
+/// `cargo run --example name`, whose embedded emulator (when it runs one)
+/// keeps its data in a directory of its own: examples run in parallel here,
+/// and an emulator's data directory is its alone.
 fn cargo_run_example(name: &str) -> Command {
-    cargo(&["run", "--quiet", "--example", name])
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("embedded-{}-{run}", std::process::id()));
+    let mut command = cargo(&["run", "--quiet", "--example", name]);
+    command.env("OSSCB_EMULATOR_DATA_DIR", dir);
+    command
 }
 
 #[test]

@@ -121,6 +121,9 @@ fn json_err(e: serde_json::Error) -> io::Error {
 #[derive(Debug)]
 pub(crate) struct Store {
     dir: Option<PathBuf>,
+    /// An exclusive lock on `dir`, held while the store lives: one emulator
+    /// per data directory (another would clear its incoming bodies).
+    _lock: Option<fs::File>,
     /// Set at start with `dir`, else when first needed.
     scratch: OnceLock<Scratch>,
     state: Mutex<State>,
@@ -378,10 +381,26 @@ impl Store {
         let Some(dir) = dir else {
             return Ok(Self {
                 dir: None,
+                _lock: None,
                 scratch: OnceLock::new(),
                 state: Mutex::new(state),
             });
         };
+        fs::create_dir_all(&dir)?;
+        let lock = fs::File::create(dir.join("lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "data directory {} is in use by another emulator",
+                        dir.display()
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
         fs::create_dir_all(dir.join("objects"))?;
         fs::create_dir_all(dir.join("uploads"))?;
         let scratch = dir.join("incoming");
@@ -401,6 +420,7 @@ impl Store {
         });
         Ok(Self {
             dir: Some(dir),
+            _lock: Some(lock),
             scratch,
             state: Mutex::new(state),
         })

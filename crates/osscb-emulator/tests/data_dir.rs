@@ -234,3 +234,22 @@ async fn large_objects_and_parts_survive_a_restart() {
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One emulator per data directory: a second one is refused with a clear
+/// error (it would clear the first one's incoming bodies), and starts once
+/// the first has stopped.
+#[test]
+fn a_data_directory_serves_one_emulator_at_a_time() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = || EmulatorConfig::new("id", "secret").data_dir(dir.path());
+    let first = Emulator::start(config()).unwrap_or_else(|e| panic!("{e}"));
+    let Err(refused) = Emulator::start(config()) else {
+        panic!("a second emulator on the same directory")
+    };
+    assert!(
+        refused.to_string().contains("in use by another emulator"),
+        "{refused}"
+    );
+    drop(first);
+    Emulator::start(config()).unwrap_or_else(|e| panic!("{e}"));
+}
