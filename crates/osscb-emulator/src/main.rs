@@ -5,26 +5,57 @@ use std::time::Duration;
 
 use osscb_emulator::{Emulator, EmulatorConfig};
 
-const USAGE: &str = "usage: osscb-emulator --access-key-id ID --access-key-secret SECRET
-    [--listen ADDR:PORT] [--security-token TOKEN] [--data-dir DIR] [--rsa-key PEMFILE]
-    [--header-read-timeout-ms MS (default 10000)]
-    [--fail-next N:STATUS] [--fail-nth N:STATUS]... [--drop-next N]
-    [--delay-ms MS [--delay-count N]] [--corrupt-crc64-next N]";
-
-#[derive(Default)]
+/// A local Alibaba Cloud OSS: real signature checks, RSA-signed upload
+/// callbacks, fault injection.
+#[derive(clap::Parser)]
+#[command(version, about)]
 struct Args {
-    listen: Option<String>,
-    id: Option<String>,
-    secret: Option<String>,
+    /// The address to listen on (default: 127.0.0.1 and a free port).
+    #[arg(long, env = "OSSCB_EMULATOR_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// The AccessKey ID requests must be signed with.
+    #[arg(long = "access-key-id", env = "OSSCB_EMULATOR_ACCESS_KEY_ID")]
+    id: String,
+    /// Its secret.
+    #[arg(
+        long = "access-key-secret",
+        env = "OSSCB_EMULATOR_ACCESS_KEY_SECRET",
+        hide_env_values = true
+    )]
+    secret: String,
+    /// An STS token requests must carry.
+    #[arg(
+        long = "security-token",
+        env = "OSSCB_EMULATOR_SECURITY_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
+    /// Keep objects and uploads in this directory, across restarts.
+    #[arg(long, env = "OSSCB_EMULATOR_DATA_DIR")]
     data_dir: Option<String>,
+    /// Sign callbacks with this RSA private key (PEM, at least 1024 bits).
+    #[arg(long)]
     rsa_key: Option<String>,
-    header_read_timeout_ms: Option<u64>,
+    /// How long a client may take to send its request headers.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    header_read_timeout_ms: u64,
+    /// Answer the next N requests with STATUS.
+    #[arg(long, value_parser = pair, value_name = "N:STATUS")]
     fail_next: Option<(u32, u16)>,
+    /// Answer the Nth request from now with STATUS (repeatable).
+    #[arg(long, value_parser = pair, value_name = "N:STATUS")]
     fail_nth: Vec<(u32, u16)>,
+    /// Drop the connection of the next N requests.
+    #[arg(long, default_value_t = 0, value_name = "N")]
     drop_next: u32,
+    /// Delay answers by MS milliseconds.
+    #[arg(long, value_name = "MS")]
     delay_ms: Option<u64>,
+    /// How many answers --delay-ms delays (default: all).
+    #[arg(long, default_value_t = u32::MAX, value_name = "N")]
     delay_count: u32,
+    /// Report a wrong CRC-64 for the next N writes.
+    #[arg(long = "corrupt-crc64-next", default_value_t = 0, value_name = "N")]
     corrupt: u32,
 }
 
@@ -38,51 +69,10 @@ fn pair(text: &str) -> Result<(u32, u16), String> {
     ))
 }
 
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("bad number {text:?}"))
-}
-
-fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut args = Args {
-        delay_count: u32::MAX,
-        ..Args::default()
-    };
-    while let Some(flag) = argv.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err(String::new());
-        }
-        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--listen" => args.listen = Some(value),
-            "--access-key-id" => args.id = Some(value),
-            "--access-key-secret" => args.secret = Some(value),
-            "--security-token" => args.token = Some(value),
-            "--data-dir" => args.data_dir = Some(value),
-            "--rsa-key" => args.rsa_key = Some(value),
-            "--header-read-timeout-ms" => args.header_read_timeout_ms = Some(number(&value)?),
-            "--fail-next" => args.fail_next = Some(pair(&value)?),
-            "--fail-nth" => args.fail_nth.push(pair(&value)?),
-            "--drop-next" => args.drop_next = number(&value)?,
-            "--delay-ms" => args.delay_ms = Some(number(&value)?),
-            "--delay-count" => args.delay_count = number(&value)?,
-            "--corrupt-crc64-next" => args.corrupt = number(&value)?,
-            _ => return Err(format!("unknown flag {flag}")),
-        }
-    }
-    Ok(args)
-}
-
 fn run(args: Args) -> Result<(), String> {
-    let (Some(id), Some(secret)) = (args.id, args.secret) else {
-        return Err("--access-key-id and --access-key-secret are required".to_owned());
-    };
-    let mut config = EmulatorConfig::new(id, secret);
+    let mut config = EmulatorConfig::new(args.id, args.secret);
     if let Some(listen) = args.listen {
-        config = config.listen(
-            listen
-                .parse()
-                .map_err(|_| format!("bad --listen address {listen:?}"))?,
-        );
+        config = config.listen(listen);
     }
     if let Some(token) = args.token {
         config = config.security_token(token);
@@ -90,9 +80,7 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = args.data_dir {
         config = config.data_dir(dir);
     }
-    if let Some(ms) = args.header_read_timeout_ms {
-        config = config.header_read_timeout(Duration::from_millis(ms));
-    }
+    config = config.header_read_timeout(Duration::from_millis(args.header_read_timeout_ms));
     if let Some(path) = args.rsa_key {
         let pem = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         config = config.rsa_key_pem(pem);
@@ -158,16 +146,7 @@ fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("osscb-emulator: {message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
