@@ -54,6 +54,11 @@ struct Args {
     /// How many answers --delay-ms delays (default: all).
     #[arg(long, default_value_t = u32::MAX, value_name = "N")]
     delay_count: u32,
+    /// Log each request (method, path, status, request id, duration) and
+    /// callback on stderr at this level: error, warn, info, debug or trace.
+    /// Queries, headers and bodies are never logged.
+    #[arg(long, env = "OSSCB_EMULATOR_LOG", value_name = "LEVEL")]
+    log: Option<tracing::Level>,
     /// Report a wrong CRC-64 for the next N writes.
     #[arg(long = "corrupt-crc64-next", default_value_t = 0, value_name = "N")]
     corrupt: u32,
@@ -70,6 +75,12 @@ fn pair(text: &str) -> Result<(u32, u16), String> {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if let Some(level) = args.log {
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut config = EmulatorConfig::new(args.id, args.secret);
     if let Some(listen) = args.listen {
         config = config.listen(listen);

@@ -131,6 +131,9 @@ async fn handle(
     peer: SocketAddr,
 ) -> Result<Resp, DropConnection> {
     let request_id = new_request_id();
+    let started = std::time::Instant::now();
+    // The path only: a presigned URL's query carries its signature and token.
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let origin = req.headers().get(ORIGIN).cloned();
     let host_id = req
         .headers()
@@ -155,6 +158,7 @@ async fn handle(
         if verdict.drop {
             let mut body = req.into_body();
             let _ = body.frame().await;
+            tracing::debug!(%method, path, request_id, "osscb-emulator: connection dropped (fault)");
             return Err(DropConnection);
         }
         let result = match verdict.fail {
@@ -175,6 +179,7 @@ async fn handle(
             None => process(shared, req, peer, &request_id, &host_id).await,
         };
         if verdict.lose_response {
+            tracing::debug!(%method, path, request_id, "osscb-emulator: answer lost (fault)");
             return Err(DropConnection);
         }
         result.unwrap_or_else(|e| error_response(&e, &request_id, &host_id, is_head))
@@ -192,6 +197,14 @@ async fn handle(
     if let Some(origin) = origin {
         crate::cors::add_headers(headers, origin);
     }
+    tracing::debug!(
+        %method,
+        path,
+        request_id,
+        status = response.status().as_u16(),
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "osscb-emulator: answered"
+    );
     Ok(response)
 }
 

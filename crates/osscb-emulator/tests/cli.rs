@@ -275,3 +275,52 @@ async fn binary_removes_its_temporary_directory_on_sigterm() {
     assert!(entries().is_empty(), "the private directory is gone");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `--log debug` reports each request on stderr: method, path, status and
+/// request id, never the query (a presigned URL's signature and token).
+#[test]
+fn binary_logs_requests_without_their_query() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args(["--listen=127.0.0.1:0", "--log=debug"])
+            .env("OSSCB_EMULATOR_ACCESS_KEY_ID", ID)
+            .env("OSSCB_EMULATOR_ACCESS_KEY_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    let addr = line
+        .strip_prefix("osscb-emulator listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /bucket/key?Signature=S3cretSig&security-token=T0ken HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("request");
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    let _ = child.0.kill();
+    let mut log = String::new();
+    let stderr = child.0.stderr.take().expect("stderr");
+    std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).expect("log");
+    assert!(log.contains("osscb-emulator: answered"), "{log}");
+    assert!(
+        log.contains("path=\"/bucket/key\"") && log.contains("status=403"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("S3cretSig") && !log.contains("T0ken"),
+        "{log}"
+    );
+}
