@@ -21,6 +21,20 @@ impl Drop for Child {
     }
 }
 
+/// The address in the binary's one line on stdout.
+fn listening_address(child: &mut Child) -> SocketAddr {
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("one line")
+        .expect("stdout");
+    line.strip_prefix("osscb-emulator listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
+}
+
 fn openssl(args: &[&str]) -> String {
     let out = Command::new("openssl")
         .args(args)
@@ -177,17 +191,7 @@ async fn binary_cuts_off_slow_request_heads_after_header_read_timeout_ms() {
             .spawn()
             .expect("the emulator starts"),
     );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("one line")
-        .expect("stdout");
-    let addr: SocketAddr = line
-        .strip_prefix("osscb-emulator listening on http://")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let addr = listening_address(&mut child);
     let held = slowloris(addr, Duration::from_secs(5))
         .await
         .expect("the connection is still open after 5 s");
@@ -212,17 +216,7 @@ async fn binary_removes_its_temporary_directory_on_sigterm() {
             .spawn()
             .expect("the emulator starts"),
     );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("one line")
-        .expect("stdout");
-    let addr: SocketAddr = line
-        .strip_prefix("osscb-emulator listening on http://")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let addr = listening_address(&mut child);
     let entries = || {
         std::fs::read_dir(&tmp)
             .expect("read_dir")
@@ -290,18 +284,8 @@ fn binary_logs_requests_without_their_query() {
             .spawn()
             .expect("the emulator starts"),
     );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("one line")
-        .expect("stdout");
-    let addr = line
-        .strip_prefix("osscb-emulator listening on http://")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
-    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    let addr = listening_address(&mut child);
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
     std::io::Write::write_all(
         &mut stream,
         b"GET /bucket/key?Signature=S3cretSig&security-token=T0ken HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
