@@ -49,7 +49,7 @@ pub use http;
 
 pub mod callback;
 pub mod crc64;
-mod credentials;
+pub mod credentials;
 mod error;
 pub mod flow;
 pub mod grant;

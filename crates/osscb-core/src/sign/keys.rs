@@ -31,7 +31,7 @@ struct V4Key {
 }
 
 /// An HMAC keyed with `key` (HMAC accepts keys of any length).
-fn keyed<M: KeyInit>(key: &[u8]) -> M {
+pub(crate) fn keyed<M: KeyInit>(key: &[u8]) -> M {
     M::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 

@@ -1,5 +1,7 @@
 //! Access keys and STS tokens, and a trait for sources that refresh them.
 
+pub mod rpc;
+
 use std::fmt;
 use std::sync::Arc;
 
