@@ -74,6 +74,16 @@ pub fn iso8601_millis(time: SystemTime) -> Result<String, Error> {
         .to_string())
 }
 
+/// `time` as ISO 8601 UTC in whole seconds: `2023-12-16T16:20:57Z`, the
+/// `Timestamp` of Alibaba Cloud's RPC APIs (STS) and the `Expiration` of the
+/// credentials they issue.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a time before 1970 or after 9999-12-30.
+pub fn iso8601_seconds(time: SystemTime) -> Result<String, Error> {
+    Ok(timestamp(time)?.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 /// Parses an ISO 8601 UTC time as OSS accepts it in a policy's `expiration`:
 /// `2023-12-16T16:20:57Z` or with a fraction (`…57.000Z`). `None` for any
 /// other shape, an impossible date (`2024-02-31`) or a time before 1970.

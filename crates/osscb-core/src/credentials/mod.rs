@@ -1,9 +1,15 @@
 //! Access keys and STS tokens, and a trait for sources that refresh them.
 
+pub mod chain;
+pub mod fetch;
+mod profile;
+pub mod refresh;
 pub mod rpc;
+pub mod source;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::sign::keys::SigningKeys;
 
@@ -17,6 +23,7 @@ pub struct Credentials {
     access_key_id: String,
     access_key_secret: String,
     security_token: Option<String>,
+    expiration: Option<SystemTime>,
     keys: Arc<SigningKeys>,
 }
 
@@ -25,6 +32,7 @@ impl PartialEq for Credentials {
         self.access_key_id == other.access_key_id
             && self.access_key_secret == other.access_key_secret
             && self.security_token == other.security_token
+            && self.expiration == other.expiration
     }
 }
 
@@ -37,6 +45,7 @@ impl Credentials {
             access_key_id: access_key_id.into(),
             access_key_secret: access_key_secret.into(),
             security_token: None,
+            expiration: None,
             keys: Arc::default(),
         }
     }
@@ -46,6 +55,19 @@ impl Credentials {
     pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
         self.security_token = Some(token.into());
         self
+    }
+
+    /// Temporary credentials that stop working at `at` (STS's
+    /// `Expiration`): a provider refreshes them before.
+    #[must_use]
+    pub fn with_expiration(mut self, at: SystemTime) -> Self {
+        self.expiration = Some(at);
+        self
+    }
+
+    /// When these credentials stop working, if they are temporary and it is known.
+    pub fn expiration(&self) -> Option<SystemTime> {
+        self.expiration
     }
 
     /// The AccessKey ID (public; it names the key in every signature).
@@ -78,6 +100,7 @@ impl fmt::Debug for Credentials {
                 "security_token",
                 &self.security_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("expiration", &self.expiration)
             .finish()
     }
 }
@@ -93,7 +116,7 @@ impl fmt::Display for Credentials {
 }
 
 /// Why a [`ProvideCredentials`] source could not hand out credentials.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("credentials unavailable: {0}")]
 pub struct CredentialsError(pub String);
 
@@ -129,7 +152,7 @@ mod tests {
         assert_eq!(c.to_string(), "LTAIexampleid (STS)");
         assert_eq!(
             format!("{c:?}"),
-            r#"Credentials { access_key_id: "LTAIexampleid", access_key_secret: "<redacted>", security_token: Some("<redacted>") }"#
+            r#"Credentials { access_key_id: "LTAIexampleid", access_key_secret: "<redacted>", security_token: Some("<redacted>"), expiration: None }"#
         );
     }
 

@@ -38,8 +38,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac as _};
-use sha1::Sha1;
 use percent_encoding::utf8_percent_encode;
+use sha1::Sha1;
 
 use crate::names::UNRESERVED;
 
@@ -115,7 +115,10 @@ mod tests {
              %26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z\
              %26Version%3D2014-05-26"
         );
-        assert_eq!(signature("testsecret", &text), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+        assert_eq!(
+            signature("testsecret", &text),
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        );
     }
 
     #[test]
