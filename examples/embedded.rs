@@ -75,6 +75,15 @@ impl Setup {
     /// `OSS_CALLBACK_URL` missing while real OSS is named; the emulator or
     /// the receiver cannot start.
     pub fn from_env() -> Result<Self, Box<dyn Error>> {
+        Self::from_env_with_credential_lifetime(Duration::from_secs(3600))
+    }
+
+    /// As [`Setup::from_env`], the embedded emulator's temporary credentials
+    /// (from its metadata service, STS and credentials URI) living `lifetime`.
+    ///
+    /// # Errors
+    /// As [`Setup::from_env`].
+    pub fn from_env_with_credential_lifetime(lifetime: Duration) -> Result<Self, Box<dyn Error>> {
         let bucket = env("OSS_BUCKET").unwrap_or_else(|| "examplebucket".to_owned());
         if env("OSS_ENDPOINT").is_some() || env("OSS_REGION").is_some() {
             let callback_url = env("OSS_CALLBACK_URL").ok_or(
@@ -92,7 +101,8 @@ impl Setup {
         );
         let emulator = Emulator::start(
             EmulatorConfig::new(EMBEDDED_ACCESS_KEY_ID, EMBEDDED_ACCESS_KEY_SECRET)
-                .data_dir(data_dir),
+                .data_dir(data_dir)
+                .credential_lifetime(lifetime),
         )?;
         let endpoint = emulator.endpoint();
         let verifier = Verifier::new().trust_key_url_prefix(format!("{endpoint}/"));
@@ -114,6 +124,11 @@ impl Setup {
     /// Whether the run uses the embedded emulator.
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()
+    }
+
+    /// The embedded emulator's endpoint, if the run uses it.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.embedded.as_ref().map(|e| e.endpoint.as_str())
     }
 
     /// A blocking client for the target.

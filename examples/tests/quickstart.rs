@@ -232,6 +232,44 @@ fn readme_async_put_runs_as_written() {
     }
 }
 
+#[test]
+fn readme_async_service_survives_credential_expiry_and_logs_its_spans() {
+    assert!(readme().contains("cargo run --example async_service"));
+    // 3 rounds 1.2 s apart: 2.4 s, past the 2-second credentials' expiry.
+    let output = cargo_run_example("async_service")
+        .args(["--", "3", "1200"])
+        .env_remove("OSS_ENDPOINT")
+        .env_remove("OSS_REGION")
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .env_remove("OSS_BUCKET")
+        .env_remove("OSS_CALLBACK_URL")
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for (n, line) in lines.iter().enumerate() {
+        let key = format!("service/round-{}.txt", n + 1);
+        let json = line
+            .strip_prefix(&format!("round {}: {key}: ", n + 1))
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(verified_callback(json)["object"], key.as_str());
+    }
+    // Credentials came from the metadata service more than once (refreshed
+    // before they expired), each fetch in its span; each exchange in its own.
+    let fetches = stderr
+        .lines()
+        .filter(|l| l.contains("osscb.credentials") && l.contains("close"))
+        .count();
+    assert!(fetches >= 2, "{stderr}");
+    assert!(stderr.contains("osscb.send"), "{stderr}");
+    assert!(stderr.contains("security-credentials"), "{stderr}");
+    assert!(!stderr.contains("AccessKeySecret"), "{stderr}");
+}
+
 /// The server is killed however the test ends.
 struct Child(std::process::Child);
 

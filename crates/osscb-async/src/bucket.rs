@@ -197,8 +197,12 @@ impl Bucket {
     ///
     /// # Errors
     /// As [`Client::presign`].
-    pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        self.client.presign(op, expires_in)
+    pub async fn presign<O: Operation>(
+        &self,
+        op: &O,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest> {
+        self.client.presign(op, expires_in).await
     }
 }
 

@@ -20,10 +20,11 @@ use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
 use osscb_core::transport::ClientOptions;
-use osscb_core::{Config, PresignedRequest, ProvideCredentials};
+use osscb_core::{Config, PresignedRequest};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use crate::credentials::{Signer, with_process_vars};
 use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION"));
@@ -33,7 +34,7 @@ const DEFAULT_USER_AGENT: &str = concat!("osscb-async/", env!("CARGO_PKG_VERSION
 #[derive(Clone, Debug)]
 pub struct Client(Arc<Inner>);
 
-type Inner = (reqwest::Client, Config, Arc<dyn ProvideCredentials>, Policy);
+type Inner = (reqwest::Client, Config, Signer, Policy);
 type Policy = RetryPolicy;
 
 /// What a run needs besides its machine: where `Body::Source` bytes come
@@ -89,17 +90,22 @@ impl Client {
     /// # Errors
     /// As [`Client::new`].
     pub fn with_http_client(options: ClientOptions, http: reqwest::Client) -> Result<Self> {
-        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let config = options.config()?;
+        let plan = with_process_vars(|vars| options.credentials_plan(vars))?;
+        let signer = Signer::new(plan, &http);
         let retry = options.retry;
-        Ok(Client(Arc::new((http, config, credentials, retry))))
+        Ok(Client(Arc::new((http, config, signer, retry))))
     }
 
     /// A client from the official SDKs' variables (see
     /// [`ClientOptions::from_vars`]): `OSS_ENDPOINT` and/or `OSS_REGION`,
-    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`.
+    /// with credentials from the default chain
+    /// ([`osscb_core::credentials::chain`]: `OSS_ACCESS_KEY_ID`,
+    /// `OSS_ACCESS_KEY_SECRET` and `OSS_SESSION_TOKEN` first).
     ///
     /// # Errors
-    /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.
+    /// [`osscb_core::Error::MissingEnv`] without an endpoint or region;
+    /// [`osscb_core::Error::Credentials`] when the chain finds nothing.
     pub fn from_env() -> Result<Self> {
         Self::new(ClientOptions::from_vars(|name| std::env::var(name).ok())?)
     }
@@ -130,8 +136,12 @@ impl Client {
     ///
     /// # Errors
     /// Invalid expiry, or credentials unavailable.
-    pub fn presign<O: Operation>(&self, op: &O, expires_in: Duration) -> Result<PresignedRequest> {
-        let credentials = self.0.2.credentials()?;
+    pub async fn presign<O: Operation>(
+        &self,
+        op: &O,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest> {
+        let credentials = self.0.2.credentials().await?;
         let now = SystemTime::now();
         op.request()?
             .presign(self.config(), &credentials, now, expires_in)
@@ -225,7 +235,11 @@ impl Client {
             Body::Own => None,
             Body::Source { offset, len, .. } => Some((offset, len)),
         };
-        let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
+        let credentials = match self.0.2.credentials().await {
+            Ok(credentials) => credentials,
+            Err(e) => return failed(Fact::Local, e.into(), &crc),
+        };
+        let (parts, own) = match send.into_http(self.config(), &credentials, SystemTime::now()) {
             Ok(request) => request.into_parts(),
             Err(e) => return failed(Fact::Local, e, &crc),
         };

@@ -31,6 +31,7 @@
 
 mod bucket;
 mod client;
+mod credentials;
 mod keys;
 
 pub use osscb_core;
@@ -42,6 +43,7 @@ pub use reqwest;
 
 pub use bucket::{Bucket, ObjectStream};
 pub use client::Client;
+pub use credentials::CredentialsProvider;
 pub use keys::verify_callback;
 
 /// A file error at `path`.

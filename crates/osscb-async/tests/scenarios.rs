@@ -31,7 +31,7 @@ impl Transport for Async {
     fn build(s: Settings) -> Result<Self, Error> {
         let mut options = ClientOptions::default()
             .endpoint(s.endpoint)
-            .credentials(s.credentials)
+            .credentials_source(s.credentials)
             .retry_policy(s.retry)
             .io_timeout(s.io_timeout);
         if let Some(region) = s.region {
@@ -107,7 +107,7 @@ impl Transport for Async {
         block_on(self.0.client().send(op))
     }
     fn presign<O: Operation>(&self, op: &O, e: Duration) -> Result<PresignedRequest, Error> {
-        self.0.presign(op, e)
+        block_on(self.0.presign(op, e))
     }
     fn send_presigned<O: Operation + Clone>(
         &self,

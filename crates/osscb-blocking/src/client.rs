@@ -16,10 +16,11 @@ use osscb_core::http::{self, Method};
 use osscb_core::ops::Operation;
 use osscb_core::response::MAX_BODY_LEN;
 use osscb_core::retry::RetryPolicy;
-use osscb_core::transport::ClientOptions;
+use osscb_core::transport::{ClientOptions, CredentialsPlan};
 use osscb_core::{Config, PresignedRequest, ProvideCredentials};
 use ureq::SendBody;
 
+use crate::credentials::{CredentialsProvider, with_process_vars};
 use crate::{Bucket, Error, Result, file_error, transport_error};
 
 const DEFAULT_USER_AGENT: &str = concat!("osscb-blocking/", env!("CARGO_PKG_VERSION"));
@@ -92,7 +93,14 @@ impl Client {
     /// # Errors
     /// As [`Client::new`].
     pub fn with_agent(options: ClientOptions, agent: ureq::Agent) -> Result<Self> {
-        let (config, credentials) = (options.config()?, options.credentials_provider()?);
+        let config = options.config()?;
+        let plan = with_process_vars(|vars| options.credentials_plan(vars))?;
+        let credentials: Arc<dyn ProvideCredentials> = match plan {
+            CredentialsPlan::Provider(provider) => provider,
+            CredentialsPlan::Source(source) => {
+                Arc::new(CredentialsProvider::with_agent(source, agent.clone()))
+            }
+        };
         let retry = options.retry;
         Ok(Client(Arc::new((agent, config, credentials, retry))))
     }
@@ -114,10 +122,13 @@ impl Client {
 
     /// A client from the official SDKs' variables (see
     /// [`ClientOptions::from_vars`]): `OSS_ENDPOINT` and/or `OSS_REGION`,
-    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`.
+    /// with credentials from the default chain
+    /// ([`osscb_core::credentials::chain`]: `OSS_ACCESS_KEY_ID`,
+    /// `OSS_ACCESS_KEY_SECRET` and `OSS_SESSION_TOKEN` first).
     ///
     /// # Errors
-    /// [`osscb_core::Error::MissingEnv`] naming the first missing variable.
+    /// [`osscb_core::Error::MissingEnv`] without an endpoint or region;
+    /// [`osscb_core::Error::Credentials`] when the chain finds nothing.
     pub fn from_env() -> Result<Self> {
         Self::new(ClientOptions::from_vars(|name| std::env::var(name).ok())?)
     }

@@ -10,8 +10,9 @@
 //! use osscb_blocking::{Client, UploadOptions};
 //! use osscb_blocking::osscb_core::callback::{Callback, Var};
 //!
-//! // OSS_ENDPOINT, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and OSS_SESSION_TOKEN;
-//! // OSS_REGION selects Signature V4).
+//! // OSS_ENDPOINT (or OSS_REGION, which selects Signature V4); credentials from
+//! // the default chain: OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET (and
+//! // OSS_SESSION_TOKEN), then the official sources (profiles, ECS RAM role, …).
 //! let client = Client::from_env()?;
 //! let bucket = client.bucket("examplebucket")?;
 //! let callback = Callback::builder("https://app.example.com/oss-callback")
@@ -29,6 +30,7 @@
 
 mod bucket;
 mod client;
+mod credentials;
 mod keys;
 
 pub use osscb_core;
@@ -40,6 +42,7 @@ pub use ureq;
 
 pub use bucket::{Bucket, ObjectReader};
 pub use client::Client;
+pub use credentials::CredentialsProvider;
 pub use keys::verify_callback;
 
 /// A file error at `path`.

@@ -21,7 +21,7 @@ impl Transport for Blocking {
     fn build(s: Settings) -> Result<Self, Error> {
         let mut options = ClientOptions::default()
             .endpoint(s.endpoint)
-            .credentials(s.credentials)
+            .credentials_source(s.credentials)
             .retry_policy(s.retry)
             .io_timeout(s.io_timeout);
         if let Some(region) = s.region {

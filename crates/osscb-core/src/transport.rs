@@ -16,9 +16,9 @@
 //! let endpoint = Endpoint::parse("http://127.0.0.1:9000")?;
 //! assert_eq!(options.config()?, Config::v1(endpoint));
 //!
-//! let vars = |name: &str| (name != "OSS_ACCESS_KEY_SECRET").then(|| "x".to_owned());
-//! let missing = ClientOptions::from_vars(vars).expect_err("no secret");
-//! assert!(matches!(missing, Error::MissingEnv("OSS_ACCESS_KEY_SECRET")));
+//! let vars = |name: &str| (name == "OSS_ACCESS_KEY_ID").then(|| "x".to_owned());
+//! let missing = ClientOptions::from_vars(vars).expect_err("no endpoint");
+//! assert!(matches!(missing, Error::MissingEnv("OSS_ENDPOINT")));
 //! # Ok::<(), Error>(())
 //! ```
 
@@ -26,16 +26,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Region;
+use crate::credentials::chain::{Endpoints, Vars, default_chain};
+use crate::credentials::source::Source;
 use crate::retry::RetryPolicy;
-use crate::{AddressingStyle, Config, Credentials, Endpoint, Error, ProvideCredentials};
+use crate::{AddressingStyle, Config, Endpoint, Error, ProvideCredentials};
+
+/// Where a client's credentials come from, as its transport receives it.
+#[derive(Clone, Debug)]
+pub enum CredentialsPlan {
+    /// A provider to ask before every request.
+    Provider(Arc<dyn ProvideCredentials>),
+    /// A source the transport fetches from (and refreshes) itself, without
+    /// blocking an async runtime: see [`crate::credentials::fetch`].
+    Source(Source),
+}
 
 /// A client's settings, as a transport receives them.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// The endpoint as given (`oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`).
     pub(crate) endpoint: Option<String>,
-    /// Where credentials come from; asked before every request.
-    pub(crate) credentials: Option<Arc<dyn ProvideCredentials>>,
+    /// Where credentials come from; the default chain when `None`.
+    pub(crate) credentials: Option<CredentialsPlan>,
+    /// Where the default chain's services are.
+    pub(crate) credential_endpoints: Endpoints,
     /// Connection timeout (default 10 s).
     pub connect_timeout: Duration,
     /// Timeout of each read and write on a connection (default 60 s).
@@ -57,6 +71,7 @@ impl Default for ClientOptions {
         Self {
             endpoint: None,
             credentials: None,
+            credential_endpoints: Endpoints::default(),
             connect_timeout: Duration::from_secs(10),
             io_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
@@ -97,43 +112,45 @@ impl ClientOptions {
         Ok(Config::for_region(endpoint, region))
     }
 
-    /// The credentials provider.
+    /// Where the credentials come from: the provider or source given, else
+    /// the default chain for `vars` (see [`crate::credentials::chain`]).
     ///
     /// # Errors
-    /// When none was given.
-    pub fn credentials_provider(&self) -> Result<Arc<dyn ProvideCredentials>, Error> {
-        self.credentials
-            .clone()
-            .ok_or_else(|| Error::InvalidArgument("no credentials given".to_owned()))
+    /// [`Error::Credentials`] when the default chain finds no source, or a
+    /// broken one.
+    pub fn credentials_plan(&self, vars: &Vars<'_>) -> Result<CredentialsPlan, Error> {
+        match &self.credentials {
+            Some(plan) => Ok(plan.clone()),
+            None => {
+                let source = default_chain(vars, &self.credential_endpoints)?;
+                Ok(match source {
+                    Source::Static(credentials) => CredentialsPlan::Provider(Arc::new(credentials)),
+                    source => CredentialsPlan::Source(source),
+                })
+            }
+        }
     }
 }
 
 impl ClientOptions {
     /// Settings from the official SDKs' variables, looked up by `var`:
     /// `OSS_ENDPOINT` and/or `OSS_REGION` (a region alone names OSS's public
-    /// endpoint; a region signs with Signature V4), `OSS_ACCESS_KEY_ID`,
-    /// `OSS_ACCESS_KEY_SECRET` and optional `OSS_SESSION_TOKEN` (STS). Empty
-    /// values count as unset.
+    /// endpoint; a region signs with Signature V4). Credentials are left to
+    /// the default chain ([`crate::credentials::chain`]), which reads
+    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` and `OSS_SESSION_TOKEN`
+    /// first. Empty values count as unset.
     ///
     /// # Errors
-    /// [`Error::MissingEnv`] naming the first required variable that is missing
-    /// (`OSS_ENDPOINT` when neither it nor `OSS_REGION` is set).
+    /// [`Error::MissingEnv`]`("OSS_ENDPOINT")` when neither it nor
+    /// `OSS_REGION` is set.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let get = |name| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(Error::MissingEnv(name));
         let region = get("OSS_REGION");
         let endpoint = match &region {
             Some(_) => get("OSS_ENDPOINT"),
-            None => Some(required("OSS_ENDPOINT")?),
+            None => Some(get("OSS_ENDPOINT").ok_or(Error::MissingEnv("OSS_ENDPOINT"))?),
         };
-        let mut credentials = Credentials::new(
-            required("OSS_ACCESS_KEY_ID")?,
-            required("OSS_ACCESS_KEY_SECRET")?,
-        );
-        if let Some(token) = get("OSS_SESSION_TOKEN") {
-            credentials = credentials.with_security_token(token);
-        }
-        let mut options = Self::default().credentials(credentials);
+        let mut options = Self::default();
         options.endpoint = endpoint;
         options.region = region;
         Ok(options)
@@ -146,10 +163,30 @@ impl ClientOptions {
         self
     }
 
-    /// Where credentials come from; asked before every request.
+    /// Where credentials come from; asked before every request. Without
+    /// this or [`ClientOptions::credentials_source`], the default chain.
     #[must_use]
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
-        self.credentials = Some(Arc::new(provider));
+        self.credentials = Some(CredentialsPlan::Provider(Arc::new(provider)));
+        self
+    }
+
+    /// Credentials from `source` (the ECS RAM role, an STS role, …), fetched
+    /// and refreshed before they expire by the transport.
+    #[must_use]
+    pub fn credentials_source(mut self, source: Source) -> Self {
+        self.credentials = Some(match source {
+            Source::Static(credentials) => CredentialsPlan::Provider(Arc::new(credentials)),
+            source => CredentialsPlan::Source(source),
+        });
+        self
+    }
+
+    /// Where the default chain finds the ECS metadata service and STS
+    /// (tests point them at an emulator).
+    #[must_use]
+    pub fn credential_endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.credential_endpoints = endpoints;
         self
     }
 
@@ -211,6 +248,7 @@ impl ClientOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Credentials;
 
     #[test]
     fn environment_and_switches() {
@@ -236,16 +274,28 @@ mod tests {
         let cname = Endpoint::parse("cdn.example.com").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.endpoint, cname.with_style(AddressingStyle::Cname));
         assert_eq!(built.region, None, "blank counts as unset");
-        let creds = built
-            .credentials_provider()
-            .and_then(|p| p.credentials().map_err(Error::from))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let no_files = |_: &std::path::Path| None;
+        let process = |name: &str| full(name);
+        let CredentialsPlan::Provider(provider) = built
+            .credentials_plan(&Vars::new(&process, &no_files))
+            .unwrap_or_else(|e| panic!("{e}"))
+        else {
+            panic!("OSS_* variables are fixed credentials")
+        };
+        let creds = provider.credentials().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(creds.security_token(), Some("token"));
-        let missing = ClientOptions::from_vars(env(&[("OSS_ENDPOINT", "e.com")]));
-        assert!(
-            matches!(missing, Err(Error::MissingEnv("OSS_ACCESS_KEY_ID"))),
-            "{missing:?}"
-        );
+        let given = ClientOptions::from_vars(full)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .credentials(Credentials::new("given", "s"));
+        let nothing = |_: &str| None;
+        let CredentialsPlan::Provider(provider) = given
+            .credentials_plan(&Vars::new(&nothing, &no_files))
+            .unwrap_or_else(|e| panic!("{e}"))
+        else {
+            panic!("a provider given")
+        };
+        let creds = provider.credentials().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(creds.access_key_id(), "given", "what is given wins over the chain");
         assert!(ClientOptions::default().config().is_err(), "no endpoint");
         let regional = ClientOptions::from_vars(env(&[
             ("OSS_REGION", "cn-hangzhou"),
@@ -274,8 +324,12 @@ mod tests {
             matches!(neither, Err(Error::MissingEnv("OSS_ENDPOINT"))),
             "{neither:?}"
         );
+        let disabled = |name: &str| {
+            (name == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_owned())
+        };
         let no_creds = ClientOptions::default().endpoint("e.com");
-        assert!(no_creds.credentials_provider().is_err());
+        let none = no_creds.credentials_plan(&Vars::new(&disabled, &no_files));
+        assert!(matches!(none, Err(Error::Credentials(_))), "{none:?}");
         let text = format!(
             "{:?}",
             ClientOptions::default().credentials(Credentials::new("id", "s3cr3t"))

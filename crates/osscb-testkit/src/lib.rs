@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use osscb_core::callback::Callback;
+use osscb_core::credentials::source::Source;
 use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
     DeleteObjectOutput, GetObject, GetObjectOutput, ObjectMetadata, Operation, PutObjectOutput,
@@ -27,6 +28,7 @@ use osscb_core::verify::{Check, VerifiedCallback, Verifier, VerifyError};
 use osscb_core::{Config, Credentials, PresignedRequest, http};
 use osscb_emulator::{Emulator, EmulatorConfig};
 
+mod credential_scenarios;
 pub mod scenarios;
 
 /// How a test builds a client and a bucket handle.
@@ -34,8 +36,8 @@ pub mod scenarios;
 pub struct Settings {
     /// The endpoint.
     pub endpoint: String,
-    /// The credentials.
-    pub credentials: Credentials,
+    /// Where the credentials come from.
+    pub credentials: Source,
     /// Retries.
     pub retry: RetryPolicy,
     /// The I/O timeout.
@@ -48,10 +50,10 @@ pub struct Settings {
 
 impl Settings {
     /// `examplebucket` on `emulator` with `credentials`, fast retries, V1.
-    pub fn new(emulator: &Emulator, credentials: Credentials) -> Self {
+    pub fn new(emulator: &Emulator, credentials: impl Into<Source>) -> Self {
         Self {
             endpoint: emulator.endpoint(),
-            credentials,
+            credentials: credentials.into(),
             retry: fast_retries(),
             io_timeout: Duration::from_secs(10),
             region: None,

@@ -14,6 +14,7 @@ use osscb_core::upload::UploadOptions;
 use osscb_core::{Credentials, Error as CoreError, ObjectKey, Region};
 use osscb_emulator::{Emulator, EmulatorConfig};
 
+pub use crate::credential_scenarios::*;
 use crate::{
     BODY, Receiver, Relay, Settings, Transport, bucket, callback_failed, creds, data, emulator,
     service, write_file,
@@ -67,6 +68,10 @@ macro_rules! scenarios {
             a_sigkilled_upload_resumes_from_its_checkpoint,
             an_emulator_restart_mid_multipart_is_resumed,
             a_receiver_down_failing_not_json_or_late_is_a_203_never_resent,
+            the_ecs_ram_role_signs_uploads_across_credential_expiry,
+            assume_role_signs_uploads_with_a_key_or_another_source,
+            oidc_and_the_credentials_uri_sign_uploads,
+            a_chain_walks_its_sources_in_order,
         );
     };
     (@each $t:ty; $($name:ident),* $(,)?) => {
@@ -976,7 +981,8 @@ pub fn debug_output_never_shows_secrets<T: Transport>() {
     let settings = Settings {
         endpoint: "oss-cn-hangzhou.aliyuncs.com".to_owned(),
         credentials: Credentials::new("LTAIvisible", "s3cr3t-VALUE")
-            .with_security_token("t0ken-VALUE"),
+            .with_security_token("t0ken-VALUE")
+            .into(),
         ..Settings::new(&emulator(), creds())
     };
     let bucket = T::build(settings).expect("client");
@@ -1525,7 +1531,7 @@ pub fn a_sigkilled_upload_resumes_from_its_checkpoint<T: Transport>() {
         );
         let settings = Settings {
             endpoint: endpoint.to_owned(),
-            credentials: creds(),
+            credentials: creds().into(),
             retry: crate::fast_retries(),
             io_timeout: Duration::from_secs(10),
             region: None,
