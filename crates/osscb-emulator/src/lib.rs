@@ -32,7 +32,9 @@
 //! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
 //! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
 //! PostObject form is authenticated from its fields before its `file`, which
-//! together may not exceed 64 KiB.
+//! together may not exceed 64 KiB. The credential services read at most
+//! 64 KiB of body and hold at most 10,000 live issued credentials, metadata
+//! tokens and STS nonces each (503 beyond).
 //!
 //! Bodies stream in: an object or part over 1 MiB goes to a file as it
 //! arrives (with its MD5 and CRC-64 computed on the way), a download streams

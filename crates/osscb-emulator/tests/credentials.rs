@@ -278,6 +278,27 @@ async fn the_credentials_uri_issues_credentials_that_sign_v1_v4_and_post_object(
     let got = GetObject::new(b("bucket"), k("uri/v4"));
     let r = send(emu.addr(), sign(&emu, &got, Vec::new(), &issued)).await;
     assert_eq!((r.status, r.body.as_slice()), (200, b"hello".as_slice()));
+    for config in [config(&emu), v4_config(&emu)] {
+        let presigned = got
+            .request()
+            .expect("request")
+            .presign(&config, &issued, SystemTime::now(), Duration::from_secs(60))
+            .expect("presign");
+        let url = presigned.url.to_string();
+        assert!(url.contains("security-token"), "{url}");
+        let r = send(
+            emu.addr(),
+            Request::get(url.as_str())
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, b"hello".as_slice()),
+            "{url}"
+        );
+    }
     // The emulator's own key keeps working.
     let r = send(emu.addr(), put_v1(&emu, "uri/own", &creds())).await;
     assert_eq!(r.status, 200, "{}", r.text());
