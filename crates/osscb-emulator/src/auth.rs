@@ -1,6 +1,7 @@
 //! Request authentication: the core's server-side check
-//! ([`osscb_core::sign::verify`], V1 and V4, header or presigned URL), its
-//! refusals turned into OSS's error answers.
+//! ([`osscb_core::sign::verify`], V1 and V4, header or presigned URL) against
+//! the emulator's own key or a temporary one it issued, its refusals turned
+//! into OSS's error answers.
 
 use std::time::SystemTime;
 
@@ -9,6 +10,7 @@ use osscb_core::Credentials;
 use osscb_core::sign::{IncomingRequest, Rejection, verify};
 
 use crate::error::OssError;
+use crate::issued::{Issued, Lookup};
 
 /// The request facts a signature covers.
 pub(crate) struct AuthRequest<'a> {
@@ -21,13 +23,50 @@ pub(crate) struct AuthRequest<'a> {
     pub(crate) now: SystemTime,
 }
 
-/// Checks the request's signature; `Ok` means it was made with the emulator's credentials.
-pub(crate) fn authenticate(creds: &Credentials, req: &AuthRequest<'_>) -> Result<(), OssError> {
+/// Checks the request's signature; `Ok` means it was made with the
+/// emulator's credentials (`own`) or with an unexpired credential it issued.
+pub(crate) fn authenticate(
+    own: &Credentials,
+    issued: &Issued,
+    req: &AuthRequest<'_>,
+) -> Result<(), OssError> {
     let incoming = IncomingRequest::new(req.method, req.headers, req.bucket, req.key, req.query);
-    verify(&incoming, creds, req.now)
+    let creds = match verify(&incoming, own, req.now) {
+        Ok(_) => return Ok(()),
+        Err(Rejection::InvalidAccessKeyId(id)) => credentials_named(own, issued, &id, req.now)?,
+        Err(rejection) => return Err(refusal(rejection, own, req.now)),
+    };
+    verify(&incoming, &creds, req.now)
         .map(drop)
-        .map_err(|rejection| refusal(rejection, creds, req.now))
+        .map_err(|rejection| refusal(rejection, &creds, req.now))
 }
+
+/// The credentials a request naming `id` must be signed with: the
+/// emulator's own, or the unexpired one it issued under that ID.
+pub(crate) fn credentials_named(
+    own: &Credentials,
+    issued: &Issued,
+    id: &str,
+    now: SystemTime,
+) -> Result<Credentials, OssError> {
+    if id == own.access_key_id() {
+        return Ok(own.clone());
+    }
+    match issued.credentials(id, now) {
+        Lookup::Live(creds) => Ok(creds),
+        // OSS's answer to an expired STS token. oss2 (2.19) names no code
+        // of its own for it, so the emulator keeps OSS's code for a bad
+        // token, `InvalidAccessKeyId`, with OSS's message for this case.
+        Lookup::Expired => Err(invalid_access_key_id(
+            "The security token you provided has expired.",
+            id,
+        )),
+        Lookup::Unknown => Err(invalid_access_key_id(UNKNOWN_KEY, id)),
+    }
+}
+
+/// OSS's message for an AccessKey ID it does not know.
+const UNKNOWN_KEY: &str = "The OSS Access Key Id you provided does not exist in our records.";
 
 /// OSS's answer to a refused signature.
 fn refusal(rejection: Rejection, creds: &Credentials, now: SystemTime) -> OssError {
@@ -35,10 +74,7 @@ fn refusal(rejection: Rejection, creds: &Credentials, now: SystemTime) -> OssErr
     match rejection {
         Rejection::InvalidArgument(message) => OssError::invalid_argument(message),
         Rejection::AccessDenied(message) => OssError::access_denied(message),
-        Rejection::InvalidAccessKeyId(id) => invalid_access_key_id(
-            "The OSS Access Key Id you provided does not exist in our records.",
-            &id,
-        ),
+        Rejection::InvalidAccessKeyId(id) => invalid_access_key_id(UNKNOWN_KEY, &id),
         Rejection::InvalidSecurityToken => invalid_access_key_id(
             "The security token you provided is invalid.",
             creds.access_key_id(),
@@ -107,7 +143,7 @@ mod tests {
                 query,
                 now,
             };
-            match authenticate(&creds, &req) {
+            match authenticate(&creds, &Issued::default(), &req) {
                 Ok(()) => "Ok".to_owned(),
                 Err(e) => format!("{} {}", e.status.as_u16(), e.code),
             }

@@ -6,6 +6,13 @@
 //! CORS, fault injection, and **upload callbacks signed with RSA exactly as OSS
 //! signs them**, with the public key served by the emulator itself.
 //!
+//! It also hands out temporary credentials the way a client finds them in
+//! Alibaba Cloud, each accepted by its signature checks until it expires:
+//! an ECS instance metadata service (`{endpoint}/__osscb/metadata`), STS
+//! `AssumeRole` and `AssumeRoleWithOIDC` (`{endpoint}/__osscb/sts`) and a
+//! credentials URI (`{endpoint}/__osscb/credentials`). See
+//! [`EmulatorConfig::credential_lifetime`] and [`Emulator::issued_credentials`].
+//!
 //! ```
 //! use osscb_emulator::{Emulator, EmulatorConfig};
 //!
@@ -25,7 +32,9 @@
 //! [`EmulatorConfig::header_read_timeout`]; a body is kept only once the
 //! request is authenticated, and at most 5 GiB (OSS's PutObject limit); a
 //! PostObject form is authenticated from its fields before its `file`, which
-//! together may not exceed 64 KiB.
+//! together may not exceed 64 KiB. The credential services read at most
+//! 64 KiB of body and hold at most 10,000 live issued credentials, metadata
+//! tokens and STS nonces each (503 beyond).
 //!
 //! Bodies stream in: an object or part over 1 MiB goes to a file as it
 //! arrives (with its MD5 and CRC-64 computed on the way), a download streams
@@ -51,14 +60,18 @@ mod cors;
 mod data;
 mod error;
 mod faults;
+mod issued;
+mod metadata;
 mod multipart;
 mod objects;
 mod post;
 mod server;
 mod store;
+mod sts;
 mod xml;
 
 pub use faults::Faults;
+pub use issued::CredentialSource;
 
 /// How to start an [`Emulator`].
 #[derive(Clone)]
@@ -71,6 +84,10 @@ pub struct EmulatorConfig {
     rsa_key_pem: Option<String>,
     callback_timeout: Duration,
     header_read_timeout: Duration,
+    ecs_role: String,
+    metadata_requires_token: bool,
+    oidc_token: Option<String>,
+    credential_lifetime: Option<Duration>,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -90,6 +107,13 @@ impl fmt::Debug for EmulatorConfig {
             )
             .field("callback_timeout", &self.callback_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("ecs_role", &self.ecs_role)
+            .field("metadata_requires_token", &self.metadata_requires_token)
+            .field(
+                "oidc_token",
+                &self.oidc_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("credential_lifetime", &self.credential_lifetime)
             .finish()
     }
 }
@@ -107,6 +131,10 @@ impl EmulatorConfig {
             rsa_key_pem: None,
             callback_timeout: callback::TIMEOUT,
             header_read_timeout: server::HEADER_READ_TIMEOUT,
+            ecs_role: metadata::DEFAULT_ROLE.to_owned(),
+            metadata_requires_token: false,
+            oidc_token: None,
+            credential_lifetime: None,
         }
     }
 
@@ -157,6 +185,40 @@ impl EmulatorConfig {
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// The RAM role the ECS metadata service names (default
+    /// `osscb-emulator-role`).
+    #[must_use]
+    pub fn ecs_role(mut self, name: impl Into<String>) -> Self {
+        self.ecs_role = name.into();
+        self
+    }
+
+    /// Whether the metadata service refuses (401) a GET without a session
+    /// token, as an ECS instance in hardened (IMDSv2-only) mode does. A GET
+    /// with an unknown or expired token is refused either way. Default: no.
+    #[must_use]
+    pub fn metadata_requires_token(mut self, required: bool) -> Self {
+        self.metadata_requires_token = required;
+        self
+    }
+
+    /// The only OIDC token `AssumeRoleWithOIDC` accepts. Without it, any
+    /// non-empty token is.
+    #[must_use]
+    pub fn oidc_token(mut self, token: impl Into<String>) -> Self {
+        self.oidc_token = Some(token.into());
+        self
+    }
+
+    /// How long every credential the emulator issues stays valid, overriding
+    /// the default (3600 s from the metadata service and the credentials URI,
+    /// `DurationSeconds` from STS): short lifetimes let tests see expiry.
+    #[must_use]
+    pub fn credential_lifetime(mut self, lifetime: Duration) -> Self {
+        self.credential_lifetime = Some(lifetime);
         self
     }
 }
@@ -211,6 +273,11 @@ impl Emulator {
             public_key_url: format!("http://{shown}{}", server::PUB_KEY_PATH),
             callback_timeout: config.callback_timeout,
             header_read_timeout: config.header_read_timeout,
+            issued: issued::Issued::default(),
+            ecs_role: config.ecs_role,
+            metadata_requires_token: config.metadata_requires_token,
+            oidc_token: config.oidc_token,
+            credential_lifetime: config.credential_lifetime,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -272,6 +339,26 @@ impl Emulator {
     /// (including those answered `NoSuchUpload`).
     pub fn abort_multipart_requests(&self) -> u64 {
         self.shared.stats.abort_multipart.load(Ordering::SeqCst)
+    }
+
+    /// How many temporary credentials the emulator has issued, from every
+    /// source (each fetch from the metadata service or the credentials URI,
+    /// each successful STS call issues one).
+    pub fn issued_credentials(&self) -> u64 {
+        [
+            CredentialSource::Metadata,
+            CredentialSource::Uri,
+            CredentialSource::AssumeRole,
+            CredentialSource::AssumeRoleWithOidc,
+        ]
+        .into_iter()
+        .map(|source| self.shared.issued.count(source))
+        .sum()
+    }
+
+    /// How many temporary credentials went out from `source`.
+    pub fn issued_credentials_from(&self, source: CredentialSource) -> u64 {
+        self.shared.issued.count(source)
     }
 
     /// The ids of the multipart uploads in progress (initiated, neither

@@ -62,6 +62,20 @@ struct Args {
     /// Report a wrong CRC-64 for the next N writes.
     #[arg(long = "corrupt-crc64-next", default_value_t = 0, value_name = "N")]
     corrupt: u32,
+    /// The RAM role the ECS metadata service (/__osscb/metadata) names
+    /// (default: osscb-emulator-role).
+    #[arg(long, value_name = "NAME")]
+    ecs_role: Option<String>,
+    /// Refuse metadata GETs without a session token (hardened mode).
+    #[arg(long)]
+    metadata_requires_token: bool,
+    /// The only OIDC token STS AssumeRoleWithOIDC accepts (default: any).
+    #[arg(long, env = "OSSCB_EMULATOR_OIDC_TOKEN", hide_env_values = true)]
+    oidc_token: Option<String>,
+    /// The lifetime of every credential the emulator issues (default: 3600
+    /// from metadata and the credentials URI, DurationSeconds from STS).
+    #[arg(long, value_name = "SECS")]
+    credential_lifetime: Option<u64>,
 }
 
 fn pair(text: &str) -> Result<(u32, u16), String> {
@@ -95,6 +109,16 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(path) = args.rsa_key {
         let pem = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         config = config.rsa_key_pem(pem);
+    }
+    if let Some(role) = args.ecs_role {
+        config = config.ecs_role(role);
+    }
+    config = config.metadata_requires_token(args.metadata_requires_token);
+    if let Some(token) = args.oidc_token {
+        config = config.oidc_token(token);
+    }
+    if let Some(secs) = args.credential_lifetime {
+        config = config.credential_lifetime(Duration::from_secs(secs));
     }
     let emulator = Emulator::start(config).map_err(|e| format!("cannot start: {e}"))?;
     let faults = emulator.faults();

@@ -25,7 +25,7 @@ use osscb_core::callback::Callback;
 use osscb_core::sign::v1;
 use serde_json::Value;
 
-use crate::auth::{constant_time_eq, invalid_access_key_id, iso8601};
+use crate::auth::{constant_time_eq, credentials_named, invalid_access_key_id, iso8601};
 use crate::data::Received;
 use crate::error::OssError;
 use crate::server::{Ctx, MAX_BODY, Resp, Target, Written, stored, write_answer};
@@ -317,18 +317,17 @@ fn authenticate(
     bucket: &str,
     key: &str,
 ) -> Result<SizeRange, OssError> {
-    let creds = &ctx.shared.creds;
     let Some(id) = form.get("OSSAccessKeyId") else {
         return Err(OssError::access_denied(
             "You have no right to access this object because of bucket acl.",
         ));
     };
-    if id != creds.access_key_id() {
-        return Err(invalid_access_key_id(
-            "The OSS Access Key Id you provided does not exist in our records.",
-            id,
-        ));
-    }
+    let creds = &credentials_named(
+        &ctx.shared.creds,
+        &ctx.shared.issued,
+        id,
+        ctx.shared.faults.now(),
+    )?;
     if let Some(token) = creds.security_token() {
         let sent = form.get("x-oss-security-token").unwrap_or_default();
         if !constant_time_eq(sent, token) {

@@ -60,6 +60,16 @@ pub(crate) struct Shared {
     pub(crate) public_key_url: String,
     pub(crate) callback_timeout: std::time::Duration,
     pub(crate) header_read_timeout: std::time::Duration,
+    /// The temporary credentials, metadata tokens and STS nonces handed out.
+    pub(crate) issued: crate::issued::Issued,
+    /// The role the metadata service names.
+    pub(crate) ecs_role: String,
+    /// Whether a metadata GET must carry a session token.
+    pub(crate) metadata_requires_token: bool,
+    /// The only OIDC token `AssumeRoleWithOIDC` accepts (any, when `None`).
+    pub(crate) oidc_token: Option<String>,
+    /// Overrides every issued credential's lifetime.
+    pub(crate) credential_lifetime: Option<std::time::Duration>,
 }
 
 /// Returned by the service to make hyper close the connection unanswered.
@@ -142,6 +152,9 @@ async fn handle(
         .unwrap_or_default()
         .to_owned();
     let is_head = req.method() == Method::HEAD;
+    // The emulator's own services (public key, credentials) are outside
+    // fault injection: a fault armed for the next OSS request is not spent
+    // on a client fetching its credentials first.
     let mut response = if req.uri().path() == PUB_KEY_PATH
         && matches!(*req.method(), Method::GET | Method::HEAD)
     {
@@ -150,6 +163,12 @@ async fn handle(
             &[(CONTENT_TYPE, "application/x-pem-file".to_owned())],
             Bytes::from(shared.signer.public_pem().to_owned()),
         )
+    } else if let Some(rest) = path.strip_prefix(crate::metadata::METADATA_PREFIX) {
+        crate::metadata::metadata(shared, req, rest).await
+    } else if path == crate::metadata::CREDENTIALS_URI_PATH {
+        crate::metadata::credentials_uri(shared, req).await
+    } else if crate::sts::PATHS.contains(&path.as_str()) {
+        crate::sts::sts(shared, req, &request_id, &host_id).await
     } else {
         let verdict = shared.faults.on_request();
         if let Some(delay) = verdict.delay {
@@ -368,9 +387,9 @@ fn incomplete() -> OssError {
     )
 }
 
-/// Reads a small body whole (up to [`MAX_SMALL_BODY`]).
-async fn read_body(body: Incoming) -> Result<Bytes, OssError> {
-    Limited::new(body, MAX_SMALL_BODY)
+/// Reads a small body whole (up to `limit` bytes, else `EntityTooLarge`).
+pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, OssError> {
+    Limited::new(body, limit)
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
@@ -419,6 +438,7 @@ async fn process(
     }
     auth::authenticate(
         &shared.creds,
+        &shared.issued,
         &AuthRequest {
             method: &parts.method,
             headers: &parts.headers,
@@ -439,7 +459,7 @@ async fn process(
         let body = receive(shared, body).await?;
         put_object(&ctx, &target, bucket, key, body).await
     } else {
-        let body = read_body(body).await?;
+        let body = read_body(body, MAX_SMALL_BODY).await?;
         small_request(&ctx, &target, &method, bucket, key, &body).await
     }
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use osscb_core::ops::{GetObject, PutObject};
+use osscb_core::ops::{GetObject, Operation as _, PutObject};
 
 /// Stops the child however the test ends.
 struct Child(std::process::Child);
@@ -307,4 +307,149 @@ fn binary_logs_requests_without_their_query() {
         !log.contains("S3cretSig") && !log.contains("T0ken"),
         "{log}"
     );
+}
+
+/// `--log debug` never shows what the credential services carry: the
+/// issued secrets and tokens, the metadata session token, an AssumeRole's
+/// signature or an OIDC token (the paths only, as for OSS requests).
+#[tokio::test]
+async fn binary_logs_no_secret_of_the_credential_services() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+            .args([
+                "--listen=127.0.0.1:0",
+                "--log=debug",
+                "--ecs-role=log-role",
+                "--metadata-requires-token",
+                "--credential-lifetime=900",
+            ])
+            .env("OSSCB_EMULATOR_ACCESS_KEY_ID", ID)
+            .env("OSSCB_EMULATOR_ACCESS_KEY_SECRET", SECRET)
+            .env("OSSCB_EMULATOR_OIDC_TOKEN", "eyJ.0idcT0ken.sig")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let addr = listening_address(&mut child);
+    let endpoint = format!("http://{addr}");
+    let request = |method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>| {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("{endpoint}{path}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(body).expect("request")
+    };
+    let mut secrets = vec![SECRET.to_owned(), "0idcT0ken".to_owned()];
+
+    let token = send(
+        addr,
+        request(
+            "PUT",
+            "/__osscb/metadata/latest/api/token",
+            &[("x-aliyun-ecs-metadata-token-ttl-seconds", "60")],
+            Vec::new(),
+        ),
+    )
+    .await;
+    assert_eq!(token.status, 200);
+    let token = token.text();
+    let path = "/__osscb/metadata/latest/meta-data/ram/security-credentials/log-role";
+    let r = send(
+        addr,
+        request(
+            "GET",
+            path,
+            &[("x-aliyun-ecs-metadata-token", &token)],
+            Vec::new(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let value: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    let field = |name: &str| value[name].as_str().expect("field").to_owned();
+    let issued = osscb_core::Credentials::new(field("AccessKeyId"), field("AccessKeySecret"))
+        .with_security_token(field("SecurityToken"));
+    secrets.extend([
+        token.clone(),
+        field("AccessKeySecret"),
+        field("SecurityToken"),
+    ]);
+
+    let body = role_body("log-session", "900");
+    let query = signed_query(
+        &issued,
+        "log-nonce",
+        &utc(std::time::SystemTime::now()),
+        &body,
+    );
+    secrets.push(query.last().expect("signature").1.clone());
+    let r = send(addr, sts_request(&endpoint, "/__osscb/sts/", &query, &body)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let value: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    let sts = &value["Credentials"];
+    for name in ["AccessKeySecret", "SecurityToken"] {
+        secrets.push(sts[name].as_str().expect("field").to_owned());
+    }
+
+    let oidc = pairs(&[
+        ("RoleArn", ROLE_ARN),
+        ("OIDCProviderArn", "acs:ram::1:oidc-provider/p"),
+        ("OIDCToken", "eyJ.0idcT0ken.sig"),
+        ("RoleSessionName", "oidc-log"),
+    ]);
+    let common = pairs(&[
+        ("Action", "AssumeRoleWithOIDC"),
+        ("Version", "2015-04-01"),
+        ("Format", "JSON"),
+    ]);
+    let r = send(
+        addr,
+        sts_request(&endpoint, "/__osscb/sts/", &common, &oidc),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let r = send(
+        addr,
+        request("GET", "/__osscb/credentials", &[], Vec::new()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let value: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    secrets.push(value["AccessKeySecret"].as_str().expect("field").to_owned());
+
+    let put = PutObject::new(b("bucket"), k("log/issued")).content_length(2);
+    let r = send(
+        addr,
+        put.request()
+            .expect("request")
+            .map_body(|()| b"hi".to_vec())
+            .sign(
+                &osscb_core::Config::v1(osscb_core::Endpoint::parse(&endpoint).expect("endpoint")),
+                &issued,
+                std::time::SystemTime::now(),
+            )
+            .expect("sign"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let _ = child.0.kill();
+    let mut log = String::new();
+    let stderr = child.0.stderr.take().expect("stderr");
+    std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).expect("log");
+    for path in [
+        "path=\"/__osscb/metadata/latest/api/token\"",
+        "path=\"/__osscb/sts/\"",
+        "path=\"/__osscb/credentials\"",
+        "path=\"/bucket/log/issued\"",
+    ] {
+        assert!(log.contains(path), "{path} in {log}");
+    }
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "{secret} in {log}");
+    }
 }

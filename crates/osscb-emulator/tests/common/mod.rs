@@ -12,9 +12,11 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
 use osscb_core::callback::Callback;
+use osscb_core::credentials::rpc;
 use osscb_core::ops::Operation;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey, OssRequest};
 use osscb_emulator::{Emulator, EmulatorConfig};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::{Mutex, mpsc};
 
 pub const ID: &str = "test-id";
@@ -403,4 +405,87 @@ pub fn post(
         .header("origin", "http://page.example")
         .body(body)
         .expect("req")
+}
+
+/// The role STS tests assume.
+pub const ROLE_ARN: &str = "acs:ram::1234567890123456:role/osscb-test";
+
+/// `YYYY-MM-DDThh:mm:ssZ`.
+pub fn utc(time: SystemTime) -> String {
+    let millis = osscb_core::time::iso8601_millis(time).expect("time");
+    format!("{}Z", &millis[..19])
+}
+
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// An STS call: common parameters in the query, the action's in the body,
+/// as aliyun/credentials-go sends them.
+pub fn sts_request(
+    endpoint: &str,
+    path: &str,
+    query: &[(String, String)],
+    body: &[(String, String)],
+) -> Request<Vec<u8>> {
+    Request::post(format!("{endpoint}{path}?{}", form_encode(query)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_encode(body).into_bytes())
+        .expect("request")
+}
+
+/// The body of an `AssumeRole` for `session`.
+pub fn role_body(session: &str, duration: &str) -> Vec<(String, String)> {
+    pairs(&[
+        ("RoleArn", ROLE_ARN),
+        ("RoleSessionName", session),
+        ("DurationSeconds", duration),
+    ])
+}
+
+/// The query of an `AssumeRole` by `caller` with `nonce` at `timestamp`,
+/// signed over it and `body` (`Signature` last).
+pub fn signed_query(
+    caller: &Credentials,
+    nonce: &str,
+    timestamp: &str,
+    body: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut query = pairs(&[
+        ("Action", "AssumeRole"),
+        ("Version", "2015-04-01"),
+        ("Format", "JSON"),
+        ("AccessKeyId", caller.access_key_id()),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", nonce),
+        ("Timestamp", timestamp),
+    ]);
+    if let Some(token) = caller.security_token() {
+        query.push(("SecurityToken".to_owned(), token.to_owned()));
+    }
+    let all: Vec<_> = query.iter().chain(body).cloned().collect();
+    let text = rpc::string_to_sign(&http::Method::POST, &all);
+    query.push((
+        "Signature".to_owned(),
+        rpc::signature(caller.access_key_secret(), &text),
+    ));
+    query
 }
