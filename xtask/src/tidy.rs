@@ -50,8 +50,15 @@ const DECISIONS: [&str; 12] = [
 /// kinds (`is_not_found`, `is_access_denied`, `is_retryable`) 3 and its
 /// region-derived endpoint (`ClientOptions::internal_endpoint`) 1 and its
 /// traced attempt number (`flow::Send::attempt`) 1 and streamed downloads
-/// (`GetObject::streamed`, `GetObjectOutput::check_body`) 2.
-const MAX_CORE_PUBLIC: usize = 294;
+/// (`GetObject::streamed`, `GetObjectOutput::check_body`) 2, and its
+/// credential sources 60: the `credentials` module's recipes (`source`: the
+/// sources and their configurable fields and endpoints), the default chain
+/// (`chain`), the fetch machine (`fetch`), the refresh policy (`refresh`),
+/// STS's RPC signature (`rpc`), `Credentials::{with_expiration,
+/// expiration}` and `transport::CredentialsPlan` with
+/// `ClientOptions::{credentials_source, credential_endpoints,
+/// credentials_plan}`.
+const MAX_CORE_PUBLIC: usize = 354;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use futures_util::StreamExt as _;
 use osscb_core::credentials::chain::Vars;
 use osscb_core::credentials::fetch::{FetchStep, MAX_ANSWER_LEN};
 use osscb_core::credentials::refresh::Refresher;
@@ -78,28 +77,27 @@ async fn send(
     timeout: Duration,
 ) -> Result<http::Response<Vec<u8>>, String> {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let request = reqwest::Request::try_from(request).map_err(|e| e.without_url().to_string())?;
-    let mut response = tokio::time::timeout(timeout, async {
-        let response = http.execute(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let mut body = Vec::new();
-        let mut chunks = response.bytes_stream();
-        while let Some(chunk) = chunks.next().await {
-            body.extend_from_slice(&chunk?);
-            if body.len() > MAX_ANSWER_LEN {
-                break;
-            }
-        }
-        Ok::<_, reqwest::Error>((status, headers, body))
-    })
-    .await
-    .map_err(|_| format!("no answer within {timeout:?}"))?
-    .map_err(|e| e.without_url().to_string())?;
-    tracing::debug!(%method, path, status = response.0.as_u16(), "osscb: credentials service answered");
-    let mut answer = http::Response::new(std::mem::take(&mut response.2));
-    *answer.status_mut() = response.0;
-    *answer.headers_mut() = response.1;
+    let mut request =
+        reqwest::Request::try_from(request).map_err(|e| e.without_url().to_string())?;
+    *request.timeout_mut() = Some(timeout);
+    let mut response = http
+        .execute(request)
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    let status = response.status().as_u16();
+    tracing::debug!(%method, path, status, "osscb: credentials service answered");
+    let mut body = Vec::new();
+    while body.len() <= MAX_ANSWER_LEN
+        && let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+    {
+        body.extend_from_slice(&chunk);
+    }
+    let mut answer = http::Response::new(body);
+    *answer.status_mut() = response.status();
+    *answer.headers_mut() = std::mem::take(response.headers_mut());
     Ok(answer)
 }
 

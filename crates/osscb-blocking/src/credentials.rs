@@ -44,7 +44,10 @@ impl CredentialsProvider {
 
 impl ProvideCredentials for CredentialsProvider {
     fn credentials(&self) -> Result<Credentials, CredentialsError> {
-        let mut refresher = self.refresher.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut refresher = self
+            .refresher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut fetch = match refresher.get(SystemTime::now(), seed()) {
             Ok(credentials) => return Ok(credentials),
             Err(fetch) => fetch,

@@ -150,10 +150,11 @@ impl ClientOptions {
             Some(_) => get("OSS_ENDPOINT"),
             None => Some(get("OSS_ENDPOINT").ok_or(Error::MissingEnv("OSS_ENDPOINT"))?),
         };
-        let mut options = Self::default();
-        options.endpoint = endpoint;
-        options.region = region;
-        Ok(options)
+        Ok(Self {
+            endpoint,
+            region,
+            ..Self::default()
+        })
     }
 
     /// The endpoint: `oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`, …
@@ -295,7 +296,11 @@ mod tests {
             panic!("a provider given")
         };
         let creds = provider.credentials().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(creds.access_key_id(), "given", "what is given wins over the chain");
+        assert_eq!(
+            creds.access_key_id(),
+            "given",
+            "what is given wins over the chain"
+        );
         assert!(ClientOptions::default().config().is_err(), "no endpoint");
         let regional = ClientOptions::from_vars(env(&[
             ("OSS_REGION", "cn-hangzhou"),
@@ -324,9 +329,8 @@ mod tests {
             matches!(neither, Err(Error::MissingEnv("OSS_ENDPOINT"))),
             "{neither:?}"
         );
-        let disabled = |name: &str| {
-            (name == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_owned())
-        };
+        let disabled =
+            |name: &str| (name == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_owned());
         let no_creds = ClientOptions::default().endpoint("e.com");
         let none = no_creds.credentials_plan(&Vars::new(&disabled, &no_files));
         assert!(matches!(none, Err(Error::Credentials(_))), "{none:?}");

@@ -48,7 +48,10 @@ fn upload<T: Transport>(bucket: &T, receiver: &Receiver, key: &str) {
     let output = bucket.put_object(key, b"signed", &options).expect("put");
     let answer = output.callback.expect("callback answer").text();
     let object = key.replace('/', "%2F");
-    assert!(answer.contains(&format!("object={object}&size=6")), "{answer}");
+    assert!(
+        answer.contains(&format!("object={object}&size=6")),
+        "{answer}"
+    );
 }
 
 /// The ECS RAM role, from the metadata service in hardened mode (the
@@ -65,7 +68,10 @@ pub fn the_ecs_ram_role_signs_uploads_across_credential_expiry<T: Transport>() {
     assert!(first >= 1, "credentials came from the metadata service");
     std::thread::sleep(Duration::from_millis(2_200));
     upload(&bucket, &receiver, "ecs/after-expiry.txt");
-    assert!(emu.issued_credentials() > first, "refreshed, not reused expired");
+    assert!(
+        emu.issued_credentials() > first,
+        "refreshed, not reused expired"
+    );
     let v4 = T::build(settings.region("cn-hangzhou")).expect("client");
     upload(&v4, &receiver, "ecs/v4.txt");
 }
@@ -78,8 +84,11 @@ pub fn assume_role_signs_uploads_with_a_key_or_another_source<T: Transport>() {
     let receiver = Receiver::start(&emu);
     let mut role = RamRoleArn::new(creds(), ROLE);
     role.sts_endpoint = sts(&emu);
-    let bucket = T::build(Settings::new(&emu, Source::RamRoleArn(Box::new(role.clone()))))
-        .expect("client");
+    let bucket = T::build(Settings::new(
+        &emu,
+        Source::RamRoleArn(Box::new(role.clone())),
+    ))
+    .expect("client");
     upload(&bucket, &receiver, "role/with-key.txt");
     role.base = Source::EcsRamRole(metadata(&emu));
     role.session_name = Some("from-ecs".to_owned());
@@ -136,12 +145,87 @@ pub fn a_chain_walks_its_sources_in_order<T: Transport>() {
         .put_object("chain/never.txt", b"x", &options)
         .expect_err("no source gives credentials");
     let text = error.to_string();
-    let at = |kind: &str| text.find(kind).unwrap_or_else(|| panic!("{kind} in {text}"));
+    let at = |kind: &str| {
+        text.find(kind)
+            .unwrap_or_else(|| panic!("{kind} in {text}"))
+    };
     assert!(
         at("oidc_role_arn") < at("ecs_ram_role") && at("ecs_ram_role") < at("credentials_uri"),
         "{text}"
     );
-    assert!(text.contains("InvalidParameter.OIDCToken"), "STS's reason: {text}");
-    assert!(!text.contains("not-the-token"), "the token stays out: {text}");
+    assert!(
+        text.contains("InvalidParameter.OIDCToken"),
+        "STS's reason: {text}"
+    );
+    assert!(
+        !text.contains("not-the-token"),
+        "the token stays out: {text}"
+    );
     assert_eq!(receiver.count(), 1, "only the first upload called back");
+}
+
+/// The default chain, its variables and files injected: the
+/// `ALIBABA_CLOUD_*` variables, then the aliyun CLI's profile (a RAM role
+/// assumed with its key at the emulator's STS), then the credentials file's
+/// (the ECS RAM role), each signing an upload.
+pub fn the_default_chain_reads_variables_and_profile_files<T: Transport>() {
+    use osscb_core::credentials::chain::{Endpoints, Vars, default_chain};
+    let emu = issuing(Duration::from_secs(900));
+    let receiver = Receiver::start(&emu);
+    let home = tempfile::tempdir().expect("tempdir");
+    let cli = format!(
+        r#"{{"current":"ops","profiles":[{{"name":"ops","mode":"RamRoleArn",
+        "access_key_id":"{ID}","access_key_secret":"{SECRET}","ram_role_arn":"{ROLE}",
+        "ram_session_name":"cli"}}]}}"#
+    );
+    let ini = "[default]\ntype = ecs_ram_role\n";
+    let endpoints = Endpoints {
+        metadata: metadata(&emu).endpoint,
+        sts: Some(sts(&emu)),
+    };
+    let resolve = |vars: &[(&str, String)], files: &[(&str, &str)]| {
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let read = |path: &std::path::Path| {
+            let name = path.strip_prefix(home.path()).ok()?.to_str()?.to_owned();
+            files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| (*t).to_owned())
+        };
+        default_chain(&Vars::new(&var, &read), &endpoints).expect("a source")
+    };
+    let home_var = ("HOME", home.path().display().to_string());
+    let keys = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", ID.to_owned()),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET.to_owned()),
+        home_var.clone(),
+    ];
+    let both = [
+        (".aliyun/config.json", cli.as_str()),
+        (".alibabacloud/credentials", ini),
+    ];
+    let cases = [
+        ("variables", resolve(&keys, &both), "static"),
+        ("cli", resolve(&keys[2..], &both), "chain"),
+        ("ini", resolve(&keys[2..], &both[1..]), "chain"),
+    ];
+    for (name, source, kind) in cases {
+        assert_eq!(source.kind(), kind, "{name}: {source:?}");
+        let before = emu.issued_credentials();
+        let bucket = T::build(Settings::new(&emu, source)).expect("client");
+        upload(&bucket, &receiver, &format!("chain/{name}.txt"));
+        let issued = emu.issued_credentials() - before;
+        assert_eq!(issued, u64::from(name != "variables"), "{name}");
+    }
+    let from = |kind| emu.issued_credentials_from(kind);
+    use osscb_emulator::CredentialSource::{AssumeRole, Metadata};
+    assert_eq!(
+        (from(AssumeRole), from(Metadata)),
+        (1, 1),
+        "the CLI's role, then the INI's ECS role"
+    );
 }

@@ -72,6 +72,7 @@ macro_rules! scenarios {
             assume_role_signs_uploads_with_a_key_or_another_source,
             oidc_and_the_credentials_uri_sign_uploads,
             a_chain_walks_its_sources_in_order,
+            the_default_chain_reads_variables_and_profile_files,
         );
     };
     (@each $t:ty; $($name:ident),* $(,)?) => {

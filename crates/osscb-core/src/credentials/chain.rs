@@ -44,8 +44,10 @@ use crate::{Credentials, CredentialsError};
 pub struct Endpoints {
     /// The ECS metadata service's base URL ([`ECS_METADATA_ENDPOINT`]).
     pub metadata: String,
-    /// STS's endpoint: `None` derives it as credentials-go does
-    /// ([`Endpoints::sts_for`]).
+    /// STS's endpoint: `None` derives it as credentials-go does:
+    /// `https://sts.<region>.aliyuncs.com` for a region (a profile's
+    /// `sts_region`, else `ALIBABA_CLOUD_STS_REGION`), `sts-vpc` with
+    /// `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`, else [`STS_ENDPOINT`].
     pub sts: Option<String>,
 }
 
@@ -63,7 +65,7 @@ impl Endpoints {
     /// for a region (a profile's `sts_region`, else `ALIBABA_CLOUD_STS_REGION`),
     /// with `sts-vpc` when `vpc` (or `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`),
     /// else [`STS_ENDPOINT`].
-    pub fn sts_for(&self, vars: &Vars<'_>, region: Option<&str>, vpc: bool) -> String {
+    pub(crate) fn sts_for(&self, vars: &Vars<'_>, region: Option<&str>, vpc: bool) -> String {
         if let Some(sts) = &self.sts {
             return sts.clone();
         }

@@ -349,7 +349,7 @@ impl Fetch {
 
     /// The source that gave the credentials, for a chain: the provider keeps
     /// asking that one, as the official default chain does.
-    pub fn settled(&self) -> Option<&Source> {
+    pub(crate) fn settled(&self) -> Option<&Source> {
         self.settled.as_ref()
     }
 }

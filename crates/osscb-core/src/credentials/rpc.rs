@@ -45,7 +45,7 @@ use crate::names::UNRESERVED;
 
 /// The parameters as `name=value&…`: each percent-encoded per RFC 3986,
 /// sorted by encoded name (then value), `Signature` left out.
-pub fn canonical_query<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+pub(crate) fn canonical_query<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
     let mut pairs: Vec<(String, String)> = params
         .iter()
         .filter(|(name, _)| name.as_ref() != "Signature")
