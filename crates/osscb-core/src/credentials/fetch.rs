@@ -33,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -63,8 +64,9 @@ const METADATA_TOKEN_TTL: &str = "21600";
 /// STS's API version.
 const STS_VERSION: &str = "2015-04-01";
 
-/// What the transport does next.
-#[derive(Debug)]
+/// What the transport does next. Its `Debug` shows the method, path and
+/// timeout only: a request's query and body may hold a signature, a security
+/// token or an OIDC token.
 #[expect(
     clippy::large_enum_variant,
     reason = "one step at a time, moved straight to the transport"
@@ -84,7 +86,7 @@ pub enum FetchStep {
 
 /// Getting credentials from a [`Source`]: call [`Fetch::next_step`], do what it
 /// says and report back, until it answers `None`; then [`Fetch::result`].
-#[derive(Debug)]
+/// Its `Debug` names the state, never a token it holds.
 pub struct Fetch {
     state: State,
     now: SystemTime,
@@ -93,7 +95,6 @@ pub struct Fetch {
     settled: Option<Source>,
 }
 
-#[derive(Debug)]
 enum State {
     Ecs {
         source: EcsRamRole,
@@ -123,11 +124,42 @@ enum State {
     Done(Result<Credentials, CredentialsError>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EcsStage {
     Token,
     RoleName,
     Credentials,
+}
+
+impl fmt::Debug for FetchStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchStep::Send { request, timeout } => f
+                .debug_struct("Send")
+                .field("method", request.method())
+                .field("path", &request.uri().path())
+                .field("timeout", timeout)
+                .finish_non_exhaustive(),
+            FetchStep::ReadFile(path) => f.debug_tuple("ReadFile").field(path).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Ecs { stage, .. } => format!("ecs_ram_role at {stage:?}"),
+            State::Role { sent, .. } => format!("ram_role_arn (sent: {sent})"),
+            State::Oidc { sent, .. } => format!("oidc_role_arn (sent: {sent})"),
+            State::Uri { sent, .. } => format!("credentials_uri (sent: {sent})"),
+            State::Chain { index, .. } => format!("chain at source {index}"),
+            State::Done(Ok(credentials)) => format!("done: {credentials}"),
+            State::Done(Err(e)) => format!("failed: {e}"),
+        };
+        f.debug_struct("Fetch")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Fetch {
@@ -595,17 +627,34 @@ fn ok_text(answer: Result<Response<Vec<u8>>, String>) -> Result<String, String> 
     if status == http::StatusCode::OK {
         Ok(text)
     } else {
-        Err(format!("HTTP {}: {}", status.as_u16(), excerpt(&text)))
+        Err(format!("HTTP {}{}", status.as_u16(), refusal(&text)))
     }
 }
 
-/// The start of an error answer, for a message. Never a success answer's
-/// (it holds a secret).
-fn excerpt(text: &str) -> String {
+/// What a refusal says, for a message: a JSON answer's `Code` and
+/// `RequestId` only (STS's `Message` may quote the string it signed, with the
+/// caller's security token in it), else the start of a short text answer.
+fn refusal(text: &str) -> String {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Refusal {
+        code: Option<String>,
+        request_id: Option<String>,
+    }
     let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    match serde_json::from_str::<Refusal>(text) {
+        Ok(Refusal { code, request_id }) => {
+            let code = code.map(|c| format!(": {c}")).unwrap_or_default();
+            let id = request_id
+                .map(|r| format!(" (request id {r})"))
+                .unwrap_or_default();
+            format!("{code}{id}")
+        }
+        Err(_) if text.is_empty() => String::new(),
+        Err(_) => match text.char_indices().nth(120) {
+            Some((end, _)) => format!(": {}…", &text[..end]),
+            None => format!(": {text}"),
+        },
     }
 }
 
@@ -708,7 +757,15 @@ mod tests {
         role.session_name = Some("session one".to_owned());
         role.sts_endpoint = "http://127.0.0.1:9/__osscb/sts".to_owned();
         let mut fetch = Fetch::new(&Source::RamRoleArn(Box::new(role)), now, 0xabc);
-        let request = send(&mut fetch);
+        let step = fetch.next_step().unwrap_or_else(|| panic!("a request"));
+        let debug = format!("{step:?}");
+        assert_eq!(
+            debug, r#"Send { method: POST, path: "/__osscb/sts/", timeout: 10s, .. }"#,
+            "no signature, token or form in Debug"
+        );
+        let FetchStep::Send { request, .. } = step else {
+            panic!("{debug}")
+        };
         assert_eq!(request.method(), Method::POST);
         let query = "Action=AssumeRole&Format=JSON&Version=2015-04-01\
             &Timestamp=2016-02-23T12%3A46%3A24Z&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0\
@@ -777,8 +834,12 @@ mod tests {
             "RoleArn=acs%3Aram%3A%3A1%3Arole%2Fo&OIDCProviderArn=acs%3Aram%3A%3A1%3Aoidc-provider%2Fp\
              &OIDCToken=eyJ.token&RoleSessionName=osscb-1456231584&DurationSeconds=3600"
         );
-        let mut refused =
-            Response::new(br#"{"Code":"InvalidParameter.OIDCToken","Message":"bad"}"#.to_vec());
+        let debug = format!("{fetch:?}");
+        assert!(!debug.contains("eyJ"), "no token in Debug: {debug}");
+        let mut refused = Response::new(
+            br#"{"Code":"InvalidParameter.OIDCToken","Message":"bad eyJ.token","RequestId":"R1"}"#
+                .to_vec(),
+        );
         *refused.status_mut() = http::StatusCode::BAD_REQUEST;
         fetch.on_response(Ok(refused));
         let error = fetch
@@ -786,8 +847,8 @@ mod tests {
             .unwrap_or_else(|| panic!("done"))
             .expect_err("refused");
         assert_eq!(
-            error.0,
-            r#"STS: HTTP 400: {"Code":"InvalidParameter.OIDCToken","Message":"bad"}"#
+            error.0, "STS: HTTP 400: InvalidParameter.OIDCToken (request id R1)",
+            "the code, never STS's message (it may quote a token)"
         );
     }
 
