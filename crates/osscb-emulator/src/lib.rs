@@ -56,6 +56,8 @@ use tokio::sync::oneshot;
 
 mod auth;
 mod callback;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod cors;
 mod data;
 mod error;
