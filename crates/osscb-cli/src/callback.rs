@@ -2,9 +2,10 @@
 
 use osscb_core::callback::{Callback, CallbackBodyType};
 
-/// The body OSS sends when `--callback-body` is not given.
-const DEFAULT_BODY: &str =
-    "bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}&crc64=${crc64}";
+/// The body OSS sends when `--callback-body` is not given, form-urlencoded.
+const DEFAULT_FORM_BODY: &str = "bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}&crc64=${crc64}";
+/// The same fields as JSON (OSS substitutes them as JSON strings).
+const DEFAULT_JSON_BODY: &str = r#"{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},"mimeType":${mimeType},"crc64":${crc64}}"#;
 
 /// An upload callback.
 #[derive(clap::Args, Debug)]
@@ -14,9 +15,11 @@ pub(crate) struct CallbackArgs {
     #[arg(long = "callback-url", value_name = "URL")]
     urls: Vec<String>,
     /// The callback's body template, with ${bucket}, ${object}, ${etag},
-    /// ${size}, ${mimeType}, ${crc64}, … and ${x:name} variables.
-    #[arg(long = "callback-body", value_name = "TEMPLATE", requires = "urls", default_value = DEFAULT_BODY)]
-    body: String,
+    /// ${size}, ${mimeType}, ${crc64}, … and ${x:name} variables [default:
+    /// bucket, object, etag, size, mimeType and crc64, as the body type
+    /// says].
+    #[arg(long = "callback-body", value_name = "TEMPLATE", requires = "urls")]
+    body: Option<String>,
     /// The callback body's encoding.
     #[arg(long = "callback-body-type", value_enum, requires = "urls", default_value_t = BodyType::Form)]
     body_type: BodyType,
@@ -63,7 +66,11 @@ impl CallbackArgs {
             return Ok(None);
         };
         let mut builder = Callback::builder(first.as_str())
-            .body(self.body.as_str())
+            .body(match (&self.body, self.body_type) {
+                (Some(body), _) => body.as_str(),
+                (None, BodyType::Form) => DEFAULT_FORM_BODY,
+                (None, BodyType::Json) => DEFAULT_JSON_BODY,
+            })
             .body_type(self.body_type.into());
         for url in more {
             builder = builder.url(url.as_str());

@@ -130,10 +130,9 @@ fn multipart(
 
 /// A byte progress bar on stderr, drawn only when stderr is a terminal.
 fn progress_bar(len: u64) -> Result<ProgressBar, Failure> {
-    let style = ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .map_err(Failure::other)?;
+    let style =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .map_err(Failure::other)?;
     Ok(ProgressBar::new(len).with_style(style))
 }
 

@@ -56,15 +56,17 @@ impl Failure {
                 ),
             };
         }
-        if matches!(error, Error::AnswerLost(_) | Error::OutcomeUnknown { .. }) {
-            return Self {
-                code: OUTCOME_UNKNOWN,
-                message: format!(
-                    "{error}. The object may be stored: do not upload it again blindly (a second upload calls the application server again); look at it first (osscb cat)"
-                ),
-            };
+        let advice = match error {
+            Error::AnswerLost(_) => "Do not",
+            Error::OutcomeUnknown { .. } => "The object may be stored: do not",
+            _ => return Self::other(error),
+        };
+        Self {
+            code: OUTCOME_UNKNOWN,
+            message: format!(
+                "{error}. {advice} upload it again blindly (a second upload calls the application server again); look at the object first (osscb cat)"
+            ),
         }
-        Self::other(error)
     }
 
     /// Whether this is a plain error (exit code 1).

@@ -88,7 +88,9 @@ fn from_raw(bytes: &[u8]) -> Result<Request<Vec<u8>>, String> {
     let line = lines.next().unwrap_or_default();
     let mut words = line.split_whitespace();
     let (Some(method), Some(target)) = (words.next(), words.next()) else {
-        return Err(format!("{line:?} is not a request line (METHOD TARGET HTTP/1.1)"));
+        return Err(format!(
+            "{line:?} is not a request line (METHOD TARGET HTTP/1.1)"
+        ));
     };
     let mut builder = Request::builder().method(method).uri(target);
     let mut len = None;
@@ -119,8 +121,14 @@ fn from_raw(bytes: &[u8]) -> Result<Request<Vec<u8>>, String> {
 
 /// The headers and the body, split at the first blank line.
 fn split_head(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let crlf = bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|at| (at, 4));
-    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|at| (at, 2));
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| (at, 4));
+    let lf = bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|at| (at, 2));
     let (at, len) = match (crlf, lf) {
         (Some(c), Some(l)) => c.min(l),
         (c, l) => c.or(l)?,
@@ -140,10 +148,10 @@ fn from_json(bytes: &[u8]) -> Result<Request<Vec<u8>>, String> {
     };
     let path = text("path")?.ok_or("no \"path\"")?;
     let mut uri = path.to_owned();
-    if let Some(query) = text("query")?.map(|q| q.trim_start_matches('?')) {
-        if !query.is_empty() {
-            uri = format!("{uri}?{query}");
-        }
+    if let Some(query) = text("query")?.map(|q| q.trim_start_matches('?'))
+        && !query.is_empty()
+    {
+        uri = format!("{uri}?{query}");
     }
     let mut builder = Request::builder()
         .method(text("method")?.unwrap_or("POST"))
@@ -185,7 +193,8 @@ mod tests {
 
     #[test]
     fn a_json_request_reads_its_fields() {
-        let json = br#"{"path":"/cb","query":"?a=1","headers":{"x-oss-pub-key-url":"k"},"body":"b=1"}"#;
+        let json =
+            br#"{"path":"/cb","query":"?a=1","headers":{"x-oss-pub-key-url":"k"},"body":"b=1"}"#;
         let request = parse(json).expect("parses");
         assert_eq!(request.method(), http::Method::POST);
         assert_eq!(request.uri().to_string(), "/cb?a=1");
