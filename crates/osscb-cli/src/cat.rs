@@ -27,6 +27,13 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     std::io::copy(&mut reader, &mut stdout)
         .and_then(|_| stdout.flush())
-        .map_err(|e| Failure::other(format!("{}: {e}", args.object)))?;
+        .map_err(|e| match e.kind() {
+            // The CRC-64 check at the end of the object.
+            std::io::ErrorKind::InvalidData => Failure::other(format!(
+                "{}: {e}; what was written is damaged: discard it",
+                args.object
+            )),
+            _ => Failure::other(format!("{}: {e}", args.object)),
+        })?;
     Ok(())
 }

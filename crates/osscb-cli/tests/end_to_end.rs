@@ -461,3 +461,40 @@ fn usage_and_configuration_errors_have_their_exit_codes() {
         "{help:?}"
     );
 }
+
+#[test]
+fn a_download_damaged_on_the_way_fails_and_leaves_the_file_as_it_was() {
+    let world = World::new();
+    let bytes = data(3000);
+    std::fs::write(world.path("a.bin"), &bytes).expect("write");
+    let object = format!("oss://{BUCKET}/a.bin");
+    world.run(&["cp", "a.bin", &object]).expect_code(0);
+
+    let reported = format!(", OSS reported {}", crc64::checksum(&bytes));
+    world.emulator.faults().corrupt_body_next(1);
+    let cat = world.osscb(&["cat", &object]).output().expect("osscb runs");
+    assert_eq!(cat.status.code(), Some(1));
+    assert_eq!(cat.stdout.len(), bytes.len(), "streamed as it came");
+    assert_ne!(cat.stdout, bytes);
+    let stderr = String::from_utf8_lossy(&cat.stderr);
+    let line = stderr.trim_end();
+    assert!(
+        line.starts_with(&format!("osscb: {object}: CRC-64 mismatch: computed ")),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!(
+            "{reported}; what was written is damaged: discard it"
+        )),
+        "{line}"
+    );
+
+    // cp puts nothing in place.
+    std::fs::write(world.path("old.bin"), b"old").expect("write");
+    world.emulator.faults().corrupt_body_next(1);
+    let cp = world.run(&["cp", &object, "old.bin"]);
+    cp.expect_code(1);
+    assert!(cp.stderr.starts_with("osscb: CRC-64 mismatch: computed "));
+    assert!(cp.stderr.ends_with(&format!("{reported}\n")), "{cp:?}");
+    assert_eq!(std::fs::read(world.path("old.bin")).expect("read"), b"old");
+}
