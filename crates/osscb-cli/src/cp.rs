@@ -12,12 +12,14 @@ use crate::location::Location;
 /// 8 MiB: files up to this size go in one PutObject, larger ones in parts.
 const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
-/// Upload or download one object.
+/// Upload or download one object. An upload to a key ending in `/` goes
+/// under it by the file's name; a download into a directory takes the key's
+/// last segment as its name.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// A local file, or oss://bucket/key.
     source: String,
-    /// oss://bucket/key, or a local file.
+    /// oss://bucket/key (or oss://bucket/dir/), or a local file (or directory).
     destination: String,
     /// Files larger than this go in parts of this size, resumable: a
     /// checkpoint beside the file (FILE.osscb-checkpoint) lets a rerun of the
@@ -43,12 +45,18 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         Location::parse(&args.destination),
     ) {
         (None, Some(to)) => {
+            let path = Path::new(&args.source);
+            let name = path.file_name().map(|n| n.to_string_lossy());
             let to = to.map_err(Failure::usage)?;
-            upload(&args, Path::new(&args.source), &to)
+            upload(&args, path, &to.or_in_dir(&name.unwrap_or_default()))
         }
         (Some(from), None) => {
             let from = from.map_err(Failure::usage)?;
-            download(&args, &from, Path::new(&args.destination))
+            let mut path = PathBuf::from(&args.destination);
+            if path.is_dir() {
+                path.push(from.file_name());
+            }
+            download(&args, &from, &path)
         }
         _ => Err(Failure::usage(
             "cp copies a local file to oss://bucket/key, or oss://bucket/key to a local file",

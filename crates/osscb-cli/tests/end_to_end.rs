@@ -9,7 +9,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 
 use osscb_core::crc64;
-use support::{ANSWER, BUCKET, Receiver, World, bare_osscb, data, readme};
+use support::{ANSWER, BUCKET, Receiver, Run, World, bare_osscb, data, readme};
 
 /// Asserts the README shows `command` (with its placeholders) verbatim.
 fn readme_shows(command: &str) {
@@ -86,6 +86,28 @@ fn cp_downloads_into_a_file() {
         )),
         "{run:?}"
     );
+    // Into directories, as ossutil does it; the endpoint given as a flag.
+    readme_shows("osscb cp notes.txt oss://examplebucket/docs/");
+    let endpoint = world.emulator.endpoint();
+    let mut command = world.osscb(&["cp", "a.bin", &format!("oss://{BUCKET}/docs/")]);
+    let run = Run::of(
+        command
+            .env_remove("OSS_ENDPOINT")
+            .args(["--endpoint", &endpoint])
+            .output()
+            .expect("osscb runs"),
+    );
+    run.expect_code(0);
+    assert_uploaded(
+        &run.stderr,
+        "a.bin",
+        &format!("oss://{BUCKET}/docs/a.bin"),
+        &bytes,
+    );
+    std::fs::create_dir(world.path("out")).expect("mkdir");
+    let from = format!("oss://{BUCKET}/docs/a.bin");
+    world.run(&["cp", &from, "out"]).expect_code(0);
+    assert_eq!(std::fs::read(world.path("out/a.bin")).expect("read"), bytes);
 }
 
 #[test]
