@@ -2,6 +2,8 @@
 
 use osscb_core::callback::{Callback, CallbackBodyType};
 
+use crate::exit::Failure;
+
 /// The body OSS sends when `--callback-body` is not given, form-urlencoded.
 const DEFAULT_FORM_BODY: &str = "bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}&crc64=${crc64}";
 /// The same fields as JSON (OSS substitutes them as JSON strings).
@@ -60,8 +62,8 @@ impl CallbackArgs {
     /// The callback, when a URL was given.
     ///
     /// # Errors
-    /// A callback OSS would reject.
-    pub(crate) fn callback(&self) -> Result<Option<Callback>, osscb_core::Error> {
+    /// A callback OSS would reject: a usage error.
+    pub(crate) fn callback(&self) -> Result<Option<Callback>, Failure> {
         let Some((first, more)) = self.urls.split_first() else {
             return Ok(None);
         };
@@ -81,6 +83,7 @@ impl CallbackArgs {
         for (name, value) in &self.vars {
             builder = builder.var(name.as_str(), value.as_str());
         }
-        Ok(Some(builder.build()?))
+        let callback = builder.build().map_err(osscb_core::Error::from);
+        callback.map(Some).map_err(Failure::usage)
     }
 }

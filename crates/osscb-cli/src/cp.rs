@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use osscb_blocking::{Bucket, UploadOptions};
+use osscb_core::response::{CallbackAnswer, ObjectFacts};
 
 use crate::exit::{Failure, facts};
 use crate::location::Location;
@@ -65,6 +66,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn upload(args: &Args, path: &Path, to: &Location) -> Result<(), Failure> {
+    let callback = args.callback.callback()?;
     let len = std::fs::metadata(path)
         .map_err(|e| Failure::other(format!("{}: {e}", path.display())))?
         .len();
@@ -81,7 +83,7 @@ fn upload(args: &Args, path: &Path, to: &Location) -> Result<(), Failure> {
     if let Some(content_type) = &args.content_type {
         options = options.content_type(content_type.as_str());
     }
-    if let Some(callback) = args.callback.callback()? {
+    if let Some(callback) = callback {
         options = options.callback(callback);
     }
     let outcome = if len > args.part_size {
@@ -101,19 +103,16 @@ fn upload(args: &Args, path: &Path, to: &Location) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What an upload stored, and the application server's answer.
+type Stored = (ObjectFacts, Option<CallbackAnswer>);
+
 /// A multipart upload with its checkpoint beside the file.
 fn multipart(
     bucket: &Bucket,
     path: &Path,
     to: &Location,
     options: UploadOptions,
-) -> Result<
-    (
-        osscb_core::response::ObjectFacts,
-        Option<osscb_core::response::CallbackAnswer>,
-    ),
-    Failure,
-> {
+) -> Result<Stored, Failure> {
     let mut checkpoint = PathBuf::from(path).into_os_string();
     checkpoint.push(".osscb-checkpoint");
     let checkpoint = PathBuf::from(checkpoint);

@@ -448,6 +448,20 @@ fn usage_and_configuration_errors_have_their_exit_codes() {
         run.stderr,
         "osscb: --callback-url and --content-type go with --method put\n"
     );
+    let run = world.run(&[
+        "cp",
+        "missing.txt",
+        "oss://mybucket/k",
+        "--callback-url",
+        "http://127.0.0.1:9/",
+        "--callback-var",
+        "uid=42",
+    ]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "osscb: invalid callback: invalid callback variable name \"uid\": it must start with \"x:\" and be lowercase letters, digits, '_', '-' or '.'\n"
+    );
     let run = world.run(&["cp", "missing.txt", "oss://mybucket/k"]);
     run.expect_code(1);
     assert_eq!(
