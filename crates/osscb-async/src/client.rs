@@ -166,7 +166,18 @@ impl Client {
     }
 
     /// Runs `flow` to its end: sends concurrently, waits, saves.
-    pub(crate) async fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
+    pub(crate) async fn run<F: Flow<Error>>(&self, flow: F, job: Job<'_>) -> Result<F::Output> {
+        self.drive(flow, job, None).await
+    }
+
+    /// As [`Client::run`], reading `pipe` when the machine asks
+    /// ([`Step::Read`]) while the requests in flight go on.
+    pub(crate) async fn drive<F: Flow<Error>>(
+        &self,
+        mut flow: F,
+        job: Job<'_>,
+        mut pipe: Option<&mut Pipe<'_>>,
+    ) -> Result<F::Output> {
         let mut in_flight = FuturesUnordered::new();
         loop {
             let now = SystemTime::now();
@@ -192,6 +203,14 @@ impl Client {
                 Step::Done(result) => return result,
                 Step::Load(path) => {
                     flow.on_loaded(tokio::fs::read(path).await.ok());
+                    None
+                }
+                Step::Read(n) => {
+                    let read = match pipe.as_deref_mut() {
+                        Some(pipe) => fill(pipe, n, &mut in_flight, &mut flow).await,
+                        None => Ok(Vec::new()),
+                    };
+                    flow.on_read(read);
                     None
                 }
                 step => checkpoint(step).await.map(|()| None)?,
@@ -225,13 +244,15 @@ impl Client {
             Body::Own => None,
             Body::Source { offset, len, .. } => Some((offset, len)),
         };
+        let buffer = send.buffer().cloned();
         let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
             Ok(request) => request.into_parts(),
             Err(e) => return failed(Fact::Local, e, &crc),
         };
-        let body = match source {
-            None => Ok(Bytes::from(own)),
-            Some((offset, len)) => job.body(offset, len, &crc).await,
+        let body = match (source, buffer) {
+            (None, _) => Ok(Bytes::from(own)),
+            (Some(_), Some(bytes)) => Ok(bytes),
+            (Some((offset, len)), None) => job.body(offset, len, &crc).await,
         };
         let body = match body {
             Ok(bytes) => {
@@ -293,6 +314,52 @@ fn changed(uri: &http::Uri) -> Error {
         key: uri.path().to_owned(),
         reason: "reqwest's URL parser would change this path (dot segments); not sent",
     }
+}
+
+/// The source of an upload from a reader or a stream.
+pub(crate) type Pipe<'a> = dyn tokio::io::AsyncRead + std::marker::Send + Unpin + 'a;
+
+/// Up to `n` bytes of `pipe`, fewer only at its end, handing `flow` the
+/// answers that arrive meanwhile.
+async fn fill<F, S>(
+    pipe: &mut Pipe<'_>,
+    n: usize,
+    in_flight: &mut S,
+    flow: &mut F,
+) -> Result<Vec<u8>>
+where
+    F: Flow<Error>,
+    S: futures_util::Stream<Item = (osscb_core::flow::SendId, Answer<Error>)> + Unpin,
+{
+    use futures_util::future::{Either, select};
+    let mut bytes = Vec::with_capacity(n);
+    let mut idle = false;
+    while bytes.len() < n {
+        let want = u64::try_from(n - bytes.len()).unwrap_or(u64::MAX);
+        let mut limited = (&mut *pipe).take(want);
+        let read = limited.read_buf(&mut bytes);
+        let got = if idle {
+            read.await
+        } else {
+            match select(std::pin::pin!(read), in_flight.next()).await {
+                Either::Left((got, _)) => got,
+                Either::Right((Some((id, answer)), _)) => {
+                    flow.on_answer(id, answer);
+                    continue;
+                }
+                Either::Right((None, read)) => {
+                    idle = true;
+                    read.await
+                }
+            }
+        };
+        match got {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(osscb_core::Error::SourceRead(e)),
+        }
+    }
+    Ok(bytes)
 }
 
 fn stalled() -> Error {
