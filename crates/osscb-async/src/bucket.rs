@@ -133,14 +133,13 @@ impl Bucket {
     pub async fn upload_reader(
         &self,
         key: &str,
-        mut reader: impl tokio::io::AsyncRead + Send + Unpin,
+        reader: impl tokio::io::AsyncRead + Send + Unpin,
         options: &UploadOptions,
     ) -> Result<UploadOutput> {
         let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
         let upload = StreamUpload::new(&self.name, &key, options, retry, seed())?;
-        self.client
-            .drive(upload, Job::None, Some(&mut reader))
-            .await
+        let source = tokio::sync::Mutex::new(reader);
+        self.client.run(upload, Job::Pipe(&source)).await
     }
 
     /// As [`Bucket::upload_reader`], from a stream of chunks of any sizes
@@ -149,18 +148,14 @@ impl Bucket {
     ///
     /// # Errors
     /// As [`Bucket::upload_reader`].
-    pub async fn upload_stream<S, E>(
+    pub async fn upload_stream<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
         key: &str,
-        stream: S,
+        stream: impl futures_util::Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         options: &UploadOptions,
-    ) -> Result<UploadOutput>
-    where
-        S: futures_util::Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        use futures_util::TryStreamExt as _;
-        let reader = tokio_util::io::StreamReader::new(stream.map_err(std::io::Error::other));
+    ) -> Result<UploadOutput> {
+        let chunks = futures_util::TryStreamExt::map_err(stream, std::io::Error::other);
+        let reader = tokio_util::io::StreamReader::new(chunks);
         self.upload_reader(key, reader, options).await
     }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt};
 use osscb_core::crc64::Crc64;
@@ -46,6 +47,8 @@ pub(crate) enum Job<'a> {
     Sink(&'a Sink),
     /// A successful answer's body goes to the caller unread.
     Reader(&'a Mutex<Option<reqwest::Response>>),
+    /// The source a [`Step::Read`] reads (the sends carry their bytes).
+    Pipe(&'a tokio::sync::Mutex<dyn tokio::io::AsyncRead + std::marker::Send + Unpin + 'a>),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -165,26 +168,16 @@ impl Client {
         self.0.3
     }
 
-    /// Runs `flow` to its end: sends concurrently, waits, saves.
-    pub(crate) async fn run<F: Flow<Error>>(&self, flow: F, job: Job<'_>) -> Result<F::Output> {
-        self.drive(flow, job, None).await
-    }
-
-    /// As [`Client::run`], reading `pipe` when the machine asks
-    /// ([`Step::Read`]) while the requests in flight go on.
-    pub(crate) async fn drive<F: Flow<Error>>(
-        &self,
-        mut flow: F,
-        job: Job<'_>,
-        mut pipe: Option<&mut Pipe<'_>>,
-    ) -> Result<F::Output> {
+    /// Runs `flow` to its end: sends and reads concurrently, waits, saves.
+    pub(crate) async fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
         let mut in_flight = FuturesUnordered::new();
         loop {
             let now = SystemTime::now();
             let answer = match flow.next(now) {
                 Step::Send(send) => {
                     let id = send.id;
-                    in_flight.push(async move { (id, self.execute(send, job).await) });
+                    let answer = async move { Either::Left((id, self.execute(send, job).await)) };
+                    in_flight.push(Either::Left(answer));
                     None
                 }
                 Step::Wait(until) if in_flight.is_empty() => {
@@ -206,17 +199,18 @@ impl Client {
                     None
                 }
                 Step::Read(n) => {
-                    let read = match pipe.as_deref_mut() {
-                        Some(pipe) => fill(pipe, n, &mut in_flight, &mut flow).await,
-                        None => Ok(Vec::new()),
-                    };
-                    flow.on_read(read);
+                    in_flight.push(Either::Right(
+                        async move { Either::Right(job.read(n).await) },
+                    ));
                     None
                 }
                 step => checkpoint(step).await.map(|()| None)?,
             };
-            if let Some((id, answer)) = answer {
-                flow.on_answer(id, answer);
+            // An answer, or the bytes a read read.
+            match answer {
+                Some(Either::Left((id, answer))) => flow.on_answer(id, answer),
+                Some(Either::Right(read)) => flow.on_read(read),
+                None => {}
             }
         }
     }
@@ -316,52 +310,6 @@ fn changed(uri: &http::Uri) -> Error {
     }
 }
 
-/// The source of an upload from a reader or a stream.
-pub(crate) type Pipe<'a> = dyn tokio::io::AsyncRead + std::marker::Send + Unpin + 'a;
-
-/// Up to `n` bytes of `pipe`, fewer only at its end, handing `flow` the
-/// answers that arrive meanwhile.
-async fn fill<F, S>(
-    pipe: &mut Pipe<'_>,
-    n: usize,
-    in_flight: &mut S,
-    flow: &mut F,
-) -> Result<Vec<u8>>
-where
-    F: Flow<Error>,
-    S: futures_util::Stream<Item = (osscb_core::flow::SendId, Answer<Error>)> + Unpin,
-{
-    use futures_util::future::{Either, select};
-    let mut bytes = Vec::with_capacity(n);
-    let mut idle = false;
-    while bytes.len() < n {
-        let want = u64::try_from(n - bytes.len()).unwrap_or(u64::MAX);
-        let mut limited = (&mut *pipe).take(want);
-        let read = limited.read_buf(&mut bytes);
-        let got = if idle {
-            read.await
-        } else {
-            match select(std::pin::pin!(read), in_flight.next()).await {
-                Either::Left((got, _)) => got,
-                Either::Right((Some((id, answer)), _)) => {
-                    flow.on_answer(id, answer);
-                    continue;
-                }
-                Either::Right((None, read)) => {
-                    idle = true;
-                    read.await
-                }
-            }
-        };
-        match got {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(osscb_core::Error::SourceRead(e)),
-        }
-    }
-    Ok(bytes)
-}
-
 fn stalled() -> Error {
     osscb_core::Error::InvalidArgument("the workflow waits with nothing in flight".into())
 }
@@ -382,6 +330,18 @@ fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
 type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
 
 impl Job<'_> {
+    /// Up to `n` bytes of a pipe: fewer only at its end.
+    async fn read(self, n: usize) -> Result<Vec<u8>> {
+        let Job::Pipe(pipe) = self else {
+            return Ok(Vec::new());
+        };
+        let (mut pipe, mut bytes) = (pipe.lock().await, Vec::with_capacity(n));
+        let mut rest = (&mut *pipe).take(n as u64);
+        let copied = tokio::io::copy(&mut rest, &mut bytes).await;
+        copied.map_err(osscb_core::Error::SourceRead)?;
+        Ok(bytes)
+    }
+
     /// `len` bytes of the source from `offset`: bytes in memory, or a file
     /// streamed in 64 KiB chunks through `crc`.
     async fn body(self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
@@ -395,7 +355,7 @@ impl Job<'_> {
                 let range = range.filter(|(_, end)| *end <= bytes.len());
                 return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
             }
-            Job::None | Job::Sink(_) | Job::Reader(_) => return Ok(Bytes::new()),
+            Job::None | Job::Sink(_) | Job::Reader(_) | Job::Pipe(_) => return Ok(Bytes::new()),
         };
         let open = async {
             let mut file = tokio::fs::File::open(path).await?;

@@ -248,10 +248,12 @@ pub enum Step<T, E> {
     Save(PathBuf, Vec<u8>),
     /// Remove the checkpoint file at this path.
     Remove(PathBuf),
-    /// Read up to this many bytes of the upload's source — fewer only at its
-    /// end — and hand them (or the read error, as
-    /// [`Error::SourceRead`]) to [`Flow::on_read`] before the next step.
-    /// Answers that arrive meanwhile are handed back as usual.
+    /// Read this many bytes of the upload's source — fewer only at its end
+    /// — and hand them (or the read error, as [`Error::SourceRead`]) to
+    /// [`Flow::on_read`]. The transport may read while it goes on with the
+    /// other steps (the machine asks for no other read meanwhile) or before
+    /// it asks for the next one; answers that arrive meanwhile are handed
+    /// back as usual.
     Read(usize),
     /// Nothing to do until an answer arrives.
     Pending,
