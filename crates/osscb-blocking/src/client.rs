@@ -241,15 +241,13 @@ impl Client {
             Ok(request) => request.into_parts(),
             Err(e) => return failed(Fact::Local, e, &empty),
         };
-        let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match body {
-            Body::Own => {
+        let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match (body, buffer) {
+            (Body::Own, _) => {
                 let len = own.len() as u64;
                 (len, Box::new(io::Cursor::new(own)))
             }
-            Body::Source { len, .. } if let Some(bytes) = buffer => {
-                (len, Box::new(io::Cursor::new(bytes)))
-            }
-            Body::Source { offset, len, .. } => match job.open(offset, len) {
+            (Body::Source { len, .. }, Some(bytes)) => (len, Box::new(io::Cursor::new(bytes))),
+            (Body::Source { offset, len, .. }, None) => match job.open(offset, len) {
                 Ok(reader) => (len, reader),
                 Err(e) => return failed(Fact::Local, e, &empty),
             },

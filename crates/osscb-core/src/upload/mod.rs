@@ -118,7 +118,9 @@ impl UploadOptions {
         self
     }
 
-    /// Progress reporting: `f(bytes_done, bytes_total)`.
+    /// Progress reporting: `f(bytes_done, bytes_total)`. An upload from a
+    /// reader of unknown length reports the bytes read so far as the total
+    /// ([`crate::flow::StreamUpload`]).
     #[must_use]
     pub fn progress(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
         self.progress = Some(Progress::new(f));

@@ -266,3 +266,33 @@ fn a_checkpoint_is_refused() {
     let refused = StreamUpload::<Error>::new(&bucket, &key, &options, RetryPolicy::none(), 1);
     assert!(matches!(refused, Err(Error::InvalidArgument(_))));
 }
+
+#[test]
+fn a_completion_answered_203_is_stored_and_never_aborted() {
+    let bytes = source(PART + 1);
+    let options = UploadOptions::new()
+        .part_size(PART as u64)
+        .callback(callback());
+    let mut up = upload(&options, RetryPolicy::default());
+    initiate(&mut up, bytes[..PART].to_vec(), bytes[PART..].to_vec());
+    let (p1, p2) = (send(&mut up, now()), send(&mut up, now()));
+    up.on_answer(
+        p1.id,
+        answer(200, &[("etag", "\"P1\"")], b"", &bytes[..PART]),
+    );
+    up.on_answer(
+        p2.id,
+        answer(200, &[("etag", "\"P2\"")], b"", &bytes[PART..]),
+    );
+    let complete = send(&mut up, now());
+    assert_eq!(line(&complete), "POST uploadId=U1");
+    let xml = "<Error><Code>CallbackFailed</Code><Message>Error status : 500.</Message></Error>";
+    let crc = crate::crc64::checksum(&bytes).to_string();
+    let headers = [("etag", "\"X-2\""), ("x-oss-hash-crc64ecma", crc.as_str())];
+    up.on_answer(complete.id, answer(203, &headers, xml.as_bytes(), b""));
+    // Done at once: no AbortMultipartUpload of a stored object.
+    match done(&mut up) {
+        Err(e) => assert!(e.callback_failed().is_some(), "{e}"),
+        Ok(output) => panic!("{output:?}"),
+    }
+}
