@@ -47,6 +47,8 @@ pub(crate) struct Scale {
     /// Multipart: the file, MiB; part size, MiB; the parallelisms.
     multipart_mib: usize,
     part_mib: usize,
+    /// The pipe upload and the streamed download: MiB.
+    stream_mib: usize,
     /// Small puts: how many, in flight, size, rounds.
     load_puts: usize,
     load_in_flight: usize,
@@ -70,6 +72,7 @@ const FULL: Scale = Scale {
     put_rounds: 3,
     multipart_mib: 1024,
     part_mib: 8,
+    stream_mib: 1024,
     load_puts: 1_000,
     load_in_flight: 64,
     load_size: 4096,
@@ -87,11 +90,19 @@ const QUICK: Scale = Scale {
     put_rounds: 1,
     multipart_mib: 32,
     part_mib: 8,
+    stream_mib: 32,
     load_puts: 100,
     load_in_flight: 64,
     load_size: 4096,
     load_rounds: 1,
 };
+
+/// The streaming figures' ceiling on the client's peak RSS, KiB (64 MiB):
+/// above it the bench fails.
+pub(crate) const STREAM_RSS_KIB: f64 = 64.0 * 1024.0;
+
+/// The streaming figures, whose client RSS is held to [`STREAM_RSS_KIB`].
+pub(crate) const STREAM_FIGURES: [&str; 2] = ["pipe-upload", "stream-download"];
 
 /// A figure program that runs longer is killed and the bench fails.
 const FIGURE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -151,6 +162,18 @@ pub(crate) fn run(args: &[String]) -> Result {
         "bench: every figure produced in {seconds:.0} s; results in {}",
         tools.dir.display()
     );
+    let over: Vec<String> = runs
+        .iter()
+        .filter(|run| flat::text(run, "figure").is_ok_and(|f| STREAM_FIGURES.contains(&f)))
+        .filter(|run| flat::number(run, "client_rss_kib").map_or(true, |kib| kib > STREAM_RSS_KIB))
+        .map(flat::write)
+        .collect();
+    if !over.is_empty() {
+        return Err(format!(
+            "a streaming figure's client peak RSS is over 64 MiB: {}",
+            over.join("; ")
+        ));
+    }
     if readme {
         if scale.quick {
             return Err("--readme takes the full run's figures, not --quick's".to_owned());
@@ -235,6 +258,14 @@ fn figures(tools: &Tools, scale: Scale) -> Result<Vec<Run>> {
     }
     for subject in ["oss2", "curl"] {
         runs.push(tools.transfer("multipart", subject, &file, scale, TABLE_PARALLELISM)?);
+    }
+
+    eprintln!(
+        "bench: a {} MiB upload from a pipe and its streamed download (client RSS <= 64 MiB)",
+        scale.stream_mib
+    );
+    for mode in ["blocking", "async"] {
+        runs.extend(tools.streamed(mode, scale)?);
     }
 
     eprintln!("bench: small async puts, with and without callbacks (alternating rounds)");
@@ -323,6 +354,28 @@ impl Tools {
         );
         run.insert("parallelism".to_owned(), Value::Number(parallelism as f64));
         Ok(tagged(run, figure, subject))
+    }
+
+    /// A `stream_mib` upload from a generator of unknown length, then its
+    /// download read as it arrives, each in its own process, to one fresh
+    /// emulator.
+    fn streamed(&self, mode: &str, scale: Scale) -> Result<[Run; 2]> {
+        let emulator = self.emulator("streamed")?;
+        let endpoint = emulator.endpoint.as_str();
+        let mib = scale.stream_mib.to_string();
+        let (mut upload, upload_kib) =
+            measured(Command::new(&self.bench).args(["pipe-upload", mode, endpoint, &mib]))?;
+        let (mut download, download_kib) =
+            measured(Command::new(&self.bench).args(["stream-download", mode, endpoint]))?;
+        let emulator_kib = peak_rss_kib(emulator.child.id()) as f64;
+        for (run, kib) in [(&mut upload, upload_kib), (&mut download, download_kib)] {
+            run.insert("client_rss_kib".to_owned(), Value::Number(kib as f64));
+            run.insert("emulator_rss_kib".to_owned(), Value::Number(emulator_kib));
+        }
+        Ok([
+            tagged(upload, "pipe-upload", mode),
+            tagged(download, "stream-download", mode),
+        ])
     }
 
     /// `curl -T` of `file` to a presigned PUT URL (osscb's presign), with

@@ -23,7 +23,11 @@ use crate::root;
 
 const IO_CRATES: [&str; 5] = ["ureq", "reqwest", "tokio", "hyper", "axum"];
 const TRANSPORTS: [&str; 2] = ["crates/osscb-blocking", "crates/osscb-async"];
-const MAX_TRANSPORT_LINES: usize = 600;
+/// The most lines of code a transport may have: 600 until issue 13, whose
+/// credentials executors (the fetch loop, the refresh lock, a capped read:
+/// about 95 lines each) and uploads from a reader (about 40) are execution
+/// the core cannot do, not decisions.
+const MAX_TRANSPORT_LINES: usize = 760;
 /// Identifiers that carry a workflow decision: retry classification and
 /// backoff, the after-failure policy, lost-answer recovery, checkpoint
 /// contents. The core's state machines decide; a transport that names one of
@@ -50,15 +54,17 @@ const DECISIONS: [&str; 12] = [
 /// kinds (`is_not_found`, `is_access_denied`, `is_retryable`) 3 and its
 /// region-derived endpoint (`ClientOptions::internal_endpoint`) 1 and its
 /// traced attempt number (`flow::Send::attempt`) 1 and streamed downloads
-/// (`GetObject::streamed`, `GetObjectOutput::check_body`) 2, and its
-/// credential sources 60: the `credentials` module's recipes (`source`: the
-/// sources and their configurable fields and endpoints), the default chain
-/// (`chain`), the fetch machine (`fetch`), the refresh policy (`refresh`),
-/// STS's RPC signature (`rpc`), `Credentials::{with_expiration,
-/// expiration}` and `transport::CredentialsPlan` with
-/// `ClientOptions::{credentials_source, credential_endpoints,
-/// credentials_plan}`.
-const MAX_CORE_PUBLIC: usize = 354;
+/// (`GetObject::streamed`, `GetObjectOutput::check_body`) 2, its uploads
+/// from a reader of unknown length (`flow::StreamUpload`, its `new` and
+/// re-export, `flow::Send::buffer`, `upload::UploadOutput` and its three
+/// fields) 8, and its credential sources 60: the `credentials` module's
+/// recipes (`source`: the sources and their configurable fields and
+/// endpoints), the default chain (`chain`), the fetch machine (`fetch`), the
+/// refresh policy (`refresh`), STS's RPC signature (`rpc`),
+/// `Credentials::{with_expiration, expiration}` and
+/// `transport::CredentialsPlan` with `ClientOptions::{credentials_source,
+/// credential_endpoints, credentials_plan}`.
+const MAX_CORE_PUBLIC: usize = 362;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use osscb_core::flow::{Call, Multipart};
+use osscb_core::flow::{Call, Multipart, StreamUpload};
 use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::UploadOptions;
+use osscb_core::upload::{UploadOptions, UploadOutput};
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{Job, Sink, seed};
@@ -113,6 +113,50 @@ impl Bucket {
         let name = file_name(path);
         let upload = Multipart::new(&self.name, &key, options, file, name, retry, seed())?;
         self.client.run(upload, Job::File(path)).await
+    }
+
+    /// Uploads what `reader` gives, of any length unknown beforehand (a pipe,
+    /// a socket, a child's output), to `key`: up to one part
+    /// (`options.part_size`) in one PutObject, a longer source in parts
+    /// begun on the fly, `options.parallelism` at once while the next part
+    /// is read. Memory holds at most `parallelism + 1` parts. The callback
+    /// goes with the PutObject or the completion; each part's CRC-64 and the
+    /// whole object's are checked. Progress reports `(bytes acknowledged,
+    /// bytes read so far)`. See [`StreamUpload`].
+    ///
+    /// # Errors
+    /// [`osscb_core::Error::SourceRead`] when `reader` fails (the multipart
+    /// upload is then aborted, nothing completed);
+    /// [`osscb_core::Error::InvalidArgument`] for options with a checkpoint
+    /// (a reader cannot be read again to resume); otherwise as
+    /// [`Bucket::upload_file`].
+    pub async fn upload_reader(
+        &self,
+        key: &str,
+        reader: impl tokio::io::AsyncRead + Send + Unpin,
+        options: &UploadOptions,
+    ) -> Result<UploadOutput> {
+        let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
+        let upload = StreamUpload::new(&self.name, &key, options, retry, seed())?;
+        let source = tokio::sync::Mutex::new(reader);
+        self.client.run(upload, Job::Pipe(&source)).await
+    }
+
+    /// As [`Bucket::upload_reader`], from a stream of chunks of any sizes
+    /// (a request body being relayed, say); an error item ends the upload
+    /// with [`osscb_core::Error::SourceRead`].
+    ///
+    /// # Errors
+    /// As [`Bucket::upload_reader`].
+    pub async fn upload_stream<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+        &self,
+        key: &str,
+        stream: impl futures_util::Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+        options: &UploadOptions,
+    ) -> Result<UploadOutput> {
+        let chunks = futures_util::TryStreamExt::map_err(stream, std::io::Error::other);
+        let reader = tokio_util::io::StreamReader::new(chunks);
+        self.upload_reader(key, reader, options).await
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),

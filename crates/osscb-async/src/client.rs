@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt};
 use osscb_core::crc64::Crc64;
@@ -47,6 +48,8 @@ pub(crate) enum Job<'a> {
     Sink(&'a Sink),
     /// A successful answer's body goes to the caller unread.
     Reader(&'a Mutex<Option<reqwest::Response>>),
+    /// The source a [`Step::Read`] reads (the sends carry their bytes).
+    Pipe(&'a tokio::sync::Mutex<dyn tokio::io::AsyncRead + std::marker::Send + Unpin + 'a>),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -175,7 +178,7 @@ impl Client {
         self.0.3
     }
 
-    /// Runs `flow` to its end: sends concurrently, waits, saves.
+    /// Runs `flow` to its end: sends and reads concurrently, waits, saves.
     pub(crate) async fn run<F: Flow<Error>>(&self, mut flow: F, job: Job<'_>) -> Result<F::Output> {
         let mut in_flight = FuturesUnordered::new();
         loop {
@@ -183,7 +186,8 @@ impl Client {
             let answer = match flow.next(now) {
                 Step::Send(send) => {
                     let id = send.id;
-                    in_flight.push(async move { (id, self.execute(send, job).await) });
+                    let answer = async move { Either::Left((id, self.execute(send, job).await)) };
+                    in_flight.push(Either::Left(answer));
                     None
                 }
                 Step::Wait(until) if in_flight.is_empty() => {
@@ -204,10 +208,19 @@ impl Client {
                     flow.on_loaded(tokio::fs::read(path).await.ok());
                     None
                 }
+                Step::Read(n) => {
+                    in_flight.push(Either::Right(
+                        async move { Either::Right(job.read(n).await) },
+                    ));
+                    None
+                }
                 step => checkpoint(step).await.map(|()| None)?,
             };
-            if let Some((id, answer)) = answer {
-                flow.on_answer(id, answer);
+            // An answer, or the bytes a read read.
+            match answer {
+                Some(Either::Left((id, answer))) => flow.on_answer(id, answer),
+                Some(Either::Right(read)) => flow.on_read(read),
+                None => {}
             }
         }
     }
@@ -239,13 +252,15 @@ impl Client {
             Ok(credentials) => credentials,
             Err(e) => return failed(Fact::Local, e.into(), &crc),
         };
+        let buffer = send.buffer().cloned();
         let (parts, own) = match send.into_http(self.config(), &credentials, SystemTime::now()) {
             Ok(request) => request.into_parts(),
             Err(e) => return failed(Fact::Local, e, &crc),
         };
-        let body = match source {
-            None => Ok(Bytes::from(own)),
-            Some((offset, len)) => job.body(offset, len, &crc).await,
+        let body = match (source, buffer) {
+            (None, _) => Ok(Bytes::from(own)),
+            (Some(_), Some(bytes)) => Ok(bytes),
+            (Some((offset, len)), None) => job.body(offset, len, &crc).await,
         };
         let body = match body {
             Ok(bytes) => {
@@ -329,6 +344,18 @@ fn fact_of(error: &reqwest::Error, sent_all: bool) -> Fact {
 type BodyResult = std::result::Result<Bytes, Result<reqwest::Body>>;
 
 impl Job<'_> {
+    /// Up to `n` bytes of a pipe: fewer only at its end.
+    async fn read(self, n: usize) -> Result<Vec<u8>> {
+        let Job::Pipe(pipe) = self else {
+            return Ok(Vec::new());
+        };
+        let (mut pipe, mut bytes) = (pipe.lock().await, Vec::with_capacity(n));
+        let mut rest = (&mut *pipe).take(n as u64);
+        let copied = tokio::io::copy(&mut rest, &mut bytes).await;
+        copied.map_err(osscb_core::Error::SourceRead)?;
+        Ok(bytes)
+    }
+
     /// `len` bytes of the source from `offset`: bytes in memory, or a file
     /// streamed in 64 KiB chunks through `crc`.
     async fn body(self, offset: u64, len: u64, crc: &Shared) -> BodyResult {
@@ -342,7 +369,7 @@ impl Job<'_> {
                 let range = range.filter(|(_, end)| *end <= bytes.len());
                 return Ok(range.map(|(a, b)| bytes.slice(a..b)).unwrap_or_default());
             }
-            Job::None | Job::Sink(_) | Job::Reader(_) => return Ok(Bytes::new()),
+            Job::None | Job::Sink(_) | Job::Reader(_) | Job::Pipe(_) => return Ok(Bytes::new()),
         };
         let open = async {
             let mut file = tokio::fs::File::open(path).await?;

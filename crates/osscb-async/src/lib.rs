@@ -37,7 +37,7 @@ mod keys;
 pub use osscb_core;
 pub use osscb_core::Error;
 pub use osscb_core::transport::ClientOptions;
-pub use osscb_core::upload::UploadOptions;
+pub use osscb_core::upload::{UploadOptions, UploadOutput};
 /// The HTTP client this transport runs on, for [`Client::with_http_client`].
 pub use reqwest;
 

@@ -11,7 +11,7 @@ use osscb_async::osscb_core::ops::{
 };
 use osscb_async::osscb_core::verify::{VerifiedCallback, Verifier, VerifyError};
 use osscb_async::osscb_core::{self as core, Config, PresignedRequest, http};
-use osscb_async::{Bucket, Client, ClientOptions, Error, UploadOptions};
+use osscb_async::{Bucket, Client, ClientOptions, Error, UploadOptions, UploadOutput};
 use osscb_testkit::{Settings, Transport};
 
 #[derive(Debug)]
@@ -81,6 +81,28 @@ impl Transport for Async {
         o: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput, Error> {
         block_on(self.0.upload_file(k, p, o))
+    }
+    fn upload_reader(
+        &self,
+        k: &str,
+        r: &mut (dyn std::io::Read + Send),
+        o: &UploadOptions,
+    ) -> Result<UploadOutput, Error> {
+        // Chunks of 1..=40,000 bytes, unevenly.
+        let mut n = 0_usize;
+        let chunks = futures_util::stream::poll_fn(move |_| {
+            n += 1;
+            let mut chunk = vec![0; 1 + (n * 7919) % 40_000];
+            std::task::Poll::Ready(match r.read(&mut chunk) {
+                Ok(0) => None,
+                Ok(got) => {
+                    chunk.truncate(got);
+                    Some(Ok(bytes::Bytes::from(chunk)))
+                }
+                Err(e) => Some(Err(e)),
+            })
+        });
+        block_on(self.0.upload_stream(k, chunks, o))
     }
     fn get_object(&self, k: &str) -> Result<(GetObjectOutput, Vec<u8>), Error> {
         block_on(self.0.get_object(k))

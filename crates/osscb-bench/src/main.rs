@@ -10,6 +10,8 @@
 //! osscb-bench put blocking|async ENDPOINT FILE
 //! osscb-bench multipart blocking|async ENDPOINT FILE PART_MIB PARALLELISM
 //! osscb-bench load ENDPOINT PUTS IN_FLIGHT SIZE ROUNDS
+//! osscb-bench pipe-upload blocking|async ENDPOINT MIB
+//! osscb-bench stream-download blocking|async ENDPOINT
 //! ```
 
 use std::process::ExitCode;
@@ -17,6 +19,7 @@ use std::process::ExitCode;
 mod crc;
 mod receiver;
 mod sign;
+mod streamed;
 mod timing;
 mod transfer;
 
@@ -47,6 +50,10 @@ fn main() -> ExitCode {
             let counts = [number(puts)?, number(in_flight)?, number(size)?];
             transfer::load(endpoint, counts, number(rounds)?)
         })(),
+        ["pipe-upload", mode, endpoint, mib] => {
+            number(mib).and_then(|m| streamed::pipe_upload(mode, endpoint, m))
+        }
+        ["stream-download", mode, endpoint] => streamed::stream_download(mode, endpoint),
         _ => Err("usage: see the crate's documentation (osscb-bench FIGURE ARGS…)".to_owned()),
     };
     match result {

@@ -23,19 +23,19 @@ fn options(endpoint: &str) -> osscb_core::transport::ClientOptions {
         .credentials(Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
 }
 
-fn blocking(endpoint: &str) -> Result<osscb_blocking::Bucket> {
+pub(crate) fn blocking(endpoint: &str) -> Result<osscb_blocking::Bucket> {
     osscb_blocking::Client::new(options(endpoint))
         .and_then(|client| client.bucket(BUCKET))
         .map_err(|e| e.to_string())
 }
 
-fn nonblocking(endpoint: &str) -> Result<osscb_async::Bucket> {
+pub(crate) fn nonblocking(endpoint: &str) -> Result<osscb_async::Bucket> {
     osscb_async::Client::new(options(endpoint))
         .and_then(|client| client.bucket(BUCKET))
         .map_err(|e| e.to_string())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

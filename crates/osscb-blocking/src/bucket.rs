@@ -2,16 +2,17 @@
 //! downloads, metadata, deletion and presigning. Each method builds the
 //! core's machine for the job and runs it.
 
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use osscb_core::flow::{Call, Multipart};
+use osscb_core::flow::{Call, Multipart, StreamUpload};
 use osscb_core::ops::CompleteMultipartUploadOutput;
 use osscb_core::ops::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, ObjectMetadata,
     Operation, PutObjectOutput,
 };
-use osscb_core::upload::UploadOptions;
+use osscb_core::upload::{UploadOptions, UploadOutput};
 use osscb_core::{ObjectKey, PresignedRequest};
 
 use crate::client::{CrcReader, Job, Sink, seed};
@@ -106,6 +107,33 @@ impl Bucket {
         let name = file_name(path);
         let upload = Multipart::new(&self.name, &key, options, file, name, retry, seed())?;
         self.client.run(upload, Job::File(path))
+    }
+
+    /// Uploads what `reader` gives, of any length unknown beforehand (a pipe,
+    /// a socket, a generator), to `key`: up to one part
+    /// (`options.part_size`) in one PutObject, a longer source in parts
+    /// begun on the fly, `options.parallelism` at once on threads while the
+    /// next part is read. Memory holds at most `parallelism + 1` parts. The
+    /// callback goes with the PutObject or the completion; each part's CRC-64
+    /// and the whole object's are checked. Progress reports `(bytes
+    /// acknowledged, bytes read so far)`. See [`StreamUpload`].
+    ///
+    /// # Errors
+    /// [`osscb_core::Error::SourceRead`] when `reader` fails (the multipart
+    /// upload is then aborted, nothing completed);
+    /// [`osscb_core::Error::InvalidArgument`] for options with a checkpoint
+    /// (a reader cannot be read again to resume); otherwise as
+    /// [`Bucket::upload_file`].
+    pub fn upload_reader(
+        &self,
+        key: &str,
+        reader: impl Read + Send,
+        options: &UploadOptions,
+    ) -> Result<UploadOutput> {
+        let (key, retry) = (ObjectKey::new(key)?, self.client.retry());
+        let upload = StreamUpload::new(&self.name, &key, options, retry, seed())?;
+        let source = std::sync::Mutex::new(reader);
+        self.client.run(upload, Job::Pipe(&source))
     }
 
     /// Downloads `key` into memory (at most the core's body limit, 16 MiB),

@@ -47,6 +47,8 @@ pub(crate) enum Job<'a> {
     Sink(&'a Sink),
     /// A successful answer's body goes to the caller unread.
     Reader(&'a Mutex<Option<ureq::BodyReader<'static>>>),
+    /// The source a [`Step::Read`] reads (the sends carry their bytes).
+    Pipe(&'a Mutex<dyn Read + std::marker::Send + 'a>),
 }
 
 /// A download's destination: each successful answer streams into a new
@@ -213,6 +215,10 @@ impl Client {
                         flow.on_loaded(std::fs::read(path).ok());
                         None
                     }
+                    Step::Read(n) => {
+                        flow.on_read(job.read(n));
+                        None
+                    }
                     step => checkpoint(step).map(|()| None)?,
                 };
                 if let Some((id, answer)) = answer {
@@ -241,17 +247,18 @@ impl Client {
             error,
         };
         let empty = Crc64::new();
-        let body = send.body;
+        let (body, buffer) = (send.body, send.buffer().cloned());
         let (parts, own) = match send.into_http(self.config(), &*self.0.2, SystemTime::now()) {
             Ok(request) => request.into_parts(),
             Err(e) => return failed(Fact::Local, e, &empty),
         };
-        let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match body {
-            Body::Own => {
+        let (len, reader): (u64, Box<dyn Read + std::marker::Send>) = match (body, buffer) {
+            (Body::Own, _) => {
                 let len = own.len() as u64;
                 (len, Box::new(io::Cursor::new(own)))
             }
-            Body::Source { offset, len, .. } => match job.open(offset, len) {
+            (Body::Source { len, .. }, Some(bytes)) => (len, Box::new(io::Cursor::new(bytes))),
+            (Body::Source { offset, len, .. }, None) => match job.open(offset, len) {
                 Ok(reader) => (len, reader),
                 Err(e) => return failed(Fact::Local, e, &empty),
             },
@@ -313,6 +320,21 @@ fn fact_of(error: &ureq::Error, sent_all: bool) -> Fact {
 }
 
 impl<'a> Job<'a> {
+    /// Up to `n` bytes of a pipe: fewer only at its end.
+    fn read(self, n: usize) -> Result<Vec<u8>> {
+        let Job::Pipe(source) = self else {
+            return Ok(Vec::new());
+        };
+        let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut bytes = Vec::with_capacity(n);
+        let limit = u64::try_from(n).unwrap_or(u64::MAX);
+        (&mut *source)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(Error::SourceRead)?;
+        Ok(bytes)
+    }
+
     /// `len` bytes of the source from `offset`.
     fn open(self, offset: u64, len: u64) -> Result<Box<dyn Read + std::marker::Send + 'a>> {
         let bytes = match self {
@@ -323,7 +345,7 @@ impl<'a> Job<'a> {
                 return Ok(Box::new(file.take(len)));
             }
             Job::Bytes(bytes) => bytes,
-            Job::None | Job::Sink(_) | Job::Reader(_) => &[],
+            Job::None | Job::Sink(_) | Job::Reader(_) | Job::Pipe(_) => &[],
         };
         let end = offset
             .checked_add(len)

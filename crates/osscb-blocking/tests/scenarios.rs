@@ -9,7 +9,7 @@ use osscb_blocking::osscb_core::ops::{
 };
 use osscb_blocking::osscb_core::verify::{VerifiedCallback, Verifier, VerifyError};
 use osscb_blocking::osscb_core::{self as core, Config, PresignedRequest, http};
-use osscb_blocking::{Bucket, Client, ClientOptions, Error, UploadOptions};
+use osscb_blocking::{Bucket, Client, ClientOptions, Error, UploadOptions, UploadOutput};
 use osscb_testkit::{Settings, Transport};
 
 #[derive(Debug)]
@@ -71,6 +71,14 @@ impl Transport for Blocking {
         o: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput, Error> {
         self.0.upload_file(k, p, o)
+    }
+    fn upload_reader(
+        &self,
+        k: &str,
+        r: &mut (dyn std::io::Read + Send),
+        o: &UploadOptions,
+    ) -> Result<UploadOutput, Error> {
+        self.0.upload_reader(k, r, o)
     }
     fn get_object(&self, k: &str) -> Result<(GetObjectOutput, Vec<u8>), Error> {
         self.0.get_object(k)

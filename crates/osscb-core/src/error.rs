@@ -69,6 +69,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Reading the source of an upload from a reader or a stream failed:
+    /// nothing was completed (a multipart upload begun is aborted).
+    #[error("reading the upload's source failed: {0}")]
+    SourceRead(#[source] std::io::Error),
     /// A callback did not verify.
     #[error(transparent)]
     Verify(#[from] crate::verify::VerifyError),

@@ -23,7 +23,7 @@ use osscb_core::ops::{
 };
 use osscb_core::response::{CallbackFailed, ServiceError};
 use osscb_core::retry::RetryPolicy;
-use osscb_core::upload::UploadOptions;
+use osscb_core::upload::{UploadOptions, UploadOutput};
 use osscb_core::verify::{Check, VerifiedCallback, Verifier, VerifyError};
 use osscb_core::{Config, Credentials, PresignedRequest, http};
 use osscb_emulator::{Emulator, EmulatorConfig};
@@ -125,6 +125,17 @@ pub trait Transport: Sized + Debug {
         path: &Path,
         options: &UploadOptions,
     ) -> Result<CompleteMultipartUploadOutput, Self::Error>;
+    /// `Bucket::upload_reader` (async: `Bucket::upload_stream`, fed the
+    /// reader's bytes in chunks of uneven sizes).
+    ///
+    /// # Errors
+    /// The transport's.
+    fn upload_reader(
+        &self,
+        key: &str,
+        reader: &mut (dyn Read + Send),
+        options: &UploadOptions,
+    ) -> Result<UploadOutput, Self::Error>;
     /// `Bucket::get_object`.
     ///
     /// # Errors

@@ -73,6 +73,9 @@ macro_rules! scenarios {
             oidc_and_the_credentials_uri_sign_uploads,
             a_chain_walks_its_sources_in_order,
             the_default_chain_reads_variables_and_profile_files,
+            a_reader_of_unknown_length_goes_in_parts_with_its_callback,
+            a_reader_within_one_part_is_one_put_with_its_callback,
+            a_read_error_mid_stream_aborts_the_upload,
         );
     };
     (@each $t:ty; $($name:ident),* $(,)?) => {
@@ -1764,4 +1767,143 @@ pub fn a_receiver_down_failing_not_json_or_late_is_a_203_never_resent<T: Transpo
         "a stored object is never aborted"
     );
     assert!(emu.multipart_uploads().is_empty(), "all completed");
+}
+
+/// A source of unknown length: `bytes` in reads of uneven sizes, then the
+/// end, or a broken pipe when `fails`.
+struct Pipe {
+    bytes: Vec<u8>,
+    at: usize,
+    reads: usize,
+    fails: bool,
+}
+
+impl Pipe {
+    fn new(bytes: &[u8], fails: bool) -> Self {
+        let bytes = bytes.to_vec();
+        Self {
+            bytes,
+            at: 0,
+            reads: 0,
+            fails,
+        }
+    }
+}
+
+impl std::io::Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.bytes.len() - self.at;
+        if left == 0 && self.fails {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the writer went away",
+            ));
+        }
+        self.reads += 1;
+        let n = (1 + self.reads * 7907 % 50_000).min(buf.len()).min(left);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// A reader past one part: a multipart upload begun on the fly, one
+/// callback at completion, the object's bytes and CRC-64 the source's.
+pub fn a_reader_of_unknown_length_goes_in_parts_with_its_callback<T: Transport>() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu);
+    let bucket = bucket::<T>(&emu);
+    let len = 2 * 1024 * 1024 + 12_345;
+    let bytes = data(len, 21);
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let p = Arc::clone(&progress);
+    let options = UploadOptions::new()
+        .part_size(256 * 1024)
+        .parallelism(3)
+        .callback(receiver.callback(BODY))
+        .progress(move |done, total| p.lock().expect("lock").push((done, total)));
+    let before = emu.upload_part_requests();
+    let output = bucket
+        .upload_reader("piped/parts.bin", &mut Pipe::new(&bytes, false), &options)
+        .expect("upload");
+    assert_eq!(output.parts, 9);
+    assert_eq!(emu.upload_part_requests() - before, 9);
+    let answer = output.callback.expect("answer").text();
+    assert!(answer.contains(&format!("size={len}")), "{answer}");
+    assert_eq!(receiver.count(), 1, "one callback, on completion");
+    assert_eq!(output.object.crc64, Some(crc64::checksum(&bytes)));
+    assert!(output.object.etag.expect("etag").ends_with("-9\""));
+    let head = bucket.head_object("piped/parts.bin").expect("head");
+    assert_eq!(head.object.crc64, Some(crc64::checksum(&bytes)));
+    let (_, body) = bucket.get_object("piped/parts.bin").expect("get");
+    assert!(body == bytes, "the stored bytes are the source's");
+    let reports = progress.lock().expect("lock").clone();
+    assert_eq!(
+        reports.last(),
+        Some(&(len as u64, len as u64)),
+        "{reports:?}"
+    );
+    assert!(emu.multipart_uploads().is_empty());
+}
+
+/// A reader that ends within the first part (empty, short, exactly one
+/// part): one PutObject with the callback, no multipart upload.
+pub fn a_reader_within_one_part_is_one_put_with_its_callback<T: Transport>() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu);
+    let bucket = bucket::<T>(&emu);
+    let part = 100 * 1024;
+    for (i, len) in [0, 1000, part].into_iter().enumerate() {
+        let bytes = data(len, 22);
+        let options = UploadOptions::new()
+            .part_size(part as u64)
+            .callback(receiver.callback(BODY));
+        let key = format!("piped/one-{len}.bin");
+        let output = bucket
+            .upload_reader(&key, &mut Pipe::new(&bytes, false), &options)
+            .expect("upload");
+        assert_eq!(output.parts, 0);
+        let answer = output.callback.expect("answer").text();
+        assert!(answer.contains(&format!("size={len}")), "{answer}");
+        assert_eq!(receiver.count(), i + 1);
+        assert_eq!(output.object.crc64, Some(crc64::checksum(&bytes)));
+        let (_, body) = bucket.get_object(&key).expect("get");
+        assert!(body == bytes, "the stored bytes are the source's");
+    }
+    assert_eq!(emu.upload_part_requests(), 0);
+}
+
+/// A reader failing mid-stream: the multipart upload is aborted, nothing
+/// completed or called back, a typed error returned.
+pub fn a_read_error_mid_stream_aborts_the_upload<T: Transport>() {
+    let emu = emulator();
+    let receiver = Receiver::start(&emu);
+    let bucket = bucket::<T>(&emu);
+    let bytes = data(600 * 1024, 23);
+    let options = UploadOptions::new()
+        .part_size(100 * 1024)
+        .parallelism(2)
+        .callback(receiver.callback(BODY));
+    let err = bucket
+        .upload_reader("piped/broken.bin", &mut Pipe::new(&bytes, true), &options)
+        .expect_err("the read fails");
+    assert!(
+        matches!(T::oss(&err), Some(CoreError::SourceRead(_))),
+        "{err}"
+    );
+    assert_eq!(emu.abort_multipart_requests(), 1);
+    assert!(emu.multipart_uploads().is_empty());
+    assert_eq!(receiver.count(), 0);
+    let missing = bucket
+        .head_object("piped/broken.bin")
+        .expect_err("not stored");
+    assert_eq!(service::<T>(&missing).map(|s| s.status.as_u16()), Some(404));
+    let checkpoint = UploadOptions::new().checkpoint("never");
+    let refused = bucket
+        .upload_reader("piped/cp.bin", &mut Pipe::new(b"x", false), &checkpoint)
+        .expect_err("no checkpoint");
+    assert!(
+        matches!(T::oss(&refused), Some(CoreError::InvalidArgument(_))),
+        "{refused}"
+    );
 }

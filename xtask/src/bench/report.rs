@@ -230,6 +230,41 @@ pub(crate) fn rows(runs: &[Run], scale: Scale) -> Result<Vec<Row>> {
         });
     }
 
+    for mode in ["blocking", "async"] {
+        let up = median(runs, "pipe-upload", mode, None, "mb_s")?;
+        let up_rss = max(runs, "pipe-upload", mode, None, "client_rss_kib");
+        let down = median(runs, "stream-download", mode, None, "mb_s")?;
+        let down_rss = max(runs, "stream-download", mode, None, "client_rss_kib");
+        let verified =
+            of(runs, "pipe-upload", mode, None).all(|run| flat::flag(run, "callback_verified"));
+        rows.push(Row {
+            figure: format!(
+                "a {} MiB upload from a pipe (a `Read` of unknown length; 8 MiB parts, 4 in \
+                 flight, with a callback), then its download read as it arrives, {mode}",
+                scale.stream_mib
+            ),
+            osscb: format!(
+                "upload {up:.0} MB/s, client RSS {}; download {down:.0} MB/s, client RSS {}",
+                mib(up_rss),
+                mib(down_rss)
+            ),
+            baselines: "none (each in its own process)".to_owned(),
+            target: "client RSS ≤ 64 MiB each (else the bench fails); the callback verified"
+                .to_owned(),
+            checks: vec![
+                check(
+                    format!("upload RSS {}", mib(up_rss)),
+                    up_rss <= super::STREAM_RSS_KIB,
+                ),
+                check(
+                    format!("download RSS {}", mib(down_rss)),
+                    down_rss <= super::STREAM_RSS_KIB,
+                ),
+                check("the callback verified".to_owned(), verified),
+            ],
+        });
+    }
+
     let with = median(runs, "load", "async", None, "with_callback_ops_s")?;
     let without = median(runs, "load", "async", None, "without_callback_ops_s")?;
     let verified = median(runs, "load", "async", None, "callbacks_verified")?;
@@ -589,6 +624,14 @@ mod tests {
                 r#"{{"figure":"{figure}","subject":"{subject}","parallelism":4,"mb_s":{mb_s},"client_rss_kib":8192}}"#
             )));
         }
+        for subject in ["blocking", "async"] {
+            runs.push(run(&format!(
+                r#"{{"figure":"pipe-upload","subject":"{subject}","mb_s":300,"client_rss_kib":50000,"callback_verified":true}}"#
+            )));
+            runs.push(run(&format!(
+                r#"{{"figure":"stream-download","subject":"{subject}","mb_s":400,"client_rss_kib":70000}}"#
+            )));
+        }
         for p in PARALLELISMS {
             for subject in ["blocking", "async"] {
                 runs.push(run(&format!(
@@ -604,7 +647,7 @@ mod tests {
     fn every_figure_makes_a_row_with_its_verdicts() {
         let runs = every_figure();
         let rows = rows(&runs, super::super::QUICK).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(rows.len(), 10);
+        assert_eq!(rows.len(), 12);
         assert_eq!(
             rows[0].result(),
             "met: 2.00× the floor; met: 3.0× reqsign's speed; met: 25× oss2's speed"
@@ -621,11 +664,15 @@ mod tests {
         );
         assert_eq!(
             rows[9].result(),
+            "met: upload RSS 48.8 MiB; **missed**: download RSS 68.4 MiB; met: the callback verified"
+        );
+        assert_eq!(
+            rows[11].result(),
             "met: 100 of 100 callbacks verified; met: 0.60× the no-callback rate"
         );
         let table = markdown(&rows, &runs, super::super::QUICK);
         assert!(
-            table.contains("8 of 10 figures meet every target."),
+            table.contains("8 of 12 figures meet every target."),
             "{table}"
         );
         assert!(

@@ -120,6 +120,7 @@ enum State {
 pub struct Call<O: Operation, E> {
     op: O,
     request: Option<OssRequest<Vec<u8>>>,
+    buffer: Option<bytes::Bytes>,
     presigned: Option<PresignedRequest>,
     body: Body,
     callback: bool,
@@ -183,6 +184,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
         let mut call = Self {
             op,
             request: None,
+            buffer: None,
             presigned: None,
             body: Body::Own,
             callback: false,
@@ -260,6 +262,18 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
 
     pub(crate) fn body(mut self, body: Body) -> Self {
         self.body = body;
+        self
+    }
+
+    /// Its body is `bytes`, part `part` of the source from `offset`, kept
+    /// for every attempt.
+    pub(crate) fn buffered(mut self, part: u32, offset: u64, bytes: bytes::Bytes) -> Self {
+        self.body = Body::Source {
+            part,
+            offset,
+            len: bytes.len() as u64,
+        };
+        self.buffer = Some(bytes);
         self
     }
 
@@ -497,6 +511,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     body: self.body,
                     attempt: self.attempts,
                     clock_offset: self.clock.load(Ordering::SeqCst),
+                    buffer: self.buffer.clone(),
                 }
             }
             Phase::Look => {
@@ -509,6 +524,7 @@ impl<O: Operation, E: From<Error>> Call<O, E> {
                     body: Body::Own,
                     attempt: self.looks,
                     clock_offset: self.clock.load(Ordering::SeqCst),
+                    buffer: None,
                 }
             }
         })

@@ -74,9 +74,11 @@ use crate::{Config, Error, OssRequest, PresignedRequest, ProvideCredentials};
 
 mod call;
 mod multipart;
+mod stream;
 
 pub use call::Call;
 pub use multipart::Multipart;
+pub use stream::StreamUpload;
 
 /// Identifies one request a machine handed out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,8 +103,10 @@ pub enum Body {
     /// presigned one).
     Own,
     /// `len` bytes of the upload's source from `offset` (part `part`; 0 for a
-    /// single write). How they are produced — a file range, a slice, a
-    /// buffered chunk — is the transport's business.
+    /// single write). When the [`Send`] carries them ([`Send::buffer`]: an
+    /// upload from a reader, whose bytes the machine keeps), those are the
+    /// bytes; otherwise how they are produced — a file range, a slice — is
+    /// the transport's business.
     Source {
         /// 1-based part number; 0 for a single write.
         part: u32,
@@ -127,6 +131,8 @@ pub struct Send {
     /// Milliseconds to add to the local clock to get the server's: learnt
     /// from a `RequestTimeTooSkewed` answer (see [`Call`]); 0 until then.
     clock_offset: i64,
+    /// The body's bytes, when the machine holds them.
+    buffer: Option<bytes::Bytes>,
 }
 
 impl Send {
@@ -134,6 +140,12 @@ impl Send {
     /// retry), or the HeadObject look's after an ambiguous failure.
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    /// The bytes of a [`Body::Source`] when the machine holds them (an
+    /// upload from a reader): send these (a cheap clone), not the source.
+    pub fn buffer(&self) -> Option<&bytes::Bytes> {
+        self.buffer.as_ref()
     }
 
     /// The `http::Request` to send at `now` — signed with the credentials
@@ -236,6 +248,13 @@ pub enum Step<T, E> {
     Save(PathBuf, Vec<u8>),
     /// Remove the checkpoint file at this path.
     Remove(PathBuf),
+    /// Read this many bytes of the upload's source — fewer only at its end
+    /// — and hand them (or the read error, as [`Error::SourceRead`]) to
+    /// [`Flow::on_read`]. The transport may read while it goes on with the
+    /// other steps (the machine asks for no other read meanwhile) or before
+    /// it asks for the next one; answers that arrive meanwhile are handed
+    /// back as usual.
+    Read(usize),
     /// Nothing to do until an answer arrives.
     Pending,
     /// Finished; nothing is in flight but requests abandoned at a total
@@ -255,6 +274,11 @@ pub trait Flow<E> {
     fn on_loaded(&mut self, bytes: Option<Vec<u8>>) {
         drop(bytes);
     }
+    /// The bytes a [`Step::Read`] read: as many as it asked for, fewer only
+    /// at the end of the source (none: the source has ended).
+    fn on_read(&mut self, read: Result<Vec<u8>, E>) {
+        drop(read);
+    }
 }
 
 impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
@@ -270,6 +294,10 @@ impl<F: Flow<E> + ?Sized, E> Flow<E> for &mut F {
 
     fn on_loaded(&mut self, bytes: Option<Vec<u8>>) {
         (**self).on_loaded(bytes);
+    }
+
+    fn on_read(&mut self, read: Result<Vec<u8>, E>) {
+        (**self).on_read(read);
     }
 }
 

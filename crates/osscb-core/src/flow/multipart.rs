@@ -385,13 +385,14 @@ impl<E: From<Error>> Multipart<E> {
 }
 
 /// Re-types a child call's step; its `Done` is handled by the caller.
-fn forward<T, E>(step: Step<T, E>) -> Result<Step<Output, E>, Result<T, E>> {
+pub(super) fn forward<T, U, E>(step: Step<T, E>) -> Result<Step<U, E>, Result<T, E>> {
     Ok(match step {
         Step::Send(s) => Step::Send(s),
         Step::Wait(t) => Step::Wait(t),
         Step::Load(p) => Step::Load(p),
         Step::Save(p, b) => Step::Save(p, b),
         Step::Remove(p) => Step::Remove(p),
+        Step::Read(n) => Step::Read(n),
         Step::Pending => Step::Pending,
         Step::Done(result) => return Err(result),
     })

@@ -112,6 +112,7 @@ impl<T, E> Step<T, E> {
             Self::Load(_) => "load",
             Self::Save(..) => "save",
             Self::Remove(_) => "remove",
+            Self::Read(_) => "read",
             Self::Pending => "pending",
             Self::Done(_) => "done",
         }
@@ -769,3 +770,5 @@ fn throttled_and_timed_out_writes_are_sent_again_even_with_a_callback() {
         assert!(done(&mut call).is_ok(), "{status}");
     }
 }
+
+mod stream;

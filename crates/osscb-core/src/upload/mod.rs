@@ -28,6 +28,7 @@ use crate::ops::multipart::{
     DEFAULT_PART_SIZE, InitiateMultipartUpload, MAX_PART_SIZE, MIN_PART_SIZE, PartPlan,
 };
 use crate::ops::{PutObject, WriteOptions, guess_content_type};
+use crate::response::{CallbackAnswer, ObjectFacts};
 use crate::{Bucket, Error, ObjectKey};
 
 pub(crate) use checkpoint::{Checkpoint, PartRecord, writes_digest};
@@ -117,7 +118,9 @@ impl UploadOptions {
         self
     }
 
-    /// Progress reporting: `f(bytes_done, bytes_total)`.
+    /// Progress reporting: `f(bytes_done, bytes_total)`. An upload from a
+    /// reader of unknown length reports the bytes read so far as the total
+    /// ([`crate::flow::StreamUpload`]).
     #[must_use]
     pub fn progress(mut self, f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
         self.progress = Some(Progress::new(f));
@@ -219,6 +222,19 @@ impl UploadOptions {
         }
         PartPlan::new(size, self.part_size)
     }
+}
+
+/// The outcome of an upload from a reader or a stream
+/// ([`crate::flow::StreamUpload`]), sent in one request or in parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadOutput {
+    /// ETag (`"…-N"` for a multipart upload), CRC-64 of the whole object,
+    /// version id, request id.
+    pub object: ObjectFacts,
+    /// The application server's answer, when the upload carried a callback.
+    pub callback: Option<CallbackAnswer>,
+    /// How many parts it was sent in: 0 for a single PutObject.
+    pub parts: u32,
 }
 
 /// What identifies the file a checkpoint belongs to: its size and mtime.
