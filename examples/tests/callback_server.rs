@@ -19,6 +19,22 @@ use osscb_core::grant::{Scope, Seal};
 use osscb_core::post_policy::PostPolicy;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 
+/// A plain-HTTP test client. reqwest has no crypto provider of its own here
+/// (osscb-async takes `rustls-no-provider`), so it is given a rustls config
+/// on ring, with no roots: these tests never speak TLS.
+fn http() -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .expect("client")
+}
+
 async fn serve(app: app::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -47,7 +63,7 @@ fn callbacks_only() -> app::App {
 #[tokio::test]
 async fn unsigned_and_forged_callbacks_get_400_json() {
     let base = serve(callbacks_only()).await;
-    let client = reqwest::Client::new();
+    let client = http();
     let response = client
         .post(format!("{base}/oss-callback"))
         .body("bucket=b")
@@ -104,7 +120,7 @@ async fn unsigned_and_forged_callbacks_get_400_json() {
 async fn the_documented_vector_verifies_and_its_body_is_read_as_declared() {
     let base = serve(callbacks_only()).await;
     let send = |body: &'static str| {
-        reqwest::Client::new()
+        http()
             .post(format!("{base}/index.php?id=1&index=2"))
             .header("authorization", "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDjC3uG33esH2txA==")
             .header("x-oss-pub-key-url", "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==")
@@ -254,9 +270,7 @@ async fn upload_form_needs_a_caller_token() {
     let (base, _app) = support::serve(&[], Some(oss_settings("http://127.0.0.1:9000"))).await;
     let query = [("key", "uploads/alice/a.txt"), ("size", "1")];
     let ask = |authorization: Option<&'static str>| {
-        let mut request = reqwest::Client::new()
-            .get(format!("{base}/upload-form"))
-            .query(&query);
+        let mut request = http().get(format!("{base}/upload-form")).query(&query);
         if let Some(value) = authorization {
             request = request.header("authorization", value);
         }
@@ -352,7 +366,7 @@ fn caller_tokens_are_checked_when_given() {
 /// `/upload-form` as the caller `alice`, for `size` bytes.
 async fn upload_form(base: &str, key: &str, size: usize, content_type: &str) -> serde_json::Value {
     let size = size.to_string();
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{base}/upload-form"))
         .query(&[
             ("key", key),
@@ -384,7 +398,7 @@ async fn post_object(
         .mime_str(file_type)
         .expect("mime");
     multipart = multipart.part("file", part);
-    let response = reqwest::Client::new()
+    let response = http()
         .post(form["post"]["url"].as_str().expect("url"))
         .multipart(multipart)
         .send()
@@ -397,7 +411,7 @@ async fn post_object(
 /// PUTs `file` to the presigned URL with its headers, but the length of what
 /// is sent, as a browser does.
 async fn presigned_put(form: &serde_json::Value, file: &'static [u8]) -> (u16, String) {
-    let mut request = reqwest::Client::new().put(form["put"]["url"].as_str().expect("url"));
+    let mut request = http().put(form["put"]["url"].as_str().expect("url"));
     for (name, value) in form["put"]["headers"].as_object().expect("headers") {
         if name != "content-length" {
             request = request.header(name.as_str(), value.as_str().unwrap_or_default());
@@ -561,7 +575,7 @@ async fn a_genuine_callback_without_a_grant_is_refused() {
     let app = callbacks_only();
     let base = serve(app).await;
     let body = r#"{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}"#;
-    let response = reqwest::Client::new()
+    let response = http()
         .post(format!("{base}/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH"))
         .header("content-type", "application/json")
         .header("authorization", "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suuUh7LaOryR87Dw==")

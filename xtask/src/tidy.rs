@@ -2,6 +2,8 @@
 //!
 //! - osscb-core stays sans-IO: `cargo tree -p osscb-core -e normal` names no
 //!   HTTP client, server or async runtime.
+//! - The transports share one TLS crypto provider, ring: their
+//!   `cargo tree -e normal` names no aws-lc-rs or aws-lc-sys.
 //! - The transports only execute: each crate's `src` is at most 600 lines
 //!   of code (blank lines and comments, docs included, not counted; both
 //!   figures are printed), mentions no `x-oss-` header and no XML, and uses none of the
@@ -15,6 +17,7 @@
 //! - `RELIABILITY.md` names only tests that exist: each `path.rs::name` in
 //!   it is a file with a `fn name`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,10 +26,14 @@ use crate::root;
 
 const IO_CRATES: [&str; 5] = ["ureq", "reqwest", "tokio", "hyper", "axum"];
 const TRANSPORTS: [&str; 2] = ["crates/osscb-blocking", "crates/osscb-async"];
+/// Crypto providers the transports must not build: both use rustls on ring
+/// (aws-lc-rs, reqwest's default, builds the aws-lc C library).
+const NOT_TLS_PROVIDERS: [&str; 2] = ["aws-lc-rs", "aws-lc-sys"];
 /// The most lines of code a transport may have: 600 until issue 13, whose
 /// credentials executors (the fetch loop, the refresh lock, a capped read:
-/// about 95 lines each) and uploads from a reader (about 40) are execution
-/// the core cannot do, not decisions.
+/// about 95 lines each), uploads from a reader (about 40) and the async
+/// transport's ring TLS configuration are execution the core cannot do, not
+/// decisions.
 const MAX_TRANSPORT_LINES: usize = 760;
 /// Identifiers that carry a workflow decision: retry classification and
 /// backoff, the after-failure policy, lost-answer recovery, checkpoint
@@ -80,6 +87,7 @@ const CALENDAR: [&str; 8] = [
 pub(crate) fn run() -> crate::Result {
     let mut problems = Vec::new();
     core_is_sans_io(&mut problems)?;
+    one_tls_provider(&mut problems)?;
     transports_are_thin(&mut problems);
     core_surface(&mut problems);
     no_calendar_code(&mut problems);
@@ -97,19 +105,37 @@ pub(crate) fn run() -> crate::Result {
 }
 
 fn core_is_sans_io(problems: &mut Vec<String>) -> crate::Result {
-    let cargo = crate::cargo();
-    let out = Command::new(&cargo)
-        .args([
-            "tree",
-            "-p",
-            "osscb-core",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
+    for name in dependencies(&["osscb-core"])? {
+        if IO_CRATES.contains(&name.as_str()) {
+            problems.push(format!(
+                "osscb-core depends on {name} (it must stay sans-IO)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn one_tls_provider(problems: &mut Vec<String>) -> crate::Result {
+    for name in dependencies(&["osscb-blocking", "osscb-async"])? {
+        if NOT_TLS_PROVIDERS.contains(&name.as_str()) {
+            problems.push(format!(
+                "a transport depends on {name}; both use rustls on ring (crates/osscb-async/src/tls.rs)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The names of the packages' normal dependencies, themselves included
+/// (`cargo tree -e normal`), each once.
+fn dependencies(packages: &[&str]) -> crate::Result<BTreeSet<String>> {
+    let mut args = vec!["tree"];
+    for package in packages {
+        args.extend(["-p", package]);
+    }
+    args.extend(["-e", "normal", "--prefix", "none", "--format", "{p}"]);
+    let out = Command::new(crate::cargo())
+        .args(args)
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
@@ -119,16 +145,11 @@ fn core_is_sans_io(problems: &mut Vec<String>) -> crate::Result {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let tree = String::from_utf8_lossy(&out.stdout);
-    for line in tree.lines() {
-        let name = line.split_whitespace().next().unwrap_or_default();
-        if IO_CRATES.contains(&name) {
-            problems.push(format!(
-                "osscb-core depends on {name} (it must stay sans-IO)"
-            ));
-        }
-    }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
 }
 
 fn transports_are_thin(problems: &mut Vec<String>) {
