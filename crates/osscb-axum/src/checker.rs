@@ -132,7 +132,7 @@ impl CallbackChecker {
             return Err(CallbackRejection::new(
                 RejectionKind::Binding,
                 message,
-                format!("{message}: nonce {}", grant.nonce),
+                format!("the callback's grant {} was already used", grant.nonce),
             ));
         }
         Ok(())
