@@ -1,11 +1,13 @@
 //! The same checks as a tower layer, for services that are not axum
-//! handlers: a checked request goes on with its [`CheckedCallback`] in its
-//! extensions; any other gets the 400 answer from the layer itself.
+//! handlers (or for a whole axum router): a checked request goes on with its
+//! [`CheckedCallback`] in its extensions; any other gets the 400 answer from
+//! the layer itself.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::Body as AxumBody;
 use axum::http::{Request, Response};
 use bytes::Bytes;
 use http_body::Body;
@@ -41,8 +43,8 @@ impl<S> Layer<S> for VerifyCallbackLayer {
 /// Reads each request's body (at most
 /// [`MAX_CALLBACK_BODY`](crate::MAX_CALLBACK_BODY)) and runs
 /// [`CallbackChecker::check`]; the inner service gets the request with the
-/// body read whole and a [`CheckedCallback`] extension (parse its body with
-/// [`CheckedCallback::parse`]). A refused request never reaches it: the
+/// body read whole (an [`axum::body::Body`]) and a [`CheckedCallback`]
+/// extension (parse its body with [`CheckedCallback::parse`]). A refused request never reaches it: the
 /// answer is [`CallbackRejection::to_http`](crate::CallbackRejection::to_http).
 #[derive(Clone, Debug)]
 pub struct VerifyCallback<S> {
@@ -56,7 +58,7 @@ pub type VerifyCallbackBody<B> = Either<B, Full<Bytes>>;
 
 impl<S, B, ResBody> Service<Request<B>> for VerifyCallback<S>
 where
-    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<AxumBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     B: Body + Send + 'static,
     B::Data: Send,
@@ -81,7 +83,7 @@ where
                     let (mut parts, body) = request.into_parts();
                     parts.extensions.insert::<CheckedCallback>(checked);
                     let response = inner
-                        .call(Request::from_parts(parts, Full::new(body)))
+                        .call(Request::from_parts(parts, AxumBody::from(body)))
                         .await?;
                     Ok(response.map(Either::Left))
                 }

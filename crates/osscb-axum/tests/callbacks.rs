@@ -2,7 +2,7 @@
 //! a PutObject made with `osscb_async` reaches a typed struct; tampered,
 //! unbound, swapped and replayed callbacks are refused, each with its
 //! reason; form and JSON bodies; the body cap; a nested route; the tower
-//! layer on a plain `tower::service_fn`.
+//! layer on a plain `tower::service_fn` and around an axum router.
 //!
 //! Every app runs behind [`serve`], a hyper front that records each request
 //! and answer, so that a genuine callback can be replayed, changed or not.
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -441,12 +441,12 @@ async fn form_bodies_are_typed_and_bodies_are_read_as_declared_and_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tower_layer_checks_a_plain_service() {
+async fn the_tower_layer_checks_a_plain_service_and_a_router() {
     let emulator = osscb_testkit::emulator();
     let seal = Seal::new(SECRET).expect("seal");
     let checker = checker(&emulator, CallbackBodyType::Json)
         .require_grant(seal.clone(), Duration::from_secs(3600));
-    let inner = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+    let inner = tower::service_fn(|request: Request<axum::body::Body>| async move {
         let checked = request
             .extensions()
             .get::<CheckedCallback>()
@@ -511,4 +511,38 @@ async fn the_tower_layer_checks_a_plain_service() {
             "the callback is not bound to an upload this server granted: no osscb_grant field"
         )
     );
+
+    // The same layer around a whole axum router.
+    let unbound = self::checker(&emulator, CallbackBodyType::Json);
+    let app = Router::new()
+        .route("/hook", post(layered))
+        .layer(VerifyCallbackLayer::new(unbound));
+    let (base, log) = serve(app).await;
+    let url = format!("{base}/hook");
+    let output = put(
+        &emulator,
+        "layer/r.txt",
+        json_callback(&url, None),
+        b"router",
+    )
+    .await
+    .expect("put");
+    assert_eq!(
+        output.callback.expect("the app's answer").text(),
+        r#""layer/r.txt: 6 bytes""#
+    );
+    let genuine = log.last();
+    assert_eq!(
+        replay(&base, &genuine, "{}").await,
+        (
+            400,
+            rejection("signature", "the callback signature does not match")
+        )
+    );
+}
+
+/// A handler behind the layer: the checked callback is an extension.
+async fn layered(Extension(checked): Extension<CheckedCallback>) -> Json<String> {
+    let upload: Upload = checked.parse().expect("an upload");
+    Json(format!("{}: {} bytes", upload.object, upload.size))
 }
