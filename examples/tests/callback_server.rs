@@ -92,6 +92,24 @@ async fn unsigned_and_forged_callbacks_get_400_json() {
         response.text().await.expect("body"),
         r#"{"error":"signature","message":"the callback's public key URL is untrusted"}"#
     );
+    // Any other path takes callbacks too; other methods find nothing there.
+    let response = client
+        .post(format!("{base}/some/where?x=1"))
+        .body("x")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 400);
+    let response = client
+        .get(format!("{base}/some/where"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"error":"not found","status":"error"}"#
+    );
 }
 
 /// OSS's documented vector passes the signature check at its path, but its
