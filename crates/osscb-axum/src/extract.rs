@@ -24,6 +24,10 @@ use crate::rejection::CallbackRejection;
 ///
 /// The body limit is the extractor's own: axum's `DefaultBodyLimit` does
 /// not apply.
+///
+/// `T` may be `serde_json::Value` (any JSON body) or
+/// `serde::de::IgnoredAny` (when only the checks matter: the fields are in
+/// [`OssCallback::callback`] all the same).
 #[derive(Clone, Debug)]
 pub struct OssCallback<T> {
     /// The body, deserialised.
