@@ -6,10 +6,11 @@
 //!     [--caller-token NAME:SECRET]...
 //! ```
 //!
-//! - `POST` on any path: verifies the callback (RSA signature over the path,
-//!   the query and the body) with the key named by `x-oss-pub-key-url`, trusted
-//!   only under `http(s)://gosspublic.alicdn.com/` (OSS's key is built in) and
-//!   each `--trust-key-url-prefix` (e.g. an emulator's `http://127.0.0.1:9000/`;
+//! - `POST` on any path: the `osscb_axum::OssCallback` extractor verifies the
+//!   callback (RSA signature over the path, the query and the body) with the
+//!   key named by `x-oss-pub-key-url`, trusted only under
+//!   `http(s)://gosspublic.alicdn.com/` (OSS's key is built in) and each
+//!   `--trust-key-url-prefix` (e.g. an emulator's `http://127.0.0.1:9000/`;
 //!   fetched once and cached by the `Verifier`), then checks that it is bound
 //!   to an upload this process handed out: its body's `osscb_grant` field
 //!   must be a grant of this process's seal (a random secret) covering the
@@ -17,7 +18,8 @@
 //!   bound callback gets 200 with
 //!   `{"status":"ok","verified":true,"callback":{…the body's fields…}}` and
 //!   its body is printed on stdout as one line; anything else gets 400 with
-//!   `{"status":"error","error":"…"}` (reasons go to stderr).
+//!   `{"error":"signature"|"key"|"binding"|"body","message":"…"}` (the whole
+//!   reason goes to stderr).
 //! - `GET /upload-form?key=KEY&size=BYTES[&content_type=TYPE]` with
 //!   `Authorization: Bearer NAME:SECRET` (one of the `--caller-token`s; 401
 //!   without): a signed PostObject form and a presigned PUT URL for `KEY`,

@@ -6,9 +6,10 @@
 //! compared in constant time), signs only keys under that caller's prefix
 //! `uploads/NAME/`, and only for the size the caller states (at most
 //! [`MAX_UPLOAD`]). Each upload it hands out carries a grant
-//! ([`osscb_core::grant`]) in its callback; the callback handler refuses a
-//! verified callback without a grant of this process's seal, or whose grant
-//! does not cover the object, has expired or was already used.
+//! ([`osscb_core::grant`]) in its callback; the callback handler takes an
+//! [`OssCallback`], whose [`CallbackChecker`] refuses a callback that is not
+//! OSS's, carries no grant of this process's seal, or whose grant does not
+//! cover the object, has expired or was already used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{FromRef, OriginalUri, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use osscb_axum::{CallbackChecker, CallbackRejection, OssCallback};
 use osscb_core::callback::{Callback, CallbackBodyType};
 use osscb_core::grant::{Scope, Seal};
 use osscb_core::post_policy::PostPolicy;
@@ -187,16 +188,14 @@ impl OssSettings {
 pub struct App {
     /// The server's own base URL as OSS reaches it (`http://127.0.0.1:8080`).
     pub public_url: String,
-    /// Checks key URLs and signatures.
-    pub verifier: Verifier,
+    /// Checks callbacks: key URL, signature, grant of [`App::seal`], nonce.
+    pub callbacks: CallbackChecker,
     /// Signing settings; `None` serves callbacks only.
     pub oss: Option<OssSettings>,
     /// Who may ask for uploads.
     pub callers: Vec<Caller>,
-    /// Makes and checks the grants the handed-out callbacks carry.
+    /// Makes the grants the handed-out callbacks carry.
     pub seal: Seal,
-    /// The nonces of accepted callbacks, with when they were accepted.
-    used_nonces: Mutex<HashMap<String, SystemTime>>,
     verified: Mutex<Vec<String>>,
     rejected: Mutex<Vec<String>>,
     /// Print each verified body on stdout.
@@ -218,13 +217,16 @@ impl App {
             .fold(Verifier::new().body_type(BODY_TYPE), |v, p| {
                 v.trust_key_url_prefix(p.clone())
             });
+        // A grant lives UPLOAD_VALIDITY + CALLBACK_GRACE: its nonce is
+        // remembered as long.
+        let callbacks = CallbackChecker::new(verifier)
+            .require_grant(seal.clone(), UPLOAD_VALIDITY + CALLBACK_GRACE);
         Self {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
-            verifier,
+            callbacks,
             oss,
             callers,
             seal,
-            used_nonces: Mutex::new(HashMap::new()),
             verified: Mutex::new(Vec::new()),
             rejected: Mutex::new(Vec::new()),
             print_bodies: true,
@@ -282,17 +284,6 @@ impl App {
             found.or(same.then_some(caller))
         })
     }
-
-    /// Records `nonce` as used at `now`; `false` when it already was.
-    /// Nonces older than a grant can live are forgotten.
-    fn use_nonce(&self, nonce: &str, now: SystemTime) -> bool {
-        let Ok(mut used) = self.used_nonces.lock() else {
-            return false;
-        };
-        let lifetime = UPLOAD_VALIDITY + CALLBACK_GRACE;
-        used.retain(|_, at| now.duration_since(*at).map_or(true, |age| age <= lifetime));
-        used.insert(nonce.to_owned(), now).is_none()
-    }
 }
 
 /// Appends `line` to `log`, dropping the oldest beyond [`MAX_LOGGED`].
@@ -305,14 +296,30 @@ fn keep(log: &Mutex<Vec<String>>, line: String) {
     }
 }
 
+/// The routers' state: the app, and its checker for [`OssCallback`].
+#[derive(Clone)]
+struct Shared(Arc<App>);
+
+impl FromRef<Shared> for Arc<App> {
+    fn from_ref(shared: &Shared) -> Self {
+        Arc::clone(&shared.0)
+    }
+}
+
+impl FromRef<Shared> for CallbackChecker {
+    fn from_ref(shared: &Shared) -> Self {
+        shared.0.callbacks.clone()
+    }
+}
+
 /// The routes: `GET /`, `GET /upload-form`, and `POST` on any path for callbacks.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(index).post(callback))
         .route("/upload-form", get(upload_form).post(callback))
         .route(CALLBACK_PATH, post(callback))
-        .fallback(fallback)
-        .with_state(app)
+        .fallback(post(callback).fallback(not_found))
+        .with_state(Shared(app))
 }
 
 async fn index() -> Html<&'static str> {
@@ -333,52 +340,41 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     response
 }
 
-async fn fallback(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if method == Method::POST {
-        callback(State(app), uri, headers, body).await
-    } else {
-        error(StatusCode::NOT_FOUND, "not found")
-    }
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not found")
 }
 
+/// What this app's callbacks state (see [`callback_for`]).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Upload {
+    object: String,
+    size: u64,
+    mime_type: String,
+    via: String,
+}
+
+/// A callback [`App::callbacks`] accepted gets 200 with its fields; any
+/// other the checker's 400 (`{"error": KIND, "message": …}`), its whole
+/// reason logged.
 async fn callback(
     State(app): State<Arc<App>>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    callback: Result<OssCallback<Upload>, CallbackRejection>,
 ) -> Response {
-    // The raw path and query as OSS sent them: both are signed.
-    let mut request = axum::http::Request::new(body);
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    let refuse = |reason: String| {
-        app.log_rejected(request.uri().path(), &reason);
-        error(StatusCode::BAD_REQUEST, reason)
+    let OssCallback { data, callback, .. } = match callback {
+        Ok(callback) => callback,
+        Err(rejection) => {
+            app.log_rejected(uri.path(), &rejection.to_string());
+            return rejection.into_response();
+        }
     };
-    let verified = match osscb_async::verify_callback(&app.verifier, &request).await {
-        Ok(verified) => verified,
-        Err(e) => return refuse(e.to_string()),
-    };
-    // OSS sent it; now: did this server hand out the upload it reports?
-    let now = SystemTime::now();
-    let grant = match app.seal.check(&verified, now) {
-        Ok(grant) => grant,
-        Err(e) => return refuse(e.to_string()),
-    };
-    if !app.use_nonce(&grant.nonce, now) {
-        return refuse(format!(
-            "the callback's grant {} was already used",
-            grant.nonce
-        ));
-    }
-    app.log_verified(verified.body());
-    let variables: serde_json::Map<String, Value> = verified
+    eprintln!(
+        "verified callback: {} ({} bytes, {}) via {}",
+        data.object, data.size, data.mime_type, data.via
+    );
+    app.log_verified(callback.body());
+    let variables: serde_json::Map<String, Value> = callback
         .variables()
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))

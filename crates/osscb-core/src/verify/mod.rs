@@ -183,6 +183,7 @@ impl<'a> CallbackRequest<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedCallback {
     body: Vec<u8>,
+    body_type: CallbackBodyType,
     variables: BTreeMap<String, String>,
 }
 
@@ -195,6 +196,7 @@ impl VerifiedCallback {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         Self {
             body: Vec::new(),
+            body_type: CallbackBodyType::default(),
             variables: variables.collect(),
         }
     }
@@ -202,6 +204,11 @@ impl VerifiedCallback {
     /// The raw body.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// How the body was read: the [`Verifier`]'s declared body type.
+    pub fn body_type(&self) -> CallbackBodyType {
+        self.body_type
     }
 
     /// The body's fields: form pairs (decoded), or a JSON object's members
@@ -405,6 +412,7 @@ impl Verifier {
             .map_err(|_| VerifyError::SignatureMismatch)?;
         Ok(VerifiedCallback {
             body: request.body.to_vec(),
+            body_type: self.body_type,
             variables: parse_body(self.body_type, request.body)?,
         })
     }
@@ -481,6 +489,7 @@ mod tests {
             Some("yonghu-test")
         );
         assert_eq!(verified.body(), b"bucket=yonghu-test");
+        assert_eq!(verified.body_type(), CallbackBodyType::FormUrlEncoded);
     }
 
     /// A real OSS callback to a path with no query string, captured by
@@ -509,6 +518,7 @@ mod tests {
         let verified = verify(&verifier, &request).expect("verifies");
         assert_eq!(verified.variables()["size"], "114020");
         assert_eq!(verified.variables()["pic_info"], "810,539");
+        assert_eq!(verified.body_type(), CallbackBodyType::Json);
 
         // The same bytes with a `?` before the newline do not verify.
         let signature = Signature::try_from(STANDARD.decode(SIG).expect("base64").as_slice())
