@@ -568,7 +568,7 @@ impl PostForm {
 /// let config = Config::v4(Endpoint::parse("http://127.0.0.1:9000")?, Region::new("cn-hangzhou")?);
 /// let credentials = Credentials::new("ak", "sk");
 /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-/// let form = PostPolicy::exact_key(Bucket::new("b")?, ObjectKey::new("k")?)
+/// let form = PostPolicy::exact_key(Bucket::new("examplebucket")?, ObjectKey::new("k")?)
 ///     .sign(&config, &credentials, now, Duration::from_secs(600))?;
 /// let signature = FormSignatureV4::from_fields(|name| form.field(name))
 ///     .map_err(|r| format!("{r:?}"))?
