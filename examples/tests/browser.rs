@@ -243,7 +243,30 @@ fn upload(cdp: &mut Cdp, button: &str, signature: &str) -> Outcome {
     }
 }
 
-fn drive(page_url: &str, file: &Path, screenshots: &Path) -> [Outcome; 3] {
+/// Opens `page_url` and picks `file` in its file input.
+fn open_page(cdp: &mut Cdp, page_url: &str, file: &Path) {
+    cdp.call("Page.navigate", json!({ "url": page_url }));
+    cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('file')");
+    let document = cdp.call("DOM.getDocument", json!({}));
+    let input = cdp.call(
+        "DOM.querySelector",
+        json!({ "nodeId": document["root"]["nodeId"], "selector": "#file" }),
+    );
+    cdp.call(
+        "DOM.setFileInputFiles",
+        json!({ "files": [file.to_string_lossy()], "nodeId": input["nodeId"] }),
+    );
+}
+
+/// The pages to drive: one whose uploads succeed, one whose app server
+/// refuses its callbacks (OSS answers 203), one whose forms OSS refuses.
+struct Pages {
+    ok: String,
+    callback_refused: String,
+    signature_refused: String,
+}
+
+fn drive(pages: &Pages, file: &Path, screenshots: &Path) -> [Outcome; 5] {
     let binary = chromium().expect("checked by the caller");
     let profile = tempfile::tempdir().expect("profile dir");
     let (_browser, ws_url) = launch(&binary, profile.path());
@@ -264,30 +287,24 @@ fn drive(page_url: &str, file: &Path, screenshots: &Path) -> [Outcome; 3] {
         "Emulation.setDeviceMetricsOverride",
         json!({ "width": 1000, "height": 760, "deviceScaleFactor": 1, "mobile": false }),
     );
-    cdp.call("Page.navigate", json!({ "url": page_url }));
-    cdp.wait_for("document.readyState === 'complete' && !!document.getElementById('file')");
-
-    let document = cdp.call("DOM.getDocument", json!({}));
-    let input = cdp.call(
-        "DOM.querySelector",
-        json!({ "nodeId": document["root"]["nodeId"], "selector": "#file" }),
-    );
-    cdp.call(
-        "DOM.setFileInputFiles",
-        json!({ "files": [file.to_string_lossy()], "nodeId": input["nodeId"] }),
-    );
-
+    open_page(&mut cdp, &pages.ok, file);
     let post_v4 = upload(&mut cdp, "upload-post", "");
     cdp.screenshot(&screenshots.join("callback_upload.png"));
     let post_v1 = upload(&mut cdp, "upload-post", "v1");
     cdp.screenshot(&screenshots.join("callback_upload_v1.png"));
     let put = upload(&mut cdp, "upload-put", "");
     cdp.screenshot(&screenshots.join("callback_upload_put.png"));
+    open_page(&mut cdp, &pages.callback_refused, file);
+    let stored_only = upload(&mut cdp, "upload-post", "");
+    cdp.screenshot(&screenshots.join("callback_upload_203.png"));
+    open_page(&mut cdp, &pages.signature_refused, file);
+    let refused = upload(&mut cdp, "upload-post", "");
+    cdp.screenshot(&screenshots.join("callback_upload_refused.png"));
     let _ = cdp.call(
         "Target.closeTarget",
         json!({ "targetId": target["targetId"] }),
     );
-    [post_v4, post_v1, put]
+    [post_v4, post_v1, put, stored_only, refused]
 }
 
 /// The upload went through with its progress at 100% and the app server's
@@ -327,10 +344,21 @@ async fn page_uploads_to_the_emulator_and_shows_the_verified_callback() {
     let file = dir.path().join("hello-osscb.txt");
     std::fs::write(&file, "Hello from headless Chromium!\n").expect("write file");
     let screenshots = target_dir().join("screenshots");
+    // An app that does not trust the emulator's key refuses its callbacks.
+    let (untrusting, _) = support::serve(&[], Some(support::oss_settings_v4(&emulator))).await;
+    // An app that signs with a wrong secret.
+    let mut wrong = support::oss_settings_v4(&emulator);
+    wrong.credentials = osscb_core::Credentials::new(support::ACCESS_KEY_ID, "not-the-secret");
+    let (forger, _) = support::serve(&[support::emulator_prefix(&emulator)], Some(wrong)).await;
     // The token travels in the fragment, as the server prints the page's URL.
-    let page = format!("{base}/#token={}", support::CALLER_TOKEN);
-    let [post_v4, post_v1, put] =
-        tokio::task::spawn_blocking(move || drive(&page, &file, &screenshots))
+    let page = |base: &str| format!("{base}/#token={}", support::CALLER_TOKEN);
+    let pages = Pages {
+        ok: page(&base),
+        callback_refused: page(&untrusting),
+        signature_refused: page(&forger),
+    };
+    let [post_v4, post_v1, put, stored_only, refused] =
+        tokio::task::spawn_blocking(move || drive(&pages, &file, &screenshots))
             .await
             .expect("browser thread");
 
@@ -357,4 +385,26 @@ async fn page_uploads_to_the_emulator_and_shows_the_verified_callback() {
     assert_uploaded(&put, "presigned-put");
 
     assert_eq!(app.verified_bodies().len(), 3);
+
+    // A 203: stored, and the page says the callback failed, with OSS's reason.
+    assert_eq!(stored_only.done, "failed");
+    assert_eq!(stored_only.progress, "100");
+    assert!(
+        stored_only
+            .status
+            .starts_with("Stored; the callback failed (HTTP 203): CallbackFailed: "),
+        "{}",
+        stored_only.status
+    );
+    // A refused signature: OSS's code and message.
+    assert_eq!(refused.done, "failed");
+    assert_eq!(
+        refused.status,
+        "OSS refused the upload (HTTP 403): SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    );
+    assert!(
+        refused.answer.contains("<StringToSign>"),
+        "{}",
+        refused.answer
+    );
 }
