@@ -219,18 +219,28 @@ pub struct PostForm {
 
 impl std::fmt::Debug for PostForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A V4 policy carries the STS token as a condition: its JSON shows
+        // the token redacted and its base64 is left out.
+        let token = self.field(fields::SECURITY_TOKEN).filter(|t| !t.is_empty());
         let fields: Vec<(&str, &str)> = self
             .fields
             .iter()
             .map(|(k, v)| match k.as_str() {
                 fields::SECURITY_TOKEN => (k.as_str(), "<redacted>"),
+                fields::POLICY if token.is_some_and(|t| self.policy_json.contains(t)) => {
+                    (k.as_str(), "<base64 of policy_json>")
+                }
                 _ => (k.as_str(), v.as_str()),
             })
             .collect();
+        let policy_json = match token {
+            Some(token) => self.policy_json.replace(token, "<redacted>"),
+            None => self.policy_json.clone(),
+        };
         f.debug_struct("PostForm")
             .field("url", &self.url)
             .field("fields", &fields)
-            .field("policy_json", &self.policy_json)
+            .field("policy_json", &policy_json)
             .field("expires", &self.expires)
             .finish_non_exhaustive()
     }
@@ -1148,6 +1158,13 @@ mod tests {
         // STS: the token must be sent and be in the policy.
         let sts = Credentials::new("ak", "secret").with_security_token("tok");
         let sts_form = sign(&sts, now);
+        let secret_token = Credentials::new("ak", "secret").with_security_token("s3cr3t-sts");
+        let debug = format!("{:?}", sign(&secret_token, now));
+        assert!(
+            !debug.contains("s3cr3t-sts")
+                && debug.contains(r#"{\"x-oss-security-token\":\"<redacted>\"}"#),
+            "{debug}"
+        );
         let sts_policy = sts_form.field("policy").unwrap_or_default();
         assert_eq!(
             verify(&read(&sts_form), sts_policy, Some("tok"), &sts, now),
