@@ -30,6 +30,7 @@
 //!   {"key": "uploads/alice/cat.png", "size": 1234,
 //!    "expires": "2026-11-25T18:00:00.000Z",
 //!    "callback_url": "http://127.0.0.1:8080/oss-callback",
+//!    "signature": "v1",
 //!    "post": {"url": "https://bucket.oss-cn-hangzhou.aliyuncs.com/",
 //!             "fields": [["key", "uploads/alice/cat.png"], ["policy", "…"],
 //!                        ["OSSAccessKeyId", "…"], ["Signature", "…"], …],
