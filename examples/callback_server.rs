@@ -32,6 +32,7 @@
 //!   {"key": "uploads/alice/cat.png", "size": 1234,
 //!    "expires": "2026-11-25T18:00:00.000Z",
 //!    "callback_url": "http://127.0.0.1:8080/oss-callback",
+//!    "signature": "v1",
 //!    "post": {"url": "https://bucket.oss-cn-hangzhou.aliyuncs.com/",
 //!             "fields": [["key", "uploads/alice/cat.png"], ["policy", "…"],
 //!                        ["OSSAccessKeyId", "…"], ["Signature", "…"], …],
@@ -53,18 +54,29 @@
 //!   `x-oss-*` headers and the resource only: nothing bounds that PUT's size
 //!   but OSS's 5 GiB PutObject limit, and the callback's `size` is what
 //!   tells the server how large the object is.
+//!
+//!   The form is signed with Signature V4 (`x-oss-signature-version`,
+//!   `x-oss-credential`, `x-oss-date`, `x-oss-signature`) when a region is
+//!   configured, with V1 (`OSSAccessKeyId`, `Signature`) otherwise;
+//!   `&signature=v1` or `&signature=v4` asks for one (V4 needs the region).
+//!   The JSON's `"signature"` says which (`"v4"` or `"v1"`).
 //! - `GET /`: a page that uploads a picked file straight to OSS with that form
-//!   and shows the callback's answer. It reads the caller token from its
-//!   URL's fragment (`/#token=NAME:SECRET`), which browsers never send to a
-//!   server.
+//!   (or the presigned PUT), with a progress bar fed by the browser's upload
+//!   progress events, then shows the callback's answer, or what went wrong:
+//!   a 203 (stored, callback failed) or OSS's refusal (its error code and
+//!   message). It reads the caller token from its URL's fragment
+//!   (`/#token=NAME:SECRET`), which browsers never send to a server.
 //!
 //! Without `--caller-token` the server makes up one token for the caller
 //! `demo` (256 random bits from the OS) and prints the page's URL with it
 //! on stderr. OSS settings come from `OSS_ENDPOINT`, `OSS_BUCKET`,
 //! `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, optionally `OSS_REGION` and,
-//! for STS credentials, `OSS_SESSION_TOKEN`; without them the server only
-//! verifies callbacks. `--public-url` is the base URL OSS calls back
-//! (default: `http://` + the listen address).
+//! for STS credentials, `OSS_SESSION_TOKEN`. With none of them (nor
+//! `OSS_REGION`) set, the server starts an embedded emulator (in memory,
+//! bucket `examplebucket`, region `cn-hangzhou`, so forms are V4), trusts its
+//! callback key and prints its address: the page works at once.
+//! `--public-url` is the base URL OSS calls back (default: `http://` + the
+//! listen address).
 
 #[path = "callback_server/app.rs"]
 mod app;
@@ -105,14 +117,35 @@ fn origin(prefix: &str) -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = <Args as clap::Parser>::parse();
-    let oss = match app::OssSettings::from_env() {
+    let mut args = <Args as clap::Parser>::parse();
+    let mut oss = match app::OssSettings::from_env() {
         Ok(oss) => oss,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
+    // Zero setup: no OSS settings at all means an embedded emulator, as the
+    // other examples do (`embedded.rs`). It lives until `main` returns.
+    let mut _emulator = None;
+    if oss.is_none() && std::env::var_os("OSS_REGION").is_none_or(|r| r.is_empty()) {
+        match app::OssSettings::embedded() {
+            Ok((settings, emulator)) => {
+                let endpoint = emulator.endpoint();
+                eprintln!(
+                    "no OSS_* settings: using an embedded emulator at {endpoint} (bucket {}, region cn-hangzhou: forms are signed with V4)",
+                    settings.bucket.as_str()
+                );
+                args.trusted.push(format!("{endpoint}/"));
+                oss = Some(settings);
+                _emulator = Some(emulator);
+            }
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -123,7 +156,9 @@ async fn main() -> ExitCode {
     let bound = listener.local_addr().unwrap_or(args.listen);
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
     if oss.is_none() {
-        eprintln!("no OSS_* settings: /upload-form is disabled, callbacks are still verified");
+        eprintln!(
+            "OSS_REGION alone is not enough: /upload-form is disabled, callbacks are still verified"
+        );
     }
     let (callers, made_up) = if args.callers.is_empty() {
         match app::Caller::random() {

@@ -171,6 +171,28 @@ impl OssSettings {
         }))
     }
 
+    /// An in-memory emulator on a free loopback port with the embedded
+    /// examples' key pair (`osscb_examples::embedded`), and settings for
+    /// its bucket `examplebucket` in region `cn-hangzhou` (the emulator
+    /// accepts any region; naming one makes the forms V4).
+    ///
+    /// # Errors
+    /// The emulator cannot start.
+    pub fn embedded() -> Result<(Self, osscb_emulator::Emulator), String> {
+        use osscb_examples::embedded::{EMBEDDED_ACCESS_KEY_ID, EMBEDDED_ACCESS_KEY_SECRET};
+        let config =
+            osscb_emulator::EmulatorConfig::new(EMBEDDED_ACCESS_KEY_ID, EMBEDDED_ACCESS_KEY_SECRET);
+        let emulator = osscb_emulator::Emulator::start(config)
+            .map_err(|e| format!("cannot start the embedded emulator: {e}"))?;
+        let settings = Self {
+            endpoint: Endpoint::parse(&emulator.endpoint()).map_err(|e| e.to_string())?,
+            bucket: Bucket::new("examplebucket").map_err(|e| e.to_string())?,
+            credentials: Credentials::new(EMBEDDED_ACCESS_KEY_ID, EMBEDDED_ACCESS_KEY_SECRET),
+            region: Some(Region::new("cn-hangzhou").map_err(|e| e.to_string())?),
+        };
+        Ok((settings, emulator))
+    }
+
     /// How uploads are signed: V4 with the region, signing `Content-Length`
     /// as an additional header so that OSS refuses a presigned PUT of any
     /// other size; V1 without it, whose presigned URL signs no size.
@@ -450,7 +472,23 @@ pub fn upload_form_json(
         .filter(|s| *s <= MAX_UPLOAD)
         .ok_or_else(|| bad(format!("size {size:?} is not 0 to {MAX_UPLOAD} bytes")))?;
     let content_type = params.get("content_type").filter(|c| !c.is_empty());
-    let config = oss.config();
+    // V4 when a region is configured, unless the caller asks for V1.
+    let config = match params.get("signature").map(String::as_str) {
+        None | Some("") => oss.config(),
+        Some("v1") => Config::v1(oss.endpoint.clone()),
+        Some("v4") if oss.region.is_some() => oss.config(),
+        Some("v4") => {
+            return Err(bad(
+                "a V4 signature needs a region: set OSS_REGION".to_owned()
+            ));
+        }
+        Some(other) => return Err(bad(format!("signature {other:?} is not v1 or v4"))),
+    };
+    let signature = if config.region().is_some() {
+        "v4"
+    } else {
+        "v1"
+    };
     let grant_until = now + UPLOAD_VALIDITY + CALLBACK_GRACE;
     let policy_for = |via: &str| -> Result<PostPolicy, (StatusCode, String)> {
         let grant = random_hex::<16>()
@@ -492,6 +530,7 @@ pub fn upload_form_json(
         "size": size,
         "expires": expires,
         "callback_url": app.callback_url(),
+        "signature": signature,
         "post": {
             "url": form.url().to_string(),
             "fields": form.fields().iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),

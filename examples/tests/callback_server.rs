@@ -157,6 +157,79 @@ async fn the_documented_vector_verifies_and_its_body_is_read_as_declared() {
     );
 }
 
+/// With a region the form is V4 (its fields and policy conditions), unless
+/// the caller asks for V1; V4 without a region is refused.
+#[test]
+fn upload_form_is_v4_with_a_region_and_v1_on_request() {
+    let settings = oss_settings("http://127.0.0.1:9000");
+    let v4 = app::OssSettings {
+        region: Some(osscb_core::Region::new("cn-hangzhou").expect("region")),
+        ..settings.clone()
+    };
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_629_000);
+    let params = |signature: &str| {
+        HashMap::from([
+            ("key".to_owned(), "uploads/alice/a.txt".to_owned()),
+            ("size".to_owned(), "1".to_owned()),
+            ("signature".to_owned(), signature.to_owned()),
+        ])
+    };
+    let names = |form: &serde_json::Value| -> Vec<String> {
+        form["post"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|pair| pair[0].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let app = support::new_app("http://127.0.0.1:8080/", &[], Some(v4));
+    for asked in ["", "v4"] {
+        let form =
+            app::upload_form_json(&app, &support::bearer(), &params(asked), now).expect("form");
+        assert_eq!(form["signature"], "v4");
+        assert_eq!(
+            names(&form)[..6],
+            [
+                "key",
+                "policy",
+                "x-oss-signature-version",
+                "x-oss-credential",
+                "x-oss-date",
+                "x-oss-signature"
+            ]
+        );
+        let fields = &form["post"]["fields"];
+        assert_eq!(
+            fields[3][1],
+            "test-id/20261125/cn-hangzhou/oss/aliyun_v4_request"
+        );
+        assert_eq!(fields[4][1], "20261125T175000Z");
+    }
+    let form = app::upload_form_json(&app, &support::bearer(), &params("v1"), now).expect("form");
+    assert_eq!(form["signature"], "v1");
+    assert_eq!(
+        names(&form)[..4],
+        ["key", "policy", "OSSAccessKeyId", "Signature"]
+    );
+    let refused = |app: &app::App, asked: &str| {
+        app::upload_form_json(app, &support::bearer(), &params(asked), now)
+            .map(drop)
+            .map_err(|(status, message)| (status.as_u16(), message))
+    };
+    assert_eq!(
+        refused(&app, "v2"),
+        Err((400, "signature \"v2\" is not v1 or v4".to_owned()))
+    );
+    let no_region = support::new_app("http://127.0.0.1:8080/", &[], Some(settings));
+    assert_eq!(
+        refused(&no_region, "v4"),
+        Err((
+            400,
+            "a V4 signature needs a region: set OSS_REGION".to_owned()
+        ))
+    );
+}
+
 #[test]
 fn upload_form_json_has_the_documented_shape() {
     let app = support::new_app(
@@ -175,6 +248,7 @@ fn upload_form_json_has_the_documented_shape() {
     assert_eq!(form["size"], 11);
     assert_eq!(form["expires"], "2026-11-25T18:00:00.000Z");
     assert_eq!(form["callback_url"], "http://127.0.0.1:8080/oss-callback");
+    assert_eq!(form["signature"], "v1");
     assert_eq!(form["post"]["url"], "http://127.0.0.1:9000/examplebucket/");
     assert_eq!(form["post"]["file_field"], "file");
     let fields: Vec<(String, String)> =

@@ -292,6 +292,10 @@ fn readme_callback_server_runs_as_written() {
         cargo_run_example("callback_server")
             .args(["--", "--listen", "127.0.0.1:0"])
             .env_remove("OSS_ENDPOINT")
+            .env_remove("OSS_REGION")
+            .env_remove("OSS_BUCKET")
+            .env_remove("OSS_ACCESS_KEY_ID")
+            .env_remove("OSS_ACCESS_KEY_SECRET")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -305,8 +309,13 @@ fn readme_callback_server_runs_as_written() {
             .expect("the server says where it listens")
             .expect("stderr")
     };
+    // With no OSS_* settings it starts an embedded emulator and says where.
+    let mut emulator = None;
     let addr = loop {
         let line = next_line();
+        if let Some(rest) = line.strip_prefix("no OSS_* settings: using an embedded emulator at ") {
+            emulator = rest.split_whitespace().next().map(str::to_owned);
+        }
         if let Some(rest) = line.strip_prefix("callback_server listening on http://") {
             break rest.split_whitespace().next().expect("address").to_owned();
         }
@@ -338,9 +347,49 @@ fn readme_callback_server_runs_as_written() {
     };
     let answer = send(form(""));
     assert!(answer.starts_with("HTTP/1.1 401 "), "{answer}");
-    // With the token: past the caller check, but no OSS settings.
+    // With the token: a V4 form for the embedded emulator, which the
+    // emulator accepts and whose callback the server verifies.
+    let emulator = emulator.expect("the server names its embedded emulator");
     let answer = send(form(&format!("Authorization: Bearer {token}\r\n")));
-    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    let json = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let signed: serde_json::Value = serde_json::from_str(json).expect("the form's JSON");
+    assert_eq!(signed["signature"], "v4", "{json}");
+    let url = signed["post"]["url"].as_str().expect("post url");
+    assert_eq!(url, format!("{emulator}/examplebucket/"));
+    let boundary = "osscbQuickstartBoundary";
+    let mut body = String::new();
+    for pair in signed["post"]["fields"].as_array().expect("fields") {
+        let (name, value) = (
+            pair[0].as_str().unwrap_or_default(),
+            pair[1].as_str().unwrap_or_default(),
+        );
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nx\r\n--{boundary}--\r\n"
+    ));
+    let host = emulator.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).expect("connect to the emulator");
+    write!(
+        stream,
+        "POST /examplebucket/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut uploaded = String::new();
+    stream.read_to_string(&mut uploaded).expect("read");
+    assert!(uploaded.starts_with("HTTP/1.1 200 "), "{uploaded}");
+    assert!(uploaded.contains(r#""verified":true"#), "{uploaded}");
+    assert!(
+        uploaded.contains(r#""object":"uploads/demo/a.txt""#),
+        "{uploaded}"
+    );
     // A real OSS callback with a JSON body (this app declares JSON bodies),
     // captured by Cloudreve's test suite (github.com/cloudreve/Cloudreve,
     // `pkg/filesystem/driver/oss/callback_test.go`), verified with OSS's

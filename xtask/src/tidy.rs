@@ -71,8 +71,10 @@ const DECISIONS: [&str; 12] = [
 /// `Credentials::{with_expiration, expiration}` and
 /// `transport::CredentialsPlan` with `ClientOptions::{credentials_source,
 /// credential_endpoints, credentials_plan}`. Issue 14's axum extractor
-/// deserialises a body as it was verified: `VerifiedCallback::body_type` 1.
-const MAX_CORE_PUBLIC: usize = 363;
+/// deserialises a body as it was verified: `VerifiedCallback::body_type` 1,
+/// and its PostObject V4 check `post_policy::FormSignatureV4` (with
+/// `from_fields`, `access_key_id`, `verify`) 4.
+const MAX_CORE_PUBLIC: usize = 367;
 /// Signs of hand-written calendar arithmetic.
 const CALENDAR: [&str; 8] = [
     "days_in_month",

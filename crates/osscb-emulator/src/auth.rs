@@ -69,7 +69,7 @@ pub(crate) fn credentials_named(
 const UNKNOWN_KEY: &str = "The OSS Access Key Id you provided does not exist in our records.";
 
 /// OSS's answer to a refused signature.
-fn refusal(rejection: Rejection, creds: &Credentials, now: SystemTime) -> OssError {
+pub(crate) fn refusal(rejection: Rejection, creds: &Credentials, now: SystemTime) -> OssError {
     let server_time = osscb_core::time::http_date(now).unwrap_or_default();
     match rejection {
         Rejection::InvalidArgument(message) => OssError::invalid_argument(message),

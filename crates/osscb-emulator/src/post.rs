@@ -22,10 +22,11 @@ use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use osscb_core::ObjectKey;
 use osscb_core::callback::Callback;
+use osscb_core::post_policy::FormSignatureV4;
 use osscb_core::sign::v1;
 use serde_json::Value;
 
-use crate::auth::{constant_time_eq, credentials_named, invalid_access_key_id, iso8601};
+use crate::auth::{constant_time_eq, credentials_named, invalid_access_key_id, iso8601, refusal};
 use crate::data::Received;
 use crate::error::OssError;
 use crate::server::{Ctx, MAX_BODY, Resp, Target, Written, stored, write_answer};
@@ -309,25 +310,53 @@ fn check_size(size: u64, range: SizeRange) -> Result<(), OssError> {
     }
 }
 
-/// Authenticates the form (policy signature, STS token) and checks the
-/// policy; returns the file sizes it allows.
+/// Authenticates the form (policy signature, STS token), V4 when it carries
+/// `x-oss-signature-version` and V1 otherwise, and checks the policy;
+/// returns the file sizes it allows.
 fn authenticate(
     ctx: &Ctx<'_>,
     form: &Form,
     bucket: &str,
     key: &str,
 ) -> Result<SizeRange, OssError> {
+    let now = ctx.shared.faults.now();
+    let v4 = FormSignatureV4::from_fields(|name| form.get(name))
+        .map_err(|rejection| refusal(rejection, &ctx.shared.creds, now))?;
+    let policy_b64 = match v4 {
+        Some(signature) => {
+            let id = signature.access_key_id();
+            let creds = credentials_named(&ctx.shared.creds, &ctx.shared.issued, id, now)?;
+            let policy = form.get("policy").unwrap_or_default();
+            let token = form.get("x-oss-security-token");
+            signature
+                .verify(policy, token, &creds, now)
+                .map_err(|rejection| refusal(rejection, &creds, now))?;
+            policy
+        }
+        None => authenticate_v1(ctx, form, now)?,
+    };
+    let policy: Value = STANDARD
+        .decode(policy_b64.trim())
+        .ok()
+        .and_then(|raw| serde_json::from_slice(&raw).ok())
+        .ok_or_else(|| {
+            OssError::invalid_argument("Invalid Policy: the policy is not base64 of a JSON object.")
+        })?;
+    check_policy(&policy, form, bucket, key)
+}
+
+/// Checks a V1 form's `Signature` (and STS token); returns its policy.
+fn authenticate_v1<'f>(
+    ctx: &Ctx<'_>,
+    form: &'f Form,
+    now: SystemTime,
+) -> Result<&'f str, OssError> {
     let Some(id) = form.get("OSSAccessKeyId") else {
         return Err(OssError::access_denied(
             "You have no right to access this object because of bucket acl.",
         ));
     };
-    let creds = &credentials_named(
-        &ctx.shared.creds,
-        &ctx.shared.issued,
-        id,
-        ctx.shared.faults.now(),
-    )?;
+    let creds = &credentials_named(&ctx.shared.creds, &ctx.shared.issued, id, now)?;
     if let Some(token) = creds.security_token() {
         let sent = form.get("x-oss-security-token").unwrap_or_default();
         if !constant_time_eq(sent, token) {
@@ -346,14 +375,7 @@ fn authenticate(
     if !constant_time_eq(&expected, signature) {
         return Err(OssError::signature_mismatch(id, signature, policy_b64));
     }
-    let policy: Value = STANDARD
-        .decode(policy_b64.trim())
-        .ok()
-        .and_then(|raw| serde_json::from_slice(&raw).ok())
-        .ok_or_else(|| {
-            OssError::invalid_argument("Invalid Policy: the policy is not base64 of a JSON object.")
-        })?;
-    check_policy(&policy, form, bucket, key)
+    Ok(policy_b64)
 }
 
 /// The callback of a form: `callback` plus every `x:` field as a variable.

@@ -147,14 +147,11 @@ fn put_v4(emu: &Emulator, key: &str, creds: &Credentials) -> Request<Vec<u8>> {
         .expect("sign")
 }
 
-fn post_form(emu: &Emulator, key: &str, creds: &Credentials) -> Request<Vec<u8>> {
+/// A PostObject form, V1 or (with `v4`) V4.
+fn post_form(emu: &Emulator, key: &str, creds: &Credentials, v4: bool) -> Request<Vec<u8>> {
+    let config = if v4 { v4_config(emu) } else { config(emu) };
     let signed = PostPolicy::exact_key(b("bucket"), k(key))
-        .sign(
-            &config(emu),
-            creds,
-            SystemTime::now(),
-            Duration::from_secs(600),
-        )
+        .sign(&config, creds, SystemTime::now(), Duration::from_secs(600))
         .expect("form");
     let fields: Vec<(&str, &str)> = signed
         .fields()
@@ -273,7 +270,13 @@ async fn the_credentials_uri_issues_credentials_that_sign_v1_v4_and_post_object(
     assert_eq!(r.status, 200, "{}", r.text());
     let r = send(emu.addr(), put_v4(&emu, "uri/v4", &issued)).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = send(emu.addr(), post_form(&emu, "uri/form.png", &issued)).await;
+    let r = send(emu.addr(), post_form(&emu, "uri/form.png", &issued, false)).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = send(
+        emu.addr(),
+        post_form(&emu, "uri/form-v4.png", &issued, true),
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", r.text());
     let got = GetObject::new(b("bucket"), k("uri/v4"));
     let r = send(emu.addr(), sign(&emu, &got, Vec::new(), &issued)).await;
@@ -355,7 +358,7 @@ async fn issued_credentials_and_tokens_expire() {
         for req in [
             put_v1(&emu, "short/v1", issued),
             put_v4(&emu, "short/v4", issued),
-            post_form(&emu, "short/form.png", issued),
+            post_form(&emu, "short/form.png", issued, false),
         ] {
             let r = send(emu.addr(), req).await;
             assert_eq!(r.status, 403);

@@ -246,7 +246,7 @@ pub fn verify(
 }
 
 /// The AccessKey ID must be the one of `credentials`.
-fn check_access_key_id(credentials: &Credentials, id: &str) -> Result<(), Rejection> {
+pub(crate) fn check_access_key_id(credentials: &Credentials, id: &str) -> Result<(), Rejection> {
     if id == credentials.access_key_id() {
         Ok(())
     } else {
@@ -257,7 +257,10 @@ fn check_access_key_id(credentials: &Credentials, id: &str) -> Result<(), Reject
 /// With STS credentials, the token must be present and equal. OSS answers a
 /// missing or wrong token with `InvalidAccessKeyId`, since temporary key IDs
 /// exist only with their token.
-fn check_security_token(credentials: &Credentials, sent: Option<&str>) -> Result<(), Rejection> {
+pub(crate) fn check_security_token(
+    credentials: &Credentials,
+    sent: Option<&str>,
+) -> Result<(), Rejection> {
     match credentials.security_token() {
         None => Ok(()),
         Some(expected) if sent.is_some_and(|t| constant_time_eq(t, expected)) => Ok(()),
@@ -266,7 +269,11 @@ fn check_security_token(credentials: &Credentials, sent: Option<&str>) -> Result
 }
 
 /// `signed_at` (sent as `text`) must be within [`MAX_SKEW`] of `now`.
-fn check_skew(signed_at: SystemTime, text: &str, now: SystemTime) -> Result<(), Rejection> {
+pub(crate) fn check_skew(
+    signed_at: SystemTime,
+    text: &str,
+    now: SystemTime,
+) -> Result<(), Rejection> {
     let skew = match now.duration_since(signed_at) {
         Ok(d) => d,
         Err(e) => e.duration(),
@@ -278,7 +285,7 @@ fn check_skew(signed_at: SystemTime, text: &str, now: SystemTime) -> Result<(), 
 }
 
 /// A recomputed signature against the one sent.
-fn check_signature(
+pub(crate) fn check_signature(
     access_key_id: &str,
     sent: &str,
     expected: &str,

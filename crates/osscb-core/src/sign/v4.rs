@@ -179,7 +179,7 @@ pub(crate) fn date_of(datetime: &str) -> &str {
 
 /// Appends `date/region/product/aliyun_v4_request`; `date` is `YYYYMMDD` and
 /// `product` is [`PRODUCT`] for OSS.
-fn push_scope(out: &mut String, date: &str, region: &str, product: &str) {
+pub(crate) fn push_scope(out: &mut String, date: &str, region: &str, product: &str) {
     for part in [date, "/", region, "/", product, "/", TERMINATOR] {
         out.push_str(part);
     }
@@ -292,7 +292,7 @@ fn string_to_sign(
 }
 
 /// `date`, `region`, `product`: what a scope names.
-type Scope<'a> = (&'a str, &'a str, &'a str);
+pub(crate) type Scope<'a> = (&'a str, &'a str, &'a str);
 
 /// What a V4 signature covers, besides the key: a request in canonical
 /// form at one time, in one scope.
@@ -344,7 +344,22 @@ fn compute<S: AsRef<str>>(
 ) -> (SigningStrings, String) {
     let canonical_request = canonical.request();
     let string_to_sign = string_to_sign(canonical.datetime, scope, &canonical_request);
-    let (date, region, product) = scope;
+    let signature = signature_of(credentials, scope, &string_to_sign);
+    let strings = SigningStrings {
+        canonical_request: Some(canonical_request),
+        string_to_sign,
+    };
+    (strings, signature)
+}
+
+/// `hex(HMAC-SHA256(SigningKey(scope), string_to_sign))`: the signature of
+/// every V4 string to sign, the canonical request's and a PostObject
+/// policy's alike.
+pub(crate) fn signature_of(
+    credentials: &Credentials,
+    (date, region, product): Scope<'_>,
+    string_to_sign: &str,
+) -> String {
     let secret = credentials.access_key_secret();
     let mut mac = if product == PRODUCT {
         credentials.keys().v4(secret, date, region)
@@ -354,11 +369,7 @@ fn compute<S: AsRef<str>>(
     mac.update(string_to_sign.as_bytes());
     let mut signature = String::with_capacity(64);
     push_hex(&mut signature, &mac.finalize().into_bytes());
-    let strings = SigningStrings {
-        canonical_request: Some(canonical_request),
-        string_to_sign,
-    };
-    (strings, signature)
+    signature
 }
 
 /// The `Authorization` header value:
