@@ -30,6 +30,7 @@ const ROOT: &str = "/__osscb/";
 const PAGE: &str = include_str!("dashboard/index.html");
 const SCRIPT: &str = include_str!("dashboard/dashboard.js");
 const STYLE: &str = include_str!("dashboard/dashboard.css");
+const ICON: &str = include_str!("dashboard/favicon.svg");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                    connect-src 'self'; img-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
@@ -68,6 +69,7 @@ pub(crate) fn is_dashboard_path(path: &str) -> bool {
             | ROOT
             | "/__osscb/dashboard.js"
             | "/__osscb/dashboard.css"
+            | "/__osscb/favicon.svg"
             | "/__osscb/events"
             | "/__osscb/objects"
             | "/__osscb/faults"
@@ -94,6 +96,7 @@ pub(crate) async fn serve(shared: &Shared, req: Request<Incoming>) -> Resp {
         ROOT if get => asset("text/html; charset=utf-8", PAGE),
         "/__osscb/dashboard.js" if get => asset("text/javascript; charset=utf-8", SCRIPT),
         "/__osscb/dashboard.css" if get => asset("text/css; charset=utf-8", STYLE),
+        "/__osscb/favicon.svg" if get => asset("image/svg+xml", ICON),
         "/__osscb/events" if get => events(&dashboard.journal),
         "/__osscb/objects" if get => objects(shared),
         "/__osscb/faults" if method == Method::POST => faults(shared, dashboard, req).await,

@@ -132,6 +132,8 @@ async fn the_page_and_its_assets_are_served_under_a_strict_csp() {
         "text/javascript; charset=utf-8"
     );
     assert!(script.text().contains("new EventSource('/__osscb/events')"));
+    let icon = get(emu.addr(), "/__osscb/favicon.svg").await;
+    assert_eq!(icon.header("content-type"), "image/svg+xml");
     let style = get(emu.addr(), "/__osscb/dashboard.css").await;
     assert_eq!(style.header("content-type"), "text/css; charset=utf-8");
     let bare = get(emu.addr(), "/__osscb").await;
