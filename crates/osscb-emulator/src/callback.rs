@@ -170,7 +170,7 @@ pub(crate) async fn deliver(
         let mut attempt = Attempt {
             url: journal::without_query(url),
             headers: Vec::new(),
-            body: body.to_owned(),
+            body: journal::capped(body.as_bytes()),
             status: None,
             answer: String::new(),
             error: None,

@@ -8,8 +8,9 @@
 //! path: never faulted, counted or journaled, and its answers carry no CORS
 //! headers (another origin's page cannot read them). The fault controls
 //! answer only a same-origin JSON request, and only on a loopback listen
-//! address, unless a token is configured: then only a request carrying it
-//! (`Authorization: Bearer TOKEN`), whatever the address.
+//! address reached by a loopback name (`127.0.0.1`, `[::1]`, `localhost`:
+//! not a name rebound to it), unless a token is configured: then only a
+//! request carrying it (`Authorization: Bearer TOKEN`), whatever the address.
 
 use std::io;
 use std::sync::Arc;
@@ -246,7 +247,8 @@ struct DelayNext {
 
 /// Whether a fault-control request may act: with a token configured, only
 /// one carrying it (`Authorization: Bearer TOKEN`, compared in constant
-/// time); without, any on a loopback listen address and none on another.
+/// time); without, any that reached a loopback listen address by a
+/// loopback name (`loopback`), and none other.
 pub(crate) fn may_control(
     loopback: bool,
     token: Option<&str>,
@@ -258,6 +260,24 @@ pub(crate) fn may_control(
             .is_some_and(|given| crate::auth::constant_time_eq(given.trim(), token)),
         None => loopback,
     }
+}
+
+/// Whether `host` (a `Host` header) names a loopback address or
+/// `localhost`: without a token, the controls answer only such requests,
+/// so that a site whose name is made to resolve to 127.0.0.1 (DNS
+/// rebinding) cannot reach them from the developer's browser.
+fn loopback_host(host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(ip, _)| ip),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether the request comes from the dashboard's own origin (or names
@@ -278,11 +298,9 @@ async fn faults(shared: &Shared, dashboard: &Dashboard, req: Request<Incoming>) 
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if !may_control(
-        dashboard.loopback,
-        dashboard.token.as_deref(),
-        authorization,
-    ) {
+    let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
+    let loopback = dashboard.loopback && loopback_host(host);
+    if !may_control(loopback, dashboard.token.as_deref(), authorization) {
         return plain(
             StatusCode::FORBIDDEN,
             "The fault controls need the dashboard token (or a loopback listen address).",
@@ -343,6 +361,29 @@ mod tests {
         assert!(!may_control(false, Some("t0k"), Some("Bearer t0K")));
         assert!(!may_control(false, Some("t0k"), Some("t0k")));
         assert!(!may_control(true, Some("t0k"), None));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1:9000",
+            "127.0.0.1",
+            "localhost:1",
+            "LOCALHOST",
+            "[::1]:9000",
+            "[::1]",
+        ] {
+            assert!(loopback_host(Some(host)), "{host}");
+        }
+        for host in [
+            "evil.example:9000",
+            "10.0.0.1:80",
+            "[fe80::1]:1",
+            "localhost.evil.example",
+        ] {
+            assert!(!loopback_host(Some(host)), "{host}");
+        }
+        assert!(!loopback_host(None));
     }
 
     #[test]

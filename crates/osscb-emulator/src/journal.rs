@@ -67,7 +67,7 @@ pub(crate) struct Attempt {
     pub(crate) url: String,
     /// The signed request's headers, `authorization` redacted.
     pub(crate) headers: Vec<(String, String)>,
-    /// The body the emulator sent.
+    /// The body the emulator sent, cut at [`MAX_ANSWER`] bytes.
     pub(crate) body: String,
     /// The application server's status, when it answered.
     pub(crate) status: Option<u16>,

@@ -326,6 +326,17 @@ async fn fault_controls_arm_the_emulators_faults() {
     )
     .await;
     assert_eq!(r.status, 403);
+    // A name rebound to 127.0.0.1 is not loopback enough (DNS rebinding).
+    let r = send(
+        emu.addr(),
+        Request::post("/__osscb/faults")
+            .header("host", format!("rebound.example:{}", emu.addr().port()))
+            .header("content-type", "application/json")
+            .body(br#"{"drop_next":1}"#.to_vec())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, 403);
     assert_eq!(get(emu.addr(), "/__osscb/faults").await.status, 405);
 }
 
