@@ -211,7 +211,19 @@ pub(crate) fn without_query(url: &str) -> String {
 /// V1 string to sign holds the header `x-oss-security-token:TOKEN` and, for
 /// a presigned URL, the subresource `security-token=TOKEN`; a V4 canonical
 /// request the same header and query parameter `x-oss-security-token=TOKEN`.
+///
+/// A PostObject's string to sign is its base64 policy, whose conditions may
+/// name the STS token: such a policy is redacted whole.
 pub(crate) fn redact_signed_text(text: &str) -> String {
+    use base64::Engine as _;
+    let policy = base64::engine::general_purpose::STANDARD.decode(text.trim());
+    if policy.is_ok_and(|p| {
+        String::from_utf8_lossy(&p)
+            .to_ascii_lowercase()
+            .contains("security-token")
+    }) {
+        return REDACTED.to_owned();
+    }
     let mut lines = Vec::new();
     for line in text.split('\n') {
         if let Some((name, _)) = line.split_once(':')
@@ -333,6 +345,11 @@ mod tests {
             redact_signed_text("/b/not-security-token=x"),
             "/b/not-security-token=x"
         );
+        let policy = r#"{"conditions":[{"x-oss-security-token":"SECRET"}]}"#;
+        let policy = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, policy);
+        assert_eq!(redact_signed_text(&policy), REDACTED);
+        let policy = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "{}");
+        assert_eq!(redact_signed_text(&policy), policy);
         assert_eq!(without_query("http://h/cb?Signature=S"), "http://h/cb");
         assert_eq!(capped(&[b'a'; MAX_ANSWER + 10]).len(), MAX_ANSWER);
     }
