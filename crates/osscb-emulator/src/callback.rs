@@ -25,6 +25,8 @@ use rsa::traits::SignatureScheme as _;
 use rsa::{Pkcs1v15Sign, PrivateKey};
 use tokio::sync::Semaphore;
 
+use crate::journal::{self, Attempt};
+
 /// OSS gives the application server this long to answer.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest callback answer OSS relays.
@@ -153,6 +155,7 @@ pub(crate) fn string_to_sign(url: &http::Uri, body: &str) -> String {
 /// wins. `Err` carries the `CallbackFailed` message of the last failure.
 /// Each URL's receiver gets `timeout` from when its request is signed:
 /// signing is OSS's work, not the receiver's, and under load it queues.
+/// Each try is added to `attempts`, for the journal (secrets redacted).
 pub(crate) async fn deliver(
     signer: &Arc<Signer>,
     pool: &Pool,
@@ -160,21 +163,56 @@ pub(crate) async fn deliver(
     body: &str,
     public_key_url: &str,
     timeout: Duration,
+    attempts: &mut Vec<Attempt>,
 ) -> Result<Bytes, String> {
     let mut last = CANNOT_CONNECT.to_owned();
     for url in callback.urls() {
+        let mut attempt = Attempt {
+            url: journal::without_query(url),
+            headers: Vec::new(),
+            body: journal::capped(body.as_bytes()),
+            status: None,
+            answer: String::new(),
+            error: None,
+        };
         let answer = match signed_request(signer, callback, url, body, public_key_url).await {
-            Ok(request) => tokio::time::timeout(timeout, exchange(pool, request))
-                .await
-                .unwrap_or_else(|_| Err(TOO_LONG.to_owned())),
+            Ok(request) => {
+                attempt.headers = shown_headers(request.headers());
+                tokio::time::timeout(timeout, exchange(pool, request))
+                    .await
+                    .unwrap_or_else(|_| Err(TOO_LONG.to_owned()))
+                    .and_then(|(status, answer)| {
+                        attempt.status = Some(status.as_u16());
+                        attempt.answer = journal::capped(&answer);
+                        judge(status, answer)
+                    })
+            }
             Err(message) => Err(message),
         };
+        attempt.error = answer.as_ref().err().cloned();
+        attempts.push(attempt);
         match answer {
             Ok(answer) => return Ok(answer),
             Err(message) => last = message,
         }
     }
     Err(last)
+}
+
+/// A callback request's headers as the journal shows them: the signature
+/// (`authorization`) redacted.
+fn shown_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == http::header::AUTHORIZATION {
+                journal::REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
 }
 
 /// The signed callback request to `url`, and the host and port to send it to.
@@ -220,7 +258,10 @@ async fn signed_request(
 /// Sends `request` on a pooled connection (or a new one) and reads the
 /// answer. A connection goes back to the pool only once its answer is read
 /// whole; one given up on (timed out, too long an answer) is closed.
-async fn exchange(pool: &Pool, request: http::Request<Full<Bytes>>) -> Result<Bytes, String> {
+async fn exchange(
+    pool: &Pool,
+    request: http::Request<Full<Bytes>>,
+) -> Result<(http::StatusCode, Bytes), String> {
     let cannot_connect = || CANNOT_CONNECT.to_owned();
     let response = pool.request(request).await.map_err(|_| cannot_connect())?;
     let status = response.status();
@@ -229,6 +270,11 @@ async fn exchange(pool: &Pool, request: http::Request<Full<Bytes>>) -> Result<By
         .await
         .map_err(|_| cannot_connect())?
         .to_bytes();
+    Ok((status, answer))
+}
+
+/// OSS's verdict on an answer: a 200 with a JSON body, else `CallbackFailed`.
+fn judge(status: http::StatusCode, answer: Bytes) -> Result<Bytes, String> {
     if status != http::StatusCode::OK {
         return Err(format!("Error status : {}.", status.as_u16()));
     }
@@ -269,6 +315,7 @@ mod tests {
             .unwrap_or_else(|e| fail(&e));
         let key_url = "http://127.0.0.1:9/key.pem";
         let pool = pool();
+        let mut attempts = Vec::new();
         let delivery = deliver(
             &signer,
             &pool,
@@ -276,6 +323,7 @@ mod tests {
             "a=1",
             key_url,
             Duration::from_millis(200),
+            &mut attempts,
         );
         // Reads the request and never answers; true once the emulator closes.
         let silent = async {
@@ -328,7 +376,16 @@ mod tests {
             deliveries.spawn(async move {
                 let key_url = "http://127.0.0.1:9/key.pem";
                 let timeout = Duration::from_millis(250);
-                deliver(&signer, &pool, &callback, "a=1", key_url, timeout).await
+                deliver(
+                    &signer,
+                    &pool,
+                    &callback,
+                    "a=1",
+                    key_url,
+                    timeout,
+                    &mut Vec::new(),
+                )
+                .await
             });
         }
         let delivered = deliveries.join_all().await;
@@ -412,7 +469,16 @@ mod tests {
                 .body("a=1")
                 .build()
                 .unwrap_or_else(|e| fail(&e));
-            let delivered = deliver(&signer, &pool, &callback, "a=1", key_url, TIMEOUT).await;
+            let delivered = deliver(
+                &signer,
+                &pool,
+                &callback,
+                "a=1",
+                key_url,
+                TIMEOUT,
+                &mut Vec::new(),
+            )
+            .await;
             assert_eq!(delivered, Ok(Bytes::from_static(b"{}")), "callback {i}");
         }
         receiver.abort();

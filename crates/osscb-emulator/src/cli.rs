@@ -77,6 +77,18 @@ pub struct Args {
     /// from metadata and the credentials URI, DurationSeconds from STS).
     #[arg(long, value_name = "SECS")]
     credential_lifetime: Option<u64>,
+    /// Serve no dashboard at /__osscb/.
+    #[arg(long)]
+    no_dashboard: bool,
+    /// The token the dashboard's fault controls require (Authorization:
+    /// Bearer TOKEN); without it they answer only on a loopback address.
+    #[arg(
+        long,
+        env = "OSSCB_EMULATOR_DASHBOARD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    dashboard_token: Option<String>,
 }
 
 fn pair(text: &str) -> Result<(u32, u16), String> {
@@ -125,6 +137,10 @@ pub fn run(args: Args) -> Result<(), String> {
     if let Some(secs) = args.credential_lifetime {
         config = config.credential_lifetime(Duration::from_secs(secs));
     }
+    config = config.dashboard(!args.no_dashboard);
+    if let Some(token) = args.dashboard_token {
+        config = config.dashboard_token(token);
+    }
     let emulator = Emulator::start(config).map_err(|e| format!("cannot start: {e}"))?;
     let faults = emulator.faults();
     if let Some((n, status)) = args.fail_next {
@@ -158,6 +174,12 @@ pub fn run(args: Args) -> Result<(), String> {
         emulator.endpoint(),
         emulator.public_key_url()
     );
+    if let Some(url) = emulator.dashboard_url() {
+        // A second line, which a caller that reads only the first may not
+        // want: a closed stdout is no reason to stop.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), "dashboard: {url}");
+    }
     runtime.block_on(stopped);
     emulator.shutdown();
     Ok(())

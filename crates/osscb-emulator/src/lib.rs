@@ -24,6 +24,17 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! It serves a dashboard at `{endpoint}/__osscb/` ([`Emulator::dashboard_url`]):
+//! the objects by bucket, the requests with their signature verdicts (a
+//! refused signature with the string the emulator signed), each callback
+//! delivery (URL, signed request, the application server's status and
+//! answer, 200 or 203 to the uploader), live over server-sent events, and
+//! the fault controls. It never shows a secret (queries, `Authorization`
+//! values and STS tokens are left out or redacted), keeps a bounded journal
+//! (the last 500 requests and 200 deliveries), and its controls answer only
+//! on a loopback listen address unless [`EmulatorConfig::dashboard_token`]
+//! is set. [`EmulatorConfig::dashboard`] turns it off.
+//!
 //! The emulator runs on its own thread with its own tokio runtime, so
 //! blocking and async tests can both use it; dropping it stops it.
 //!
@@ -59,10 +70,12 @@ mod callback;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod cors;
+mod dashboard;
 mod data;
 mod error;
 mod faults;
 mod issued;
+mod journal;
 mod metadata;
 mod multipart;
 mod objects;
@@ -90,6 +103,8 @@ pub struct EmulatorConfig {
     metadata_requires_token: bool,
     oidc_token: Option<String>,
     credential_lifetime: Option<Duration>,
+    dashboard: bool,
+    dashboard_token: Option<String>,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -116,6 +131,11 @@ impl fmt::Debug for EmulatorConfig {
                 &self.oidc_token.as_ref().map(|_| "<redacted>"),
             )
             .field("credential_lifetime", &self.credential_lifetime)
+            .field("dashboard", &self.dashboard)
+            .field(
+                "dashboard_token",
+                &self.dashboard_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -137,6 +157,8 @@ impl EmulatorConfig {
             metadata_requires_token: false,
             oidc_token: None,
             credential_lifetime: None,
+            dashboard: true,
+            dashboard_token: None,
         }
     }
 
@@ -223,6 +245,25 @@ impl EmulatorConfig {
         self.credential_lifetime = Some(lifetime);
         self
     }
+
+    /// Whether the emulator serves its dashboard at `/__osscb/` (the
+    /// objects, the requests with their signature verdicts, the callback
+    /// deliveries, live, and the fault controls). Default: yes. Off, those
+    /// paths answer 404 and nothing is journaled.
+    #[must_use]
+    pub fn dashboard(mut self, on: bool) -> Self {
+        self.dashboard = on;
+        self
+    }
+
+    /// The token the dashboard's fault controls require
+    /// (`Authorization: Bearer TOKEN`). Without one they answer only when
+    /// the emulator listens on a loopback address.
+    #[must_use]
+    pub fn dashboard_token(mut self, token: impl Into<String>) -> Self {
+        self.dashboard_token = Some(token.into());
+        self
+    }
 }
 
 /// A running emulator. Dropping it stops it.
@@ -280,6 +321,9 @@ impl Emulator {
             metadata_requires_token: config.metadata_requires_token,
             oidc_token: config.oidc_token,
             credential_lifetime: config.credential_lifetime,
+            dashboard: config.dashboard.then(|| {
+                dashboard::Dashboard::new(addr.ip().is_loopback(), config.dashboard_token)
+            }),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -325,6 +369,14 @@ impl Emulator {
     /// The callback signatures' public key, SPKI PEM.
     pub fn public_key_pem(&self) -> String {
         self.shared.signer.public_pem().to_owned()
+    }
+
+    /// `http://127.0.0.1:PORT/__osscb/`: the dashboard, unless it is off.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.shared
+            .dashboard
+            .as_ref()
+            .map(|_| format!("http://{}/__osscb/", self.addr))
     }
 
     /// The fault injection controls.

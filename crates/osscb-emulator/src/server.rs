@@ -26,6 +26,7 @@ use crate::callback::{self, Signer};
 use crate::data::Received;
 use crate::error::OssError;
 use crate::faults::Faults;
+use crate::journal::{DeliveryEntry, RequestEntry, Signature};
 use crate::multipart::{abort_upload, complete, initiate, list_parts, upload_part};
 use crate::objects::{get_object, put_object};
 use crate::store::{ObjectMeta, Outcome, Store, hex_upper};
@@ -70,6 +71,15 @@ pub(crate) struct Shared {
     pub(crate) oidc_token: Option<String>,
     /// Overrides every issued credential's lifetime.
     pub(crate) credential_lifetime: Option<std::time::Duration>,
+    /// The dashboard and its journal, unless turned off.
+    pub(crate) dashboard: Option<crate::dashboard::Dashboard>,
+}
+
+impl Shared {
+    /// The journal, when the dashboard is on.
+    pub(crate) fn journal(&self) -> Option<&crate::journal::Journal> {
+        self.dashboard.as_ref().map(|d| &d.journal)
+    }
 }
 
 /// Returned by the service to make hyper close the connection unanswered.
@@ -152,6 +162,10 @@ async fn handle(
         .unwrap_or_default()
         .to_owned();
     let is_head = req.method() == Method::HEAD;
+    // The dashboard answers for itself: no OSS headers, no CORS.
+    if crate::dashboard::is_dashboard_path(&path) {
+        return Ok(crate::dashboard::serve(shared, req).await);
+    }
     // The emulator's own services (public key, credentials) are outside
     // fault injection: a fault armed for the next OSS request is not spent
     // on a client fetching its credentials first.
@@ -174,12 +188,25 @@ async fn handle(
         if let Some(delay) = verdict.delay {
             tokio::time::sleep(delay).await;
         }
+        let journal = |status: u16, signature: Signature| {
+            if let Some(journal) = shared.journal() {
+                journal.request(&RequestEntry {
+                    method: method.to_string(),
+                    path: path.clone(),
+                    status,
+                    request_id: request_id.clone(),
+                    signature,
+                });
+            }
+        };
         if verdict.drop {
             let mut body = req.into_body();
             let _ = body.frame().await;
             tracing::debug!(%method, path, request_id, "osscb-emulator: connection dropped (fault)");
+            journal(0, Signature::Unchecked);
             return Err(DropConnection);
         }
+        let mut signature = Signature::Unchecked;
         let result = match verdict.fail {
             Some(status) => {
                 // Read (and discard, up to OSS's largest body) the body
@@ -195,13 +222,17 @@ async fn handle(
                 }
                 Err(injected_error(status))
             }
-            None => process(shared, req, peer, &request_id, &host_id).await,
+            None => process(shared, req, peer, &request_id, &host_id, &mut signature).await,
         };
         if verdict.lose_response {
             tracing::debug!(%method, path, request_id, "osscb-emulator: answer lost (fault)");
+            journal(0, signature);
             return Err(DropConnection);
         }
-        result.unwrap_or_else(|e| error_response(&e, &request_id, &host_id, is_head))
+        let response =
+            result.unwrap_or_else(|e| error_response(&e, &request_id, &host_id, is_head));
+        journal(response.status().as_u16(), signature);
+        response
     };
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -410,12 +441,35 @@ async fn receive(shared: &Shared, body: Incoming) -> Result<Received, OssError> 
     crate::data::receive(chunks, MAX_BODY, scratch, too_large).await
 }
 
+/// The error codes with which a signature (or a PostObject form's) is refused.
+const SIGNATURE_CODES: [&str; 4] = [
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+    "RequestTimeTooSkewed",
+];
+
+/// The journal's verdict on a refused signature: its code and, for
+/// `SignatureDoesNotMatch`, the string the emulator signed (tokens redacted).
+fn refused(e: &OssError) -> Signature {
+    let string_to_sign = e
+        .extra
+        .iter()
+        .find(|(name, _)| *name == "StringToSign")
+        .map(|(_, text)| crate::journal::redact_signed_text(text));
+    Signature::Refused {
+        code: e.code.to_owned(),
+        string_to_sign,
+    }
+}
+
 async fn process(
     shared: &Shared,
     req: Request<Incoming>,
     peer: SocketAddr,
     request_id: &str,
     host_id: &str,
+    signature: &mut Signature,
 ) -> Result<Resp, OssError> {
     let (parts, body) = req.into_parts();
     if parts.method == Method::OPTIONS {
@@ -434,7 +488,13 @@ async fn process(
         && target.key.is_none()
         && crate::post::is_form(&parts.headers)
     {
-        return crate::post::post_object(&ctx, &target, body).await;
+        let answer = crate::post::post_object(&ctx, &target, body).await;
+        *signature = match &answer {
+            Ok(_) => Signature::Ok,
+            Err(e) if SIGNATURE_CODES.contains(&e.code) => refused(e),
+            Err(_) => Signature::Unchecked,
+        };
+        return answer;
     }
     auth::authenticate(
         &shared.creds,
@@ -447,7 +507,9 @@ async fn process(
             query: &target.query,
             now: shared.faults.now(),
         },
-    )?;
+    )
+    .inspect_err(|e| *signature = refused(e))?;
+    *signature = Signature::Ok;
     let (Some(bucket), Some(key)) = (target.bucket.as_deref(), target.key.as_deref()) else {
         return Err(not_implemented());
     };
@@ -640,16 +702,27 @@ pub(crate) async fn write_answer(
         })
     };
     let body = callback.render_body(lookup);
-    match callback::deliver(
+    let mut attempts = Vec::new();
+    let delivered = callback::deliver(
         &ctx.shared.signer,
         &ctx.shared.callbacks,
         &callback,
         &body,
         &ctx.shared.public_key_url,
         ctx.shared.callback_timeout,
+        &mut attempts,
     )
-    .await
-    {
+    .await;
+    if let Some(journal) = ctx.shared.journal() {
+        journal.delivery(&DeliveryEntry {
+            request_id: ctx.request_id.to_owned(),
+            bucket: meta.bucket.clone(),
+            key: meta.key.clone(),
+            attempts,
+            uploader_status: if delivered.is_ok() { 200 } else { 203 },
+        });
+    }
+    match delivered {
         Ok(answer) => {
             headers.push((CONTENT_TYPE, "application/json".to_owned()));
             respond(StatusCode::OK, &headers, answer)

@@ -486,6 +486,22 @@ impl Store {
             .map_err(io::Error::other)?
     }
 
+    /// Up to `limit` objects' metadata and sizes, by bucket then key, and
+    /// whether there were more.
+    pub(crate) fn list(&self, limit: usize) -> (Vec<(ObjectMeta, u64)>, bool) {
+        let state = self.lock();
+        let mut keys: Vec<_> = state.objects.keys().collect();
+        keys.sort();
+        let more = keys.len() > limit;
+        let listed = keys
+            .into_iter()
+            .take(limit)
+            .filter_map(|k| state.objects.get(k))
+            .map(|o| (o.meta.clone(), o.data.len()))
+            .collect();
+        (listed, more)
+    }
+
     /// The object `bucket`/`key`, its bytes opened for reading.
     pub(crate) fn open_object(
         &self,

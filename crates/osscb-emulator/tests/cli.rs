@@ -1,4 +1,4 @@
-//! The `osscb-emulator` binary: its one line, a key pair loaded with
+//! The `osscb-emulator` binary: its first line (and the dashboard's), a key pair loaded with
 //! `--rsa-key`, fault flags, and a clean stop on Ctrl-C (SIGINT) or SIGTERM.
 
 mod common;
@@ -452,4 +452,52 @@ async fn binary_logs_no_secret_of_the_credential_services() {
     for secret in &secrets {
         assert!(!log.contains(secret.as_str()), "{secret} in {log}");
     }
+}
+
+/// The dashboard's flags: `--dashboard-token` guards its fault controls
+/// (and the binary names its URL on a second line); `--no-dashboard` turns
+/// it off.
+#[tokio::test]
+async fn binary_dashboard_flags() {
+    let start = |flags: &[&str]| {
+        Child(
+            Command::new(env!("CARGO_BIN_EXE_osscb-emulator"))
+                .args(["--listen=127.0.0.1:0", "--access-key-id", ID])
+                .args(["--access-key-secret", SECRET])
+                .args(flags)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the emulator starts"),
+        )
+    };
+    let control = |addr: SocketAddr, authorization: &str| {
+        http::Request::post(format!("http://{addr}/__osscb/faults"))
+            .header("content-type", "application/json")
+            .header("authorization", authorization)
+            .body(br#"{"clear":true}"#.to_vec())
+            .expect("request")
+    };
+
+    let mut child = start(&["--dashboard-token", "d4sh"]);
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("stdout");
+    let addr: SocketAddr = first
+        .strip_prefix("osscb-emulator listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    let second = lines.next().expect("a second line").expect("stdout");
+    assert_eq!(second, format!("dashboard: http://{addr}/__osscb/"));
+    assert_eq!(send(addr, control(addr, "Bearer nope")).await.status, 403);
+    assert_eq!(send(addr, control(addr, "Bearer d4sh")).await.status, 200);
+
+    let mut child = start(&["--no-dashboard"]);
+    let addr = listening_address(&mut child);
+    let page = http::Request::get(format!("http://{addr}/__osscb/"))
+        .body(Vec::new())
+        .expect("request");
+    assert_eq!(send(addr, page).await.status, 404);
+    assert_eq!(send(addr, control(addr, "Bearer d4sh")).await.status, 404);
 }
