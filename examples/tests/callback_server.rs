@@ -19,20 +19,11 @@ use osscb_core::grant::{Scope, Seal};
 use osscb_core::post_policy::PostPolicy;
 use osscb_core::{Bucket, Config, Credentials, Endpoint, ObjectKey};
 
-/// A plain-HTTP test client. reqwest has no crypto provider of its own here
-/// (osscb-async takes `rustls-no-provider`), so it is given a rustls config
-/// on ring, with no roots: these tests never speak TLS.
+/// A test client. reqwest has no crypto provider of its own here
+/// (osscb-async takes `rustls-no-provider`): it starts from osscb's TLS.
 fn http() -> reqwest::Client {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("client")
+    let builder = osscb_async::http_client_builder().expect("TLS");
+    builder.build().expect("client")
 }
 
 async fn serve(app: app::App) -> String {

@@ -26,7 +26,7 @@ const PACKAGES: &[(&str, Package)] = &[
         "chromium",
         Package {
             name: "chromium",
-            why: "the browser test drives headless Chromium",
+            why: "the browser and dashboard tests drive headless Chromium",
         },
     ),
     (

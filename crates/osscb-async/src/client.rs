@@ -73,7 +73,7 @@ impl Client {
     /// # Errors
     /// A missing or invalid endpoint, region or credentials.
     pub fn new(options: ClientOptions) -> Result<Self> {
-        let http = crate::tls::client_builder()?
+        let http = crate::tls::http_client_builder()?
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.io_timeout)

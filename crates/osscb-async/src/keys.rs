@@ -35,7 +35,7 @@ pub async fn verify_callback<B: AsRef<[u8]>>(
 async fn fetch_key(url: &str) -> std::result::Result<Vec<u8>, String> {
     // A client per fetch (they are rare): pooled connections would outlive
     // the runtime that made them.
-    let http = crate::tls::client_builder()
+    let http = crate::tls::http_client_builder()
         .map_err(|e| e.to_string())?
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))

@@ -41,11 +41,12 @@ pub use osscb_core::transport::ClientOptions;
 pub use osscb_core::upload::{UploadOptions, UploadOutput};
 /// The HTTP client this transport runs on, for [`Client::with_http_client`].
 /// Compiled without a crypto provider of its own (feature
-/// `rustls-no-provider`; osscb's clients use rustls on ring): a
-/// `reqwest::Client` you build needs one, from reqwest's `rustls` feature in
-/// your Cargo.toml, a process default you install, or a
-/// `rustls::ClientConfig` given to `tls_backend_preconfigured`.
+/// `rustls-no-provider`; osscb's clients use rustls on ring): build yours
+/// from [`http_client_builder`], or bring a provider (reqwest's `rustls`
+/// feature in your Cargo.toml, a process default you install, or a
+/// `rustls::ClientConfig` given to `tls_backend_preconfigured`).
 pub use reqwest;
+pub use tls::http_client_builder;
 
 pub use bucket::{Bucket, ObjectStream};
 pub use client::Client;

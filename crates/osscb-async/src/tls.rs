@@ -20,12 +20,14 @@ use rustls_platform_verifier::BuilderVerifierExt;
 
 use crate::{Error, Result};
 
-/// `reqwest::Client::builder()` with the TLS configured as above.
+/// `reqwest::Client::builder()` with osscb's TLS (rustls on *ring*, the
+/// platform's roots): start your own client here — a proxy, other roots,
+/// timeouts, a pool — and give it to [`Client::with_http_client`](crate::Client::with_http_client).
 ///
 /// # Errors
 /// No root certificate could be loaded from the system (as reqwest's own
 /// `build()` would report).
-pub(crate) fn client_builder() -> Result<reqwest::ClientBuilder> {
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder> {
     let provider = CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(ring::default_provider()));

@@ -1,7 +1,5 @@
 //! A client built on the caller's own `reqwest::Client`.
 
-use std::sync::Arc;
-
 use osscb_async::{Client, ClientOptions, UploadOptions};
 use osscb_testkit::{creds, emulator};
 
@@ -11,17 +9,10 @@ async fn a_callers_reqwest_client_uploads_and_hears_oss_errors() {
     let options = ClientOptions::default()
         .endpoint(emulator.endpoint())
         .credentials(creds());
-    // reqwest here has no crypto provider of its own (osscb-async enables
-    // `rustls-no-provider`): the caller's client brings its TLS, here rustls
-    // on ring with no roots (the emulator speaks plain HTTP).
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    // The caller's client, started from osscb's TLS (reqwest here has no
+    // crypto provider of its own: osscb-async enables `rustls-no-provider`).
+    let http = osscb_async::http_client_builder()
         .unwrap_or_else(|e| panic!("{e}"))
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -158,7 +158,10 @@ where
 
 /// Sends `exchange`'s request again to `base`, with `body`: the status and answer.
 async fn replay(base: &str, exchange: &Exchange, body: impl Into<Bytes>) -> (u16, String) {
-    let mut request = reqwest::Client::new()
+    let mut request = osscb_async::http_client_builder()
+        .expect("TLS")
+        .build()
+        .expect("client")
         .post(format!("{base}{}", exchange.uri))
         .body(body.into());
     for (name, value) in [
