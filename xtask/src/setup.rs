@@ -384,7 +384,7 @@ mod tests {
         let lines: Vec<&str> = steps[1].say.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(
-            lines[0].contains("chromium: the browser test"),
+            lines[0].contains("chromium: the browser and dashboard tests"),
             "{}",
             lines[0]
         );
