@@ -416,9 +416,18 @@ fn readme_callback_server_runs_as_written() {
     let answer = send(request(&forged));
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     assert!(answer.contains("signature does not match"), "{answer}");
+    // Its stderr said so: the form upload's callback verified, then the
+    // refusals with their reasons.
+    let verified = next_line();
     assert!(
-        next_line().contains("not bound to an upload this server granted"),
-        "the reason goes to stderr"
+        verified.starts_with("verified callback: uploads/demo/a.txt (1 bytes, "),
+        "{verified}"
+    );
+    let refused = next_line();
+    assert!(
+        refused.starts_with("rejected callback to /api/v3/callback/oss/")
+            && refused.contains("not bound to an upload this server granted"),
+        "the reason goes to stderr: {refused}"
     );
 }
 

@@ -1,4 +1,16 @@
-//! Access keys and STS tokens, and a trait for sources that refresh them.
+//! Access keys and STS tokens, a trait for sources that refresh them, and
+//! the credential sources of Alibaba Cloud's official libraries as sans-IO
+//! recipes: [`source`] says where credentials come from, [`chain`] finds
+//! them as the official default chain does, [`fetch`] turns a source into
+//! the HTTP requests (and file reads) a transport executes, [`refresh`]
+//! decides when to fetch again, and [`rpc`] signs STS's requests.
+//!
+//! Why not an existing crate: reqsign's Aliyun loader and the
+//! `alibabacloud` credentials ports fetch with their own HTTP client inside
+//! (reqwest or a trait of theirs, async only), so they cannot be driven by
+//! the blocking transport, and their endpoints and clocks are not ours to
+//! give in tests. The sources are a few requests and JSON answers each; the
+//! core describes them once and both transports execute them.
 
 pub mod chain;
 pub mod fetch;
