@@ -1,8 +1,6 @@
 //! A minimal headless Chromium driver over the DevTools protocol (a
-//! websocket, no WebDriver), for the dashboard's browser test.
-//!
-//! The same helpers as `browser.rs` holds (kept there unchanged while that
-//! test is being extended); it can `mod cdp;` instead of its copy.
+//! websocket, no WebDriver), for the browser tests (`browser.rs`,
+//! `dashboard.rs`).
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader};
