@@ -146,8 +146,11 @@ pub enum Error {
         /// OSS's `RequestTimeTooSkewed` error.
         error: Box<ServiceError>,
     },
-    /// The CRC-64 computed over the bytes sent differs from what OSS stored.
-    #[error("CRC-64 mismatch: computed {computed} over the bytes sent, OSS reported {reported}")]
+    /// The CRC-64 computed over the bytes sent (an upload) or received (a
+    /// download) differs from the one OSS reports for the object.
+    #[error(
+        "CRC-64 mismatch: computed {computed} over the bytes sent or received, OSS reported {reported}"
+    )]
     Crc64Mismatch {
         /// Ours.
         computed: u64,
