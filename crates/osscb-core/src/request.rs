@@ -394,6 +394,37 @@ mod tests {
         assert_eq!(presigned.expires, expires);
     }
 
+    /// A property test against the emulator sent `?acl&=`: a parameter
+    /// without a name, which each side signed differently. It is refused
+    /// before anything is signed into a URL, signed or presigned, V1 or V4.
+    #[test]
+    fn a_query_parameter_without_a_name_is_refused() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:9000").unwrap_or_else(|e| panic!("{e}"));
+        let region = crate::Region::new("cn-hangzhou").unwrap_or_else(|e| panic!("{e}"));
+        let credentials = Credentials::new("ak", "sk");
+        let now = UNIX_EPOCH + Duration::from_secs(1_699_807_420);
+        for config in [Config::v1(endpoint.clone()), Config::v4(endpoint, region)] {
+            let request = || {
+                OssRequest::new(
+                    Method::GET,
+                    Bucket::new("bucket").unwrap_or_else(|e| panic!("{e}")),
+                    Some(ObjectKey::new("key").unwrap_or_else(|e| panic!("{e}"))),
+                    (),
+                )
+                .query("acl", "")
+                .query("", "")
+            };
+            let signed = request().sign(&config, &credentials, now);
+            let presigned = request().presign(&config, &credentials, now, Duration::from_secs(60));
+            for error in [signed.map(drop), presigned.map(drop)] {
+                assert!(
+                    matches!(&error, Err(Error::InvalidArgument(m)) if m == "a query parameter needs a name"),
+                    "{error:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn presign_with_sts_signs_the_token_as_a_sub_resource() {
         let config =

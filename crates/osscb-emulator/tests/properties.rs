@@ -245,16 +245,17 @@ fn query_name() -> impl Strategy<Value = String> {
         "[a-zA-Z][a-zA-Z0-9_.~-]{0,12}",
         any::<String>(),
     ]
-    .prop_filter("not an operation's own parameter", |name| {
-        ![
-            "uploads",
-            "uploadId",
-            "partNumber",
-            "callback",
-            "callback-var",
-            "security-token",
-        ]
-        .contains(&name.as_str())
+    .prop_filter("named, and not an operation's own parameter", |name| {
+        !name.is_empty()
+            && ![
+                "uploads",
+                "uploadId",
+                "partNumber",
+                "callback",
+                "callback-var",
+                "security-token",
+            ]
+            .contains(&name.as_str())
             && !name.starts_with("x-oss-signature")
             && !name.starts_with("x-oss-credential")
             && !name.starts_with("x-oss-date")
