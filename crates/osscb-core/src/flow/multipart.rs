@@ -10,9 +10,10 @@ use super::call::{Clock, Expect, Failure};
 use super::{Answer, Body, Call, Flow, SendId, Step};
 use crate::ops::Operation as _;
 use crate::ops::multipart::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompleteMultipartUploadOutput,
+    AbortMultipartUpload, CompleteMultipartUpload, CompleteMultipartUploadOutput, CompletedPart,
     InitiateMultipartUpload, PartPlan, UploadPart,
 };
+use crate::response::ObjectFacts;
 use crate::retry::RetryPolicy;
 use crate::upload::{Checkpoint, FileFingerprint, PartRecord, UploadOptions, writes_digest};
 use crate::{Bucket, Error, ObjectKey};
@@ -224,29 +225,21 @@ impl<E: From<Error>> Multipart<E> {
         let Some(checkpoint) = &self.checkpoint else {
             return self.finish(Err(E::from(Error::InvalidArgument("no upload".into()))));
         };
-        let mut op = CompleteMultipartUpload::new(
-            self.bucket.clone(),
-            self.key.clone(),
-            checkpoint.upload_id(),
-            checkpoint.completed_parts(),
-        )
-        .forbid_overwrite(self.options.write.forbid_overwrite);
-        if let Some(callback) = &self.options.callback {
-            op = op.callback(callback.clone());
-        }
-        let expect = Expect {
-            crc64: Some(checkpoint.crc64()),
-            parts: Some(self.plan.part_count),
-        };
+        let (upload_id, parts) = (checkpoint.upload_id(), checkpoint.completed_parts());
+        let whole = (checkpoint.crc64(), self.plan.part_count);
+        let (op, expect) = completion(
+            &self.bucket,
+            &self.key,
+            upload_id,
+            parts,
+            &self.options,
+            whole,
+        );
         let (tag, seed) = self.tag();
         let call = Call::new(op, self.policy, seed)
             .sharing_clock(&self.clock)
             .tagged(tag)
-            .recognising(expect, |object| CompleteMultipartUploadOutput {
-                object,
-                location: None,
-                callback: None,
-            });
+            .recognising(expect, completed);
         self.phase = Phase::Complete(Box::new(call));
     }
 
@@ -381,6 +374,39 @@ impl<E: From<Error>> Multipart<E> {
             return self.next(now);
         }
         wait.map_or(Step::Pending, Step::Wait)
+    }
+}
+
+/// The completion of a multipart upload of `key` (`upload_id`, its
+/// `parts`): `options`' callback (sent with the completion only) and
+/// overwrite rule, and how the object it stores is recognised after a lost
+/// answer: the whole upload's CRC-64 and its number of parts (`-N` ETag).
+pub(super) fn completion(
+    bucket: &Bucket,
+    key: &ObjectKey,
+    upload_id: &str,
+    parts: Vec<CompletedPart>,
+    options: &UploadOptions,
+    (crc64, part_count): (u64, u32),
+) -> (CompleteMultipartUpload, Expect) {
+    let mut op = CompleteMultipartUpload::new(bucket.clone(), key.clone(), upload_id, parts)
+        .forbid_overwrite(options.write.forbid_overwrite);
+    if let Some(callback) = &options.callback {
+        op = op.callback(callback.clone());
+    }
+    let expect = Expect {
+        crc64: Some(crc64),
+        parts: Some(part_count),
+    };
+    (op, expect)
+}
+
+/// A completion's output from the object recognised after a lost answer.
+pub(super) fn completed(object: ObjectFacts) -> Output {
+    CompleteMultipartUploadOutput {
+        object,
+        location: None,
+        callback: None,
     }
 }
 

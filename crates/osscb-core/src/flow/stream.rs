@@ -8,14 +8,14 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::call::{Clock, Expect, Failure};
-use super::multipart::forward;
+use super::call::{Clock, Failure};
+use super::multipart::{completed, completion, forward};
 use super::{Answer, Call, Flow, SendId, Step};
 use crate::crc64::Crc64;
 use crate::ops::PutObject;
 use crate::ops::multipart::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompleteMultipartUploadOutput, CompletedPart,
-    InitiateMultipartUpload, MAX_PARTS, UploadPart,
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload,
+    MAX_PARTS, UploadPart,
 };
 use crate::retry::RetryPolicy;
 use crate::upload::{UploadOptions, UploadOutput};
@@ -290,23 +290,16 @@ impl<E: From<Error>> StreamUpload<E> {
     fn complete(&mut self, upload_id: String) {
         let mut parts = std::mem::take(&mut self.completed);
         parts.sort_by_key(|p| p.part_number);
-        let mut op =
-            CompleteMultipartUpload::new(self.bucket.clone(), self.key.clone(), &upload_id, parts)
-                .forbid_overwrite(self.options.write.forbid_overwrite);
-        if let Some(callback) = &self.options.callback {
-            op = op.callback(callback.clone());
-        }
-        let expect = Expect {
-            crc64: Some(self.crc.value()),
-            parts: Some(self.started),
-        };
-        let call = self
-            .call(op)
-            .recognising(expect, |object| CompleteMultipartUploadOutput {
-                object,
-                location: None,
-                callback: None,
-            });
+        let whole = (self.crc.value(), self.started);
+        let (op, expect) = completion(
+            &self.bucket,
+            &self.key,
+            &upload_id,
+            parts,
+            &self.options,
+            whole,
+        );
+        let call = self.call(op).recognising(expect, completed);
         self.phase = Phase::Complete(Box::new(call), upload_id);
     }
 }
